@@ -1,0 +1,283 @@
+"""The config schema, its defaults, and the checks that run before anything compiles.
+
+A config has static sections (task, model, loss, optim, data, train) that set shapes and
+code, `hp` with every traced hyper-parameter, `sweep` mapping axis names to values, and
+`engine` for how the sweep is executed. A sweep axis is either an `hp` key (traced,
+vmapped; except the dataset sizes in full-batch mode, which set shapes) or a static
+config path written with `__` between levels (`model__width`), looped outside.
+"""
+
+import copy
+import json
+import math
+
+import ml_collections
+import numpy as np
+
+from sslgap import hparams
+from sslgap import losses
+from sslgap import models
+from sslgap import optim
+from sslgap import tasks
+
+ONLINE = 'online'
+
+
+class ConfigError(ValueError):
+  """A config problem, named by its key, found before anything is compiled."""
+
+  def __init__(self, key, message):
+    super().__init__(f'config.{key}: {message}')
+    self.key = key
+
+
+def base_config():
+  """Defaults shared by every experiment; sweeps/*.py start from here."""
+  c = ml_collections.ConfigDict()
+  c.name = 'sweep'  # output files are <out>/<name>.npz and .png
+  c.task = dict(name='parity', n=20, k=6, test_size=4096)
+  c.model = dict(kind='mlp', hidden_layers=1, width=64, activation='relu', init='uniform',
+                 layer_groups=(('hidden_0', 'first'), ('.*', 'rest')))
+  c.loss = 'hinge'
+  c.optim = dict(kind='sgd', eps=1e-8)
+  c.data = dict(mode='minibatch', sampling='with_replacement', phase_unit='steps',
+                eval_train_size=4096)
+  c.train = dict(batch_size=128, steps=1000, eval_every=100)
+  c.hp = dict(seed=0, data_seed=0, lr=0.1, momentum=0.9, b1=0.9, b2=0.999, weight_decay=0.0,
+              init_scale_first=1.0, init_scale_rest=1.0, lr_mult_first=1.0, lr_mult_rest=1.0,
+              dataset_size=0, phase_sizes=(), phase_lengths=())
+  c.sweep = ml_collections.ConfigDict()
+  c.engine = dict(chunk_size=0, max_chunk_size=4096)
+  return c
+
+
+def log2_grid(low, high, per_octave):
+  """Powers of two from 2**low to 2**high with `per_octave` points per doubling."""
+  count = int(round((high - low) * per_octave)) + 1
+  return tuple(float(2.0**e) for e in np.linspace(low, high, count))
+
+
+def set_task(config, **fields):
+  """Replaces config.task (whose fields depend on the task) with `fields`."""
+  config.task = ml_collections.ConfigDict(fields)
+  return config
+
+
+def to_json(config):
+  return config.to_json(sort_keys=False)
+
+
+def sweep_axes(config):
+  """[(axis name, list of values)] in the order the config declares them."""
+  declared = json.loads(config.sweep.to_json(sort_keys=False))
+  return [(name, list(config.sweep[name])) for name in declared]
+
+
+def static_path(axis):
+  return axis.split('__')
+
+
+def is_static_axis(config, axis):
+  return axis not in config.hp or axis in hparams.static_hp_keys(config)
+
+
+def with_values(config, assignments):
+  """A copy of config with {axis name: value} set (hp keys or section__field paths)."""
+  new = copy.deepcopy(config)
+  new.unlock()
+  for axis, value in assignments.items():
+    if axis in new.hp:
+      new.hp[axis] = 0 if value == ONLINE else value
+    else:
+      *parents, leaf = static_path(axis)
+      node = new
+      for p in parents:
+        node = node[p]
+      node[leaf] = value
+  return new
+
+
+def static_points(config):
+  """Every combination of the static axes' values, as {axis: value} dicts."""
+  points = [{}]
+  for axis, values in sweep_axes(config):
+    if is_static_axis(config, axis):
+      points = [dict(p, **{axis: v}) for p in points for v in values]
+  return points
+
+
+def concrete_config(config, point):
+  """The config of one static point: its values set and its axes no longer swept."""
+  new = with_values(config, point)
+  for axis in point:
+    del new.sweep[axis]
+  return new
+
+
+# --- validation ------------------------------------------------------------
+
+def _check(condition, key, message):
+  if not condition:
+    raise ConfigError(key, message)
+
+
+def _is_int(v):
+  return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v):
+  return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_choice(value, choices, key):
+  _check(value in choices, key, f'unknown value {value!r}; choose one of {sorted(choices)}')
+
+
+def _check_task(config):
+  t = config.task
+  _check('name' in t, 'task.name', 'missing')
+  _check_choice(t.name, tasks.TASK_FIELDS, 'task.name')
+  needed = set(tasks.TASK_FIELDS[t.name]) | {'test_size'}
+  have = set(t.keys()) - {'name'}
+  _check(not needed - have, 'task', f'task {t.name!r} needs fields {sorted(needed - have)}')
+  _check(not have - needed, 'task',
+         f'task {t.name!r} does not take fields {sorted(have - needed)}; it takes {sorted(needed)}')
+  for field in needed:
+    _check(_is_int(t[field]) and t[field] >= 1, f'task.{field}',
+           f'must be a positive integer, got {t[field]!r}')
+  if t.name == 'parity':
+    _check(t.k <= t.n, 'task.k', f'k={t.k} must not exceed n={t.n}')
+
+
+def _check_model(config):
+  m = config.model
+  _check_choice(m.kind, ('mlp',), 'model.kind')
+  _check(_is_int(m.hidden_layers) and m.hidden_layers >= 1, 'model.hidden_layers',
+         f'must be an integer >= 1, got {m.hidden_layers!r}')
+  _check(_is_int(m.width) and m.width >= 1, 'model.width', f'must be an integer >= 1, got {m.width!r}')
+  _check_choice(m.activation, models.ACTIVATIONS, 'model.activation')
+  _check_choice(m.init, models.INIT_SCHEMES, 'model.init')
+  for rule in m.layer_groups:
+    _check(len(rule) == 2 and all(isinstance(r, str) for r in rule), 'model.layer_groups',
+           f'each rule must be a (layer regex, group name) pair, got {rule!r}')
+  for group in hparams.layer_group_names(config):
+    for prefix in ('init_scale_', 'lr_mult_'):
+      _check(prefix + group in config.hp, 'model.layer_groups',
+             f'group {group!r} needs config.hp.{prefix}{group}')
+
+
+def _check_training(config):
+  _check_choice(config.loss, losses.LOSSES, 'loss')
+  if config.loss in losses.SIGN_LABEL_LOSSES:
+    _check(config.task.name == 'parity', 'loss',
+           f'{config.loss!r} needs +-1 labels; task {config.task.name!r} has real labels, use "square"')
+  _check_choice(config.optim.kind, optim.OPTIMIZERS, 'optim.kind')
+  d = config.data
+  _check_choice(d.mode, ('minibatch', 'full_batch'), 'data.mode')
+  _check_choice(d.sampling, ('with_replacement', 'without_replacement'), 'data.sampling')
+  _check_choice(d.phase_unit, ('steps', 'epochs'), 'data.phase_unit')
+  tr = config.train
+  for field in ('batch_size', 'steps', 'eval_every'):
+    _check(_is_int(tr[field]) and tr[field] >= 1, f'train.{field}',
+           f'must be a positive integer, got {tr[field]!r}')
+  _check(tr.steps % tr.eval_every == 0, 'train.eval_every',
+         f'must divide train.steps={tr.steps}, got {tr.eval_every}')
+
+
+def _check_hp_value(config, key, value, where):
+  """Checks one value of an hp key (a default or a swept value)."""
+  population = tasks.make_task(config.task).population_size
+  if key in ('seed', 'data_seed'):
+    _check(_is_int(value) and 0 <= value < 2**32, where, f'must be an integer in [0, 2**32), got {value!r}')
+  elif key in ('dataset_size',):
+    _check_size(config, value, where, population)
+  elif key == 'phase_sizes':
+    _check(isinstance(value, (tuple, list)), where, f'must be a tuple of sizes, got {value!r}')
+    for i, s in enumerate(value):
+      _check_size(config, s, f'{where}[{i}]', population)
+    numeric = [math.inf if hparams.size_value(s) == 0 else s for s in value]
+    _check(all(a < b for a, b in zip(numeric, numeric[1:])), where,
+           f'phase sizes must be strictly increasing (online last), got {tuple(value)}')
+  elif key == 'phase_lengths':
+    _check(isinstance(value, (tuple, list)) and all(_is_int(v) and v >= 0 for v in value), where,
+           f'must be a tuple of non-negative integers, got {value!r}')
+  else:
+    _check(_is_number(value) and math.isfinite(value), where, f'must be a finite number, got {value!r}')
+    if key == 'lr':
+      _check(value > 0, where, f'must be positive, got {value!r}')
+    if key.startswith(('init_scale_', 'lr_mult_')) or key in ('weight_decay', 'momentum'):
+      _check(value >= 0, where, f'must be non-negative, got {value!r}')
+    if key in ('b1', 'b2', 'momentum'):
+      _check(value < 1, where, f'must be below 1, got {value!r}')
+
+
+def _check_size(config, value, where, population):
+  if value == ONLINE:
+    value = 0
+  _check(_is_int(value) and value >= 0, where,
+         f"must be a dataset size (positive integer) or 'online' (0), got {value!r}")
+  _check(value <= population, where, f'{value} exceeds the population size {population}')
+  if value == 0:
+    _check(config.data.mode != 'full_batch', where, 'full-batch GD needs a finite dataset, not online')
+    return
+  if config.data.mode == 'minibatch' and config.data.sampling == 'without_replacement':
+    _check(config.train.batch_size <= value, where,
+           f'batch_size={config.train.batch_size} is larger than the dataset ({value}) '
+           'sampled without replacement')
+
+
+def _check_hp(config):
+  used = hparams.used_hp_keys(config)
+  for key in used:
+    _check(key in config.hp, f'hp.{key}', 'missing')
+    if key in config.sweep:
+      for i, value in enumerate(config.sweep[key]):
+        _check_hp_value(config, key, value, f'sweep.{key}[{i}]')
+    else:
+      _check_hp_value(config, key, config.hp[key], f'hp.{key}')
+  if hparams.is_multi_phase(config):
+    phases = [len(v) for v in hparams.axis_values(config, 'phase_sizes')]
+    _check(len(set(phases)) == 1, 'sweep.phase_sizes',
+           f'every value must have the same number of phases (it sets shapes), got {phases}')
+    for lengths in hparams.axis_values(config, 'phase_lengths'):
+      _check(len(lengths) == phases[0] - 1, 'hp.phase_lengths',
+             f'needs one length per phase but the last ({phases[0] - 1}), got {tuple(lengths)}')
+
+
+def _check_sweep(config):
+  used = set(hparams.used_hp_keys(config))
+  for axis, values in sweep_axes(config):
+    where = f'sweep.{axis}'
+    _check(isinstance(config.sweep[axis], (tuple, list)) and len(values) > 0, where,
+           f'must be a non-empty tuple of values, got {config.sweep[axis]!r}')
+    if axis in config.hp:
+      _check(axis in used, where,
+             f'hp.{axis} is not used by this config (optim.kind={config.optim.kind!r}, '
+             f'multi-phase={hparams.is_multi_phase(config)}), so sweeping it changes nothing')
+      continue
+    node, parts = config, static_path(axis)
+    for depth, part in enumerate(parts):
+      if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+        raise ConfigError(where, f'{axis!r} is neither an hp key ({sorted(config.hp.keys())}) '
+                          f'nor a config path (section__field); '
+                          f'{".".join(parts[:depth + 1])} does not exist')
+      node = node[part]
+    _check(parts[0] not in ('sweep', 'engine', 'hp'), where, 'this section cannot be swept')
+    for i, value in enumerate(values):
+      _check(type(value) is type(node) or (_is_number(value) and _is_number(node)), f'{where}[{i}]',
+             f'must be of type {type(node).__name__} like config.{".".join(parts)}, got {value!r}')
+
+
+def validate(config):
+  """Raises ConfigError naming the first bad key; checks every static point of the sweep."""
+  _check_task(config)
+  _check_model(config)
+  _check_training(config)
+  _check_sweep(config)
+  for point in static_points(config):
+    concrete = concrete_config(config, point)
+    _check_task(concrete)
+    _check_model(concrete)
+    _check_training(concrete)
+    _check_hp(concrete)
+  return config

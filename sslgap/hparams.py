@@ -1,0 +1,114 @@
+"""Which hyper-parameters are traced, and how config values become the run's traced arrays.
+
+`config.hp` holds every value that may be vmapped. Most keys pass to the run as scalars;
+the data schedule is turned into two vectors (`phase_sizes`, `phase_lengths`) so that a
+single N-subset and a multi-phase schedule are one code path. In full-batch mode the
+dataset sizes set shapes, so they are static and the sweep loops over them outside.
+"""
+
+import numpy as np
+
+from sslgap import data as data_lib
+from sslgap import optim
+
+# hp keys the engine handles itself rather than passing to the run.
+ENGINE_HP = ('data_seed',)
+SCHEDULE_HP = ('dataset_size', 'phase_sizes', 'phase_lengths')
+
+
+def layer_group_names(config):
+  names = []
+  for _, group in config.model.layer_groups:
+    if group not in names:
+      names.append(group)
+  return names
+
+
+def is_multi_phase(config):
+  return len(config.hp.phase_sizes) > 0
+
+
+def static_hp_keys(config):
+  """hp keys that set shapes under this config, so each value compiles once."""
+  return SCHEDULE_HP if config.data.mode == 'full_batch' else ()
+
+
+def used_hp_keys(config):
+  """The hp keys this config reads, in a fixed order."""
+  keys = ['seed', 'data_seed', 'lr', *optim.OPTIMIZER_HP[config.optim.kind]]
+  for group in layer_group_names(config):
+    keys += [f'init_scale_{group}', f'lr_mult_{group}']
+  keys += ['phase_sizes', 'phase_lengths'] if is_multi_phase(config) else ['dataset_size']
+  return keys
+
+
+def size_value(value):
+  """A dataset size as an int; 'online' (or 0) means fresh samples every step."""
+  return data_lib.ONLINE if value == 'online' else int(value)
+
+
+def schedule_arrays(config, hp_values):
+  """(phase_sizes [P], phase_lengths [P-1]) as int32 arrays from one point's hp values."""
+  if is_multi_phase(config):
+    sizes = [size_value(s) for s in hp_values['phase_sizes']]
+    lengths = [int(v) for v in hp_values['phase_lengths']]
+  else:
+    sizes, lengths = [size_value(hp_values['dataset_size'])], []
+  return np.asarray(sizes, np.int32), np.asarray(lengths, np.int32)
+
+
+def static_phases(config):
+  """Full-batch phases: static (sizes, lengths) tuples; one step per epoch."""
+  sizes, lengths = schedule_arrays(config, config.hp)
+  return tuple(int(s) for s in sizes), tuple(int(v) for v in lengths)
+
+
+def axis_values(config, key):
+  """The values an hp key takes in this sweep: its swept values, else its default."""
+  if key in config.sweep:
+    return list(config.sweep[key])
+  return [config.hp[key]]
+
+
+def all_dataset_sizes(config):
+  """Every dataset size the sweep may use (0 = online)."""
+  if is_multi_phase(config):
+    return [size_value(s) for value in axis_values(config, 'phase_sizes') for s in value]
+  return [size_value(s) for s in axis_values(config, 'dataset_size')]
+
+
+def pool_size(config):
+  return max([s for s in all_dataset_sizes(config) if s != data_lib.ONLINE], default=0)
+
+
+def uses_online(config):
+  return data_lib.ONLINE in all_dataset_sizes(config)
+
+
+def run_hp_sources(config):
+  """{run hp key: (config hp key or None, converter)}: how each traced input of the run is made.
+
+  A converter maps one config value to the numpy value the run receives; a key with no
+  config source is the same constant for every run.
+  """
+  sources = {'seed': ('seed', np.uint32)}
+  for key in used_hp_keys(config):
+    if key not in ENGINE_HP + SCHEDULE_HP + ('seed',):
+      sources[key] = (key, np.float32)
+  if config.data.mode == 'full_batch':
+    return sources
+  as_sizes = lambda v: np.asarray([size_value(s) for s in v], np.int32)
+  if is_multi_phase(config):
+    sources['phase_sizes'] = ('phase_sizes', as_sizes)
+    sources['phase_lengths'] = ('phase_lengths', lambda v: np.asarray(v, np.int32))
+  else:
+    sources['phase_sizes'] = ('dataset_size', lambda v: as_sizes([v]))
+    sources['phase_lengths'] = (None, lambda _: np.zeros((0,), np.int32))
+  return sources
+
+
+def run_hp(config, overrides=None):
+  """The run's hp dict for one point: config.hp with `overrides` ({hp key: value}) applied."""
+  values = dict(config.hp.items(), **(overrides or {}))
+  return {k: convert(values[src] if src else None)
+          for k, (src, convert) in run_hp_sources(config).items()}
