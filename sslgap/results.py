@@ -1,0 +1,170 @@
+"""The .npz result grid: writing it, and loading it with named-axis selection (numpy only).
+
+Layout (the public contract, see DESIGN.md):
+  axis_names           1-D str array, the grid axes in order
+  coord_<axis>         1-D array of that axis's values
+  eval_steps           1-D int array of the steps at which metrics were recorded
+  metric_<name>        [*axis sizes, len(eval_steps)]
+  config_json, sslgap_version, jax_version, device_kind
+"""
+
+import json
+import os
+import tempfile
+import warnings
+
+import numpy as np
+
+COMPUTE_UNIT = 'examples'  # compute = examples processed = batch size x steps (N x steps for GD)
+
+
+def coord_array(values):
+  """Axis values as a numpy array; 'online' dataset sizes are stored as 0, tuples as strings."""
+  values = [0 if v == 'online' else v for v in values]
+  if any(isinstance(v, (tuple, list)) for v in values):
+    return np.asarray([str(tuple(v)) for v in values])
+  return np.asarray(values)
+
+
+def atomic_savez(path, **arrays):
+  """Writes an .npz next to its final path, then renames it, so readers never see half a file."""
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, suffix='.npz.tmp')
+  try:
+    with os.fdopen(fd, 'wb') as f:
+      np.savez(f, **arrays)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def save(path, axes, eval_steps, metrics, config_json, **info):
+  """axes: [(name, values)], metrics: {name: array [*axis sizes, E]}."""
+  arrays = {
+      'axis_names': np.asarray([name for name, _ in axes]),
+      'eval_steps': np.asarray(eval_steps, np.int64),
+      'config_json': np.asarray(config_json),
+  }
+  for name, values in axes:
+    arrays[f'coord_{name}'] = coord_array(values)
+  shape = tuple(len(values) for _, values in axes) + (len(eval_steps),)
+  for name, value in metrics.items():
+    if value.shape != shape:
+      raise ValueError(f'metric {name!r} has shape {value.shape}, expected {shape}')
+    arrays[f'metric_{name}'] = value
+  arrays.update({k: np.asarray(v) for k, v in info.items()})
+  atomic_savez(path, **arrays)
+
+
+class Results:
+  """A result grid with named axes. Selection and reduction return new Results."""
+
+  def __init__(self, axis_names, coords, eval_steps, metrics, config=None, info=None):
+    self.axis_names = list(axis_names)
+    self.coords = dict(coords)
+    self.eval_steps = np.asarray(eval_steps)
+    self.metrics = dict(metrics)
+    self.config = config or {}
+    self.info = info or {}
+
+  def __repr__(self):
+    axes = ', '.join(f'{a}[{len(self.coords[a])}]' for a in self.axis_names)
+    return f'Results(axes=({axes}), eval_steps[{len(self.eval_steps)}], metrics={sorted(self.metrics)})'
+
+  def __getitem__(self, metric):
+    """The metric array, shape [*axis sizes, len(eval_steps)]."""
+    if metric not in self.metrics:
+      raise KeyError(f'no metric {metric!r}; have {sorted(self.metrics)}')
+    return self.metrics[metric]
+
+  @property
+  def shape(self):
+    return tuple(len(self.coords[a]) for a in self.axis_names)
+
+  def _axis(self, name):
+    if name not in self.axis_names:
+      raise KeyError(f'no axis {name!r}; axes are {self.axis_names}')
+    return self.axis_names.index(name)
+
+  def _index_of(self, axis, value):
+    coords = self.coords[axis]
+    if coords.dtype.kind in 'fc':
+      hits = np.flatnonzero(np.isclose(coords, value, rtol=1e-6, atol=0))
+    else:
+      hits = np.flatnonzero(coords == (0 if value == 'online' else value))
+    if hits.size == 0:
+      raise KeyError(f'axis {axis!r} has no value {value!r}; values: {coords.tolist()}')
+    return int(hits[0])
+
+  def sel(self, **selection):
+    """Selects by coordinate value: a scalar drops the axis, a list keeps it."""
+    out = self
+    for axis, value in selection.items():
+      i = out._axis(axis)
+      if isinstance(value, (list, tuple, np.ndarray)):
+        index = [out._index_of(axis, v) for v in value]
+        coords = dict(out.coords, **{axis: out.coords[axis][index]})
+        names = out.axis_names
+      else:
+        index = out._index_of(axis, value)
+        coords = {a: c for a, c in out.coords.items() if a != axis}
+        names = [a for a in out.axis_names if a != axis]
+      metrics = {m: np.take(v, index, axis=i) for m, v in out.metrics.items()}
+      out = Results(names, coords, out.eval_steps, metrics, out.config, out.info)
+    return out
+
+  def reduce(self, axis, fn):
+    i = self._axis(axis)
+    metrics = {m: fn(v, axis=i) for m, v in self.metrics.items()}
+    names = [a for a in self.axis_names if a != axis]
+    coords = {a: c for a, c in self.coords.items() if a != axis}
+    return Results(names, coords, self.eval_steps, metrics, self.config, self.info)
+
+  def mean(self, axis='seed'):
+    """Mean over an axis (seeds by default), ignoring diverged (NaN) runs."""
+    with warnings.catch_warnings():
+      warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN slices stay NaN
+      return self.reduce(axis, np.nanmean)
+
+  def final(self, metric):
+    """The metric at the last evaluation step, shape [*axis sizes]."""
+    return self[metric][..., -1]
+
+  def steps_to_target(self, metric, target, above=True):
+    """First eval step at which the metric reaches target (>= if above, else <=); NaN if never."""
+    values = self[metric]
+    hit = values >= target if above else values <= target
+    first = np.argmax(hit, axis=-1)
+    steps = self.eval_steps[first].astype(float)
+    return np.where(hit.any(axis=-1), steps, np.nan)
+
+  def compute_to_target(self, metric, target, above=True):
+    """Examples processed until the target: batch x steps, or N x steps for full-batch GD."""
+    steps = self.steps_to_target(metric, target, above)
+    return steps * self.examples_per_step()
+
+  def examples_per_step(self):
+    """Per grid point (broadcastable) number of examples each step processes."""
+    cfg = self.config
+    if cfg.get('data', {}).get('mode') != 'full_batch':
+      return float(cfg['train']['batch_size'])
+    if 'dataset_size' in self.axis_names:
+      shape = [1] * len(self.axis_names)
+      shape[self._axis('dataset_size')] = -1
+      return self.coords['dataset_size'].astype(float).reshape(shape)
+    return float(cfg['hp']['dataset_size'])
+
+
+def load(path):
+  with np.load(path, allow_pickle=False) as f:
+    names = [str(a) for a in f['axis_names']]
+    coords = {a: f[f'coord_{a}'] for a in names}
+    metrics = {k[len('metric_'):]: f[k] for k in f.files if k.startswith('metric_')}
+    config = json.loads(str(f['config_json']))
+    info = {k: f[k].item() if f[k].ndim == 0 else f[k] for k in f.files
+            if k not in ('axis_names', 'eval_steps', 'config_json')
+            and not k.startswith(('coord_', 'metric_'))}
+    return Results(names, coords, f['eval_steps'], metrics, config, info)
