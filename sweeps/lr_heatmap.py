@@ -1,0 +1,48 @@
+"""Figure 6 (learning rates): final test accuracy over first-layer x other-layer learning rates.
+
+The same setting as sweeps/init_scale_heatmap.py (default init); the axes are the
+layer-wise learning-rate multipliers on the base lr 0.1, so eta_1 = 0.1 x lr_mult_first
+and eta_2 = 0.1 x lr_mult_rest. The red star marks the shared learning rate (both 1).
+
+  python experiments/init_scale_heatmap.py --config=sweeps/lr_heatmap.py:small   # 2-core CPU, minutes
+  python experiments/init_scale_heatmap.py --config=sweeps/lr_heatmap.py         # paper scale, GPU
+
+Our choices, not the paper's: the multiplier ranges (1/8 to 32 for `small`; a 1.2x grid
+from 1/16 to 64 at paper scale) and 64 seeds.
+"""
+
+import importlib.util
+import os
+
+from sslgap.config import log2_grid
+
+
+def _sibling(name):
+  spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(__file__), f'{name}.py'))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+_fig6 = _sibling('init_scale_heatmap')
+
+
+def get_config(arg=None):
+  c = _fig6.figure6_base()
+  c.name = 'lr_heatmap'
+  c.plot.x, c.plot.y = 'lr_mult_first', 'lr_mult_rest'
+  c.plot.labels = dict(lr_mult_first='first-layer lr / 0.1', lr_mult_rest='other-layers lr / 0.1')
+  if arg == 'small':
+    c.sweep.lr_mult_first = log2_grid(-3, 5, 1)
+    c.sweep.lr_mult_rest = log2_grid(-3, 5, 1)
+    c.sweep.dataset_size = (8192, _fig6.POPULATION)
+    c.sweep.seed = (0, 1, 2, 3)
+  elif arg in (None, '', 'paper'):
+    ratio = 1.2
+    c.sweep.lr_mult_first = tuple(ratio**i for i in range(-15, 24))
+    c.sweep.lr_mult_rest = tuple(ratio**i for i in range(-15, 24))
+    c.sweep.dataset_size = (8192, _fig6.POPULATION)
+    c.sweep.seed = tuple(range(64))
+  else:
+    raise ValueError(f'unknown preset {arg!r}; use "small" or none (paper scale)')
+  return c

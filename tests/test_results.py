@@ -1,0 +1,85 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sslgap import results
+
+
+def _write(tmp_path, mode='minibatch'):
+  axes = [('init_scale_first', [0.5, 1.0]), ('dataset_size', [64, 'online']), ('seed', [0, 1, 2])]
+  steps = np.array([0, 10, 20])
+  acc = np.zeros((2, 2, 3, 3), np.float32)
+  acc[..., 1] = 0.6
+  acc[..., 2] = 0.9
+  acc[1, 1, :, 2] = [0.7, np.nan, 0.8]  # one diverged run
+  acc[0, 0, 0, 1] = 0.95  # reaches 0.9 at step 10 for one seed
+  path = tmp_path / 'r.npz'
+  config = {'train': {'batch_size': 16}, 'data': {'mode': mode}, 'hp': {'dataset_size': 64}}
+  results.save(str(path), axes, steps, {'test_acc': acc}, json.dumps(config), sslgap_version='x')
+  return path, acc
+
+
+def test_round_trip_follows_the_contract(tmp_path):
+  path, acc = _write(tmp_path)
+  with np.load(path) as f:
+    assert list(f['axis_names']) == ['init_scale_first', 'dataset_size', 'seed']
+    np.testing.assert_array_equal(f['coord_dataset_size'], [64, 0])
+    np.testing.assert_array_equal(f['eval_steps'], [0, 10, 20])
+    assert f['metric_test_acc'].shape == (2, 2, 3, 3)
+    assert json.loads(str(f['config_json']))['train']['batch_size'] == 16
+  r = results.load(path)
+  np.testing.assert_array_equal(r['test_acc'], acc)
+  assert r.info['sslgap_version'] == 'x'
+
+
+def test_selection_and_seed_mean(tmp_path):
+  r = results.load(_write(tmp_path)[0])
+  sub = r.sel(dataset_size='online', init_scale_first=1.0)
+  assert sub.axis_names == ['seed']
+  np.testing.assert_allclose(sub.final('test_acc'), [0.7, np.nan, 0.8])
+  mean = r.mean('seed')
+  assert mean.axis_names == ['init_scale_first', 'dataset_size']
+  np.testing.assert_allclose(mean.final('test_acc')[1, 1], 0.75)  # NaN run ignored
+  kept = r.sel(init_scale_first=[1.0])
+  assert kept.shape == (1, 2, 3)
+  with pytest.raises(KeyError, match='no value 3.0'):
+    r.sel(init_scale_first=3.0)
+  with pytest.raises(KeyError, match='no axis'):
+    r.sel(width=4)
+
+
+def test_steps_and_compute_to_target(tmp_path):
+  r = results.load(_write(tmp_path)[0])
+  steps = r.steps_to_target('test_acc', 0.9)
+  assert steps[0, 0, 0] == 10 and steps[0, 0, 1] == 20
+  assert np.isnan(steps[1, 1, 0])  # never reached 0.9
+  np.testing.assert_array_equal(r.compute_to_target('test_acc', 0.9)[0, 0, :2], [160, 320])
+
+
+def test_compute_for_full_batch_counts_the_dataset(tmp_path):
+  r = results.load(_write(tmp_path, mode='full_batch')[0])
+  compute = r.compute_to_target('test_acc', 0.9)
+  assert compute[0, 0, 0] == 10 * 64
+
+
+def test_load_needs_only_numpy(tmp_path):
+  path, _ = _write(tmp_path)
+  code = (
+      "import sys; sys.modules['jax'] = None; sys.modules['flax'] = None\n"
+      "from sslgap import results\n"
+      f"r = results.load({str(path)!r})\n"
+      "print(r.mean().final('test_acc').shape)\n"
+  )
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=root, check=True)
+  assert out.stdout.strip() == '(2, 2)'
+
+
+def test_save_is_atomic_and_checks_shapes(tmp_path):
+  with pytest.raises(ValueError, match='expected'):
+    results.save(str(tmp_path / 'bad.npz'), [('seed', [0, 1])], [0], {'m': np.zeros((3, 1))}, '{}')
+  assert os.listdir(tmp_path) == []
