@@ -11,6 +11,7 @@ from ml_collections import config_flags
 
 from sslgap import cli
 from sslgap import plotting
+from sslgap import tasks
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'sweeps/init_scale_heatmap.py:small',
                                           'Sweep config file, with an optional :preset.')
@@ -18,8 +19,9 @@ _CONFIG = config_flags.DEFINE_config_file('config', 'sweeps/init_scale_heatmap.p
 
 def plot(results, config):
   p = config.plot
+  population = tasks.make_task(config.task).population_size
   return plotting.heatmap_panels(results, p.x, p.y, p.panels, metric='test_acc', star=(1.0, 1.0),
-                                 labels=dict(p.labels), title=config.name)
+                                 labels=dict(p.labels), title=config.name, population=population)
 
 
 def main(argv):

@@ -47,20 +47,24 @@ def size_value(value):
   return data_lib.ONLINE if value == 'online' else int(value)
 
 
-def schedule_arrays(config, hp_values):
-  """(phase_sizes [P], phase_lengths [P-1]) as int32 arrays from one point's hp values."""
+def _schedule_sources(config):
+  """How the run's (phase_sizes [P], phase_lengths [P-1]) come from config hp keys."""
+  as_sizes = lambda v: np.asarray([size_value(s) for s in v], np.int32)
   if is_multi_phase(config):
-    sizes = [size_value(s) for s in hp_values['phase_sizes']]
-    lengths = [int(v) for v in hp_values['phase_lengths']]
-  else:
-    sizes, lengths = [size_value(hp_values['dataset_size'])], []
-  return np.asarray(sizes, np.int32), np.asarray(lengths, np.int32)
+    return {'phase_sizes': ('phase_sizes', as_sizes),
+            'phase_lengths': ('phase_lengths', lambda v: np.asarray(v, np.int32))}
+  return {'phase_sizes': ('dataset_size', lambda v: as_sizes([v])),
+          'phase_lengths': (None, lambda _: np.zeros((0,), np.int32))}
+
+
+def _convert(hp_values, sources):
+  return {k: convert(hp_values[src] if src else None) for k, (src, convert) in sources.items()}
 
 
 def static_phases(config):
   """Full-batch phases: static (sizes, lengths) tuples; one step per epoch."""
-  sizes, lengths = schedule_arrays(config, config.hp)
-  return tuple(int(s) for s in sizes), tuple(int(v) for v in lengths)
+  arrays = _convert(config.hp, _schedule_sources(config))
+  return tuple(arrays['phase_sizes'].tolist()), tuple(arrays['phase_lengths'].tolist())
 
 
 def axis_values(config, key):
@@ -95,20 +99,11 @@ def run_hp_sources(config):
   for key in used_hp_keys(config):
     if key not in ENGINE_HP + SCHEDULE_HP + ('seed',):
       sources[key] = (key, np.float32)
-  if config.data.mode == 'full_batch':
-    return sources
-  as_sizes = lambda v: np.asarray([size_value(s) for s in v], np.int32)
-  if is_multi_phase(config):
-    sources['phase_sizes'] = ('phase_sizes', as_sizes)
-    sources['phase_lengths'] = ('phase_lengths', lambda v: np.asarray(v, np.int32))
-  else:
-    sources['phase_sizes'] = ('dataset_size', lambda v: as_sizes([v]))
-    sources['phase_lengths'] = (None, lambda _: np.zeros((0,), np.int32))
+  if config.data.mode != 'full_batch':
+    sources.update(_schedule_sources(config))
   return sources
 
 
 def run_hp(config, overrides=None):
   """The run's hp dict for one point: config.hp with `overrides` ({hp key: value}) applied."""
-  values = dict(config.hp.items(), **(overrides or {}))
-  return {k: convert(values[src] if src else None)
-          for k, (src, convert) in run_hp_sources(config).items()}
+  return _convert(dict(config.hp.items(), **(overrides or {})), run_hp_sources(config))

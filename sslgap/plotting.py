@@ -7,8 +7,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def size_label(size):
-  return 'online' if int(size) == 0 else f'N = {int(size):,}'
+def size_label(size, population=None):
+  size = int(size)
+  if size == 0:
+    return 'online'
+  name = f'N = 2^{size.bit_length() - 1}' if size >= 1024 and size & (size - 1) == 0 else f'N = {size:,}'
+  return f'{name} (full population)' if size == population else name
+
+
+def tick(value):
+  exponent = np.log2(value) if value > 0 else np.nan
+  return f'2^{exponent:g}' if np.isclose(exponent, np.round(exponent * 2) / 2) else f'{value:.3g}'
 
 
 def collapse(results, metric, keep, best='max'):
@@ -24,7 +33,7 @@ def collapse(results, metric, keep, best='max'):
 
 
 def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=(1.0, 1.0),
-                   labels=None, title=''):
+                   labels=None, title='', population=None):
   """One heatmap of the metric per value of panel_axis, plus the gap between first and last."""
   values, tuned = collapse(results, metric, [panel_axis, y_axis, x_axis])
   panels = results.coords[panel_axis]
@@ -32,17 +41,17 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
   labels = labels or {}
   n = len(panels) + (1 if len(panels) == 2 else 0)
   fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False, constrained_layout=True)
-  grids = [(values[i], size_label(p) if panel_axis == 'dataset_size' else f'{panel_axis} = {p}')
+  grids = [(values[i], size_label(p, population) if panel_axis == 'dataset_size' else f'{panel_axis} = {p}')
            for i, p in enumerate(panels)]
   if len(panels) == 2:
-    grids.append((values[0] - values[1], f'gap: {grids[0][1]} minus {grids[1][1]}'))
+    grids.append((values[0] - values[1], 'gap: left minus middle'))
   for k, (ax, (grid, name)) in enumerate(zip(axes[0], grids)):
     is_gap = k == 2
     image = ax.imshow(grid, origin='lower', aspect='auto', cmap='RdBu_r' if is_gap else 'viridis',
                       vmin=-1 if is_gap else 0.5 if metric.endswith('acc') else None,
                       vmax=1 if metric.endswith('acc') else None)
-    ax.set_xticks(range(len(xs)), [f'{v:g}' for v in xs], rotation=90, fontsize=7)
-    ax.set_yticks(range(len(ys)), [f'{v:g}' for v in ys], fontsize=7)
+    ax.set_xticks(range(len(xs)), [tick(v) for v in xs], rotation=90, fontsize=7)
+    ax.set_yticks(range(len(ys)), [tick(v) for v in ys], fontsize=7)
     ax.set_xlabel(labels.get(x_axis, x_axis))
     ax.set_ylabel(labels.get(y_axis, y_axis))
     ax.set_title(name, fontsize=9)

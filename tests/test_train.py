@@ -196,3 +196,37 @@ def test_small_dataset_beats_population_and_rescaling_closes_the_gap():
   assert default_gap > 0.15, acc  # measured 0.25
   assert abs(rescaled_gap) < 0.05, acc  # measured 0.0: both reach 100%
   assert acc[0, 1, 1] > acc[1, 0, 1] + 0.2  # the population run gains most from rescaling
+
+
+def test_single_index_model_trains_online_and_on_a_subset(tiny_config):
+  from sslgap import config as config_lib
+  c = config_lib.set_task(tiny_config, name='sim', d=6, degree=2, test_size=512)
+  c.loss = 'square'
+  c.train.steps, c.train.eval_every = 200, 100
+  c.hp.lr = 0.05
+  c.sweep.dataset_size = (128, 'online')
+  plan, metrics = sweep.run_sweep(c)
+  loss = metrics['test_loss']
+  assert 'test_acc' not in metrics
+  assert np.all(np.isfinite(loss))
+  assert np.all(loss[:, -1] < loss[:, 0])  # learning happened
+  # A 128-sample subset is fitted much better than it generalises; online is not.
+  assert metrics['train_loss'][0, -1] < metrics['test_loss'][0, -1]
+
+
+@pytest.mark.parametrize('kind,overrides', [
+    ('momentum', [{'momentum': 0.5}, {'momentum': 0.9}]),
+    ('adamw', [{'b2': 0.99}, {'b2': 0.999, 'weight_decay': 0.1, 'b1': 0.8}]),
+])
+def test_optimiser_hyperparameters_are_traced(tiny_config, kind, overrides):
+  c = tiny_config
+  c.optim.kind = kind
+  c.hp.lr = 0.01
+  data, pool = _data(c)
+  kernel = jax.jit(jax.vmap(train.make_run(c, pool), in_axes=(0, None)))
+  losses = []
+  for o in overrides:
+    hp = {k: v[None] for k, v in hparams.run_hp(c, o).items()}
+    losses.append(float(kernel(hp, data)['test_loss'][0, -1]))
+  assert kernel._cache_size() == 1
+  assert losses[0] != losses[1] and np.all(np.isfinite(losses))
