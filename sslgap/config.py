@@ -16,6 +16,7 @@ import numpy as np
 
 from sslgap import hparams
 from sslgap import losses
+from sslgap import memory
 from sslgap import models
 from sslgap import optim
 from sslgap import tasks
@@ -41,13 +42,15 @@ def base_config():
   c.loss = 'hinge'
   c.optim = dict(kind='sgd', eps=1e-8)
   c.data = dict(mode='minibatch', sampling='with_replacement', phase_unit='steps',
-                eval_train_size=4096)
+                eval_train_size=4096, eval_batch_size=1024, full_batch_microbatch=16384)
   c.train = dict(batch_size=128, steps=1000, eval_every=100)
   c.hp = dict(seed=0, data_seed=0, lr=0.1, momentum=0.9, b1=0.9, b2=0.999, weight_decay=0.0,
               init_scale_first=1.0, init_scale_rest=1.0, lr_mult_first=1.0, lr_mult_rest=1.0,
               dataset_size=0, phase_sizes=(), phase_lengths=())
   c.sweep = ml_collections.ConfigDict()
-  c.engine = dict(chunk_size=0, max_chunk_size=4096)
+  # chunk_size 0: the largest that fits memory_budget ('60GB'), else memory_fraction of one
+  # device's memory (0: 80% of an accelerator's allocator limit, 50% of host RAM on a CPU).
+  c.engine = dict(chunk_size=0, max_chunk_size=65536, memory_budget='', memory_fraction=0.0)
   return c
 
 
@@ -176,12 +179,31 @@ def _check_training(config):
   _check_choice(d.mode, ('minibatch', 'full_batch'), 'data.mode')
   _check_choice(d.sampling, ('with_replacement', 'without_replacement'), 'data.sampling')
   _check_choice(d.phase_unit, ('steps', 'epochs'), 'data.phase_unit')
+  for field in ('eval_train_size', 'eval_batch_size'):
+    _check(_is_int(d[field]) and d[field] >= 1, f'data.{field}', f'must be a positive integer, got {d[field]!r}')
+  _check(_is_int(d.full_batch_microbatch) and d.full_batch_microbatch >= 0, 'data.full_batch_microbatch',
+         f'must be a non-negative integer (0: whole dataset at once), got {d.full_batch_microbatch!r}')
   tr = config.train
   for field in ('batch_size', 'steps', 'eval_every'):
     _check(_is_int(tr[field]) and tr[field] >= 1, f'train.{field}',
            f'must be a positive integer, got {tr[field]!r}')
   _check(tr.steps % tr.eval_every == 0, 'train.eval_every',
          f'must divide train.steps={tr.steps}, got {tr.eval_every}')
+
+
+def _check_engine(config):
+  e = config.engine
+  _check(_is_int(e.chunk_size) and e.chunk_size >= 0, 'engine.chunk_size',
+         f'must be a non-negative integer (0: fit the memory budget), got {e.chunk_size!r}')
+  _check(_is_int(e.max_chunk_size) and e.max_chunk_size >= 1, 'engine.max_chunk_size',
+         f'must be a positive integer, got {e.max_chunk_size!r}')
+  _check(_is_number(e.memory_fraction) and 0 <= e.memory_fraction <= 1, 'engine.memory_fraction',
+         f'must be in [0, 1] (0: our default), got {e.memory_fraction!r}')
+  if e.memory_budget:
+    try:
+      memory.parse_bytes(e.memory_budget)
+    except ValueError:
+      raise ConfigError('engine.memory_budget', f"must be a size like '60GB' or '512MiB', got {e.memory_budget!r}")
 
 
 def _check_hp_value(config, key, value, where):
@@ -274,6 +296,7 @@ def validate(config):
   _check_model(config)
   _check_training(config)
   _check_sweep(config)
+  _check_engine(config)
   for point in static_points(config):
     concrete = concrete_config(config, point)
     _check_task(concrete)

@@ -133,6 +133,11 @@ class Results:
     """The metric at the last evaluation step, shape [*axis sizes]."""
     return self[metric][..., -1]
 
+  def diverged(self, metric='test_loss'):
+    """Coordinates ({axis: value}) of the runs whose final metric is NaN or infinite."""
+    bad = np.argwhere(~np.isfinite(self.final(metric)))
+    return [{a: self.coords[a][i].item() for a, i in zip(self.axis_names, index)} for index in bad]
+
   def steps_to_target(self, metric, target, above=True):
     """First eval step at which the metric reaches target (>= if above, else <=); NaN if never."""
     values = self[metric]

@@ -2,7 +2,8 @@
 
 The grid is the product of the config's sweep axes. Static axes (and the data seed) are
 looped in Python; every other axis is flattened and cut into fixed-size chunks, each one
-call of `jit(vmap(run))`. A static point compiles once; data seeds reuse its kernel.
+call of `jit(vmap(run))` with its run axis sharded over the local devices. A static point
+compiles once; data seeds reuse its kernel. A run's result depends only on its grid point.
 """
 
 import dataclasses
@@ -11,11 +12,13 @@ import logging
 import time
 
 import jax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 import numpy as np
 
 from sslgap import config as config_lib
 from sslgap import data as data_lib
 from sslgap import hparams
+from sslgap import memory
 from sslgap import tasks
 from sslgap import train
 
@@ -34,7 +37,7 @@ class Group:
 
 @dataclasses.dataclass
 class Plan:
-  """The whole sweep cut into chunks; everything derives from the config."""
+  """The whole sweep cut into chunks; everything derives from the config and the chunk size."""
 
   config: object
   axes: list  # [(name, values)]
@@ -42,6 +45,10 @@ class Plan:
   groups: list
   chunk_size: int
   eval_steps: np.ndarray
+  num_devices: int = 1
+  bytes_per_run: int = 0
+  shared_bytes: int = 0
+  budget_bytes: int = 0
 
   @property
   def shape(self):
@@ -67,6 +74,15 @@ class Plan:
   def num_runs(self):
     return len(self.groups) * self.runs_per_group
 
+  @property
+  def batch_size(self):
+    """Runs per kernel call: the chunk padded to a multiple of the device count."""
+    return -(-self.chunk_size // self.num_devices) * self.num_devices
+
+  @property
+  def num_kernels(self):
+    return len({g.kernel_id for g in self.groups})
+
   def chunk(self, chunk_id):
     """(group, flat traced indices) of a chunk."""
     group = self.groups[chunk_id // self.chunks_per_group]
@@ -82,60 +98,118 @@ class Plan:
       index[pos] = np.full(len(traced_flat), idx)
     return np.ravel_multi_index(index, self.shape)
 
+  def describe(self):
+    names = [name for name, _ in self.axes]
+    traced = [names[i] for i in self.traced]
+    looped = [n for i, n in enumerate(names) if i not in self.traced]
+    gb = lambda b: f'{b / 1e9:.3g} GB'
+    return '\n'.join([
+        f'grid {dict(zip(names, self.shape))}: {self.num_runs:,} runs of {self.config.train.steps:,} steps',
+        f'vmapped axes {traced}; looped in Python {looped} ({self.num_kernels} compiled kernel(s), '
+        f'{len(self.groups)} group(s) with their own data)',
+        f'{self.num_chunks:,} chunk(s) of {self.chunk_size:,} runs over {self.num_devices} device(s); '
+        f'estimated {self.bytes_per_run / 1e6:.3g} MB per run, {gb(self.shared_bytes)} shared data, '
+        f'budget {gb(self.budget_bytes)} per device',
+    ])
 
-def make_plan(config, chunk_size=None):
+
+def _data_bytes(config):
+  task = tasks.make_task(config.task)
+  row = tasks.input_dim(task) * np.dtype(task.x_dtype).itemsize + 4
+  return row * (hparams.pool_size(config) + config.task.test_size)
+
+
+def _budget(config, memory_budget):
+  if memory_budget:
+    return memory.parse_bytes(memory_budget)
+  if config.engine.memory_budget:
+    return memory.parse_bytes(config.engine.memory_budget)
+  return memory.default_budget(config.engine.memory_fraction)
+
+
+def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None):
+  """Validates the config and cuts its grid into chunks that fit the memory budget."""
   config_lib.validate(config)
   axes = config_lib.sweep_axes(config)
   names = [name for name, _ in axes]
   static = [i for i, name in enumerate(names) if config_lib.is_static_axis(config, name)]
   seed_axis = names.index('data_seed') if 'data_seed' in names else None
   traced = [i for i in range(len(axes)) if i not in static and i != seed_axis]
-  for i in static:
-    log.info('axis %s is static (it sets shapes): one compile per value', names[i])
-  groups = []
+  groups, concretes = [], []
   static_ranges = [range(len(axes[i][1])) for i in static]
   for kernel_id, static_index in enumerate(itertools.product(*static_ranges)):
     point = {names[i]: axes[i][1][j] for i, j in zip(static, static_index)}
     concrete = config_lib.concrete_config(config, point)
+    concretes.append(concrete)
     fixed = dict(zip(static, static_index))
     seeds = axes[seed_axis][1] if seed_axis is not None else [config.hp.data_seed]
     for j, seed in enumerate(seeds):
-      groups.append(Group(concrete, dict(fixed, **({seed_axis: j} if seed_axis is not None else {})),
-                          int(seed), kernel_id))
+      where = dict(fixed, **({seed_axis: j} if seed_axis is not None else {}))
+      groups.append(Group(concrete, where, int(seed), kernel_id))
+  num_devices = num_devices or jax.local_device_count()
+  per_run = max(memory.total_bytes_per_run(c) for c in concretes)
+  shared = max(_data_bytes(c) for c in concretes)
+  budget = _budget(config, memory_budget)
   runs_per_group = int(np.prod([len(axes[i][1]) for i in traced], dtype=np.int64))
-  size = chunk_size or config.engine.chunk_size or min(runs_per_group, config.engine.max_chunk_size)
-  return Plan(config, axes, traced, groups, int(size), train.eval_steps(config))
+  size = chunk_size or config.engine.chunk_size
+  if not size:
+    size = memory.choose_chunk_size(per_run, budget, shared, runs_per_group, num_devices,
+                                    config.engine.max_chunk_size)
+  return Plan(config, axes, traced, groups, int(size), train.eval_steps(config), num_devices,
+              per_run, shared, budget)
 
 
 class Executor:
-  """Compiles each static point's kernel once and runs chunks of the plan."""
+  """Compiles each static point's kernel once and runs chunks of the plan on all local devices."""
 
   def __init__(self, plan):
     self.plan = plan
+    devices = np.asarray(jax.local_devices()[:plan.num_devices])
+    mesh = Mesh(devices, ('runs',))
+    self._runs = NamedSharding(mesh, PartitionSpec('runs'))
+    self._replicated = NamedSharding(mesh, PartitionSpec())
     self._kernels = {}
     self._data = {}
     self.compile_count = 0
     self.compile_seconds = 0.0
+    self.compiled_peak_bytes = {}
 
-  def _kernel(self, group):
+  def _kernel(self, group, hp, data):
     if group.kernel_id not in self._kernels:
-      pool = hparams.pool_size(group.config)
-      run = train.make_run(group.config, pool)
-      self._kernels[group.kernel_id] = (jax.jit(jax.vmap(run, in_axes=(0, None))), pool)
+      start = time.perf_counter()
+      run = train.make_run(group.config, hparams.pool_size(group.config))
+      kernel = jax.jit(jax.vmap(run, in_axes=(0, None)), in_shardings=(self._runs, self._replicated),
+                       out_shardings=self._runs)
+      compiled = kernel.lower(hp, data).compile()
+      self.compile_seconds += time.perf_counter() - start
+      self.compile_count += 1
+      stats = compiled.memory_analysis()
+      peak = getattr(stats, 'peak_memory_in_bytes', 0) if stats is not None else 0
+      self.compiled_peak_bytes[group.kernel_id] = peak
+      log.info('compiled kernel %d in %.1f s; XLA peak %.3g GB per device (estimate %.3g GB)',
+               group.kernel_id, time.perf_counter() - start, peak / 1e9, self.estimated_peak_bytes / 1e9)
+      self._kernels[group.kernel_id] = compiled
     return self._kernels[group.kernel_id]
 
-  def _group_data(self, group, pool):
+  @property
+  def estimated_peak_bytes(self):
+    plan = self.plan
+    return plan.shared_bytes + plan.bytes_per_run * plan.batch_size // plan.num_devices
+
+  def _group_data(self, group):
     key = (group.kernel_id, group.data_seed)
     if key not in self._data:
       task = tasks.make_task(group.config.task)
+      pool = hparams.pool_size(group.config)
       stacked = data_lib.build_data(task, pool, group.config.task.test_size, [group.data_seed])
-      self._data = {key: data_lib.select_seed(stacked, 0)}  # keep one data seed resident
+      data = jax.device_put(data_lib.select_seed(stacked, 0), self._replicated)
+      self._data = {key: data}  # one data seed resident at a time
     return self._data[key]
 
   def chunk_hp(self, group, traced_flat):
-    """The hp dict of a chunk, padded to the chunk size by repeating its last run."""
+    """The hp dict of a chunk, padded to the kernel's batch by repeating its last run."""
     plan = self.plan
-    padded = np.concatenate([traced_flat, np.full(plan.chunk_size - len(traced_flat), traced_flat[-1])])
+    padded = np.concatenate([traced_flat, np.full(plan.batch_size - len(traced_flat), traced_flat[-1])])
     axis_index = dict(zip(plan.traced, np.unravel_index(padded, plan.traced_shape)))
     traced_names = {plan.axes[pos][0]: pos for pos in plan.traced}
     hp = {}
@@ -146,39 +220,36 @@ class Executor:
         hp[key] = table[axis_index[pos]]
       else:
         value = convert(group.config.hp[source] if source else None)
-        hp[key] = np.broadcast_to(value, (plan.chunk_size,) + np.shape(value))
+        hp[key] = np.broadcast_to(value, (plan.batch_size,) + np.shape(value))
     return hp
 
   def run_chunk(self, chunk_id):
-    """{metric: [runs in chunk, E]} for one chunk, and its flat grid positions."""
+    """({metric: [runs in chunk, E]}, flat grid positions) of one chunk."""
     group, traced_flat = self.plan.chunk(chunk_id)
-    kernel, pool = self._kernel(group)
-    data = self._group_data(group, pool)
-    hp = self.chunk_hp(group, traced_flat)
-    before = kernel._cache_size()
-    start = time.perf_counter()
-    metrics = jax.device_get(kernel(hp, data))
-    if kernel._cache_size() > before:
-      self.compile_count += 1
-      self.compile_seconds += time.perf_counter() - start
+    data = self._group_data(group)
+    hp = jax.device_put(self.chunk_hp(group, traced_flat), self._runs)
+    metrics = jax.device_get(self._kernel(group, hp, data)(hp, data))
     n = len(traced_flat)
     return {k: np.asarray(v[:n]) for k, v in metrics.items()}, self.plan.grid_index(group, traced_flat)
 
 
-def run_sweep(config, chunk_size=None, progress=False):
+def new_grid(plan, metrics):
+  """NaN-filled flat result arrays for the metric names of a first chunk."""
+  size = int(np.prod(plan.shape))
+  return {name: np.full((size, len(plan.eval_steps)), np.nan, np.float32) for name in metrics}
+
+
+def shaped(plan, flat):
+  return {k: v.reshape(plan.shape + (len(plan.eval_steps),)) for k, v in flat.items()}
+
+
+def run_sweep(config, chunk_size=None):
   """Runs every chunk in memory; returns (plan, {metric: [*grid shape, E]})."""
   plan = make_plan(config, chunk_size)
   executor = Executor(plan)
   results = {}
-  chunks = range(plan.num_chunks)
-  if progress:
-    from tqdm import tqdm
-    chunks = tqdm(chunks, unit='chunk')
-  for chunk_id in chunks:
+  for chunk_id in range(plan.num_chunks):
     metrics, where = executor.run_chunk(chunk_id)
     for name, value in metrics.items():
-      if name not in results:
-        results[name] = np.full((int(np.prod(plan.shape)), len(plan.eval_steps)), np.nan, np.float32)
-      results[name][where] = value
-  shaped = {k: v.reshape(plan.shape + (len(plan.eval_steps),)) for k, v in results.items()}
-  return plan, shaped
+      results.setdefault(name, new_grid(plan, [name])[name])[where] = value
+  return plan, shaped(plan, results)

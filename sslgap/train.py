@@ -32,6 +32,16 @@ def metric_names(config):
   return names + [f'norm_{g}' for g in groups]
 
 
+def padded_slices(x, y, mask, size):
+  """Splits [n, ...] arrays into [ceil(n / size), size, ...] slices, padding with zero weight."""
+  n = x.shape[0]
+  count = -(-n // size)
+  pad = count * size - n
+  w = jnp.ones((n,), jnp.float32) if mask is None else mask.astype(jnp.float32)
+  split = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape((count, size) + a.shape[1:])
+  return split(x), split(y), split(w)
+
+
 class Trainer:
   """The static parts of a run: task, model, loss, optimiser kind and data plan."""
 
@@ -84,27 +94,55 @@ class Trainer:
       x, y = jnp.where(online, x_new, x), jnp.where(online, y_new, y)
     return x, y
 
-  def full_batch_loss(self, params, data, step):
-    """Mean loss over the current phase's whole dataset; phases have static sizes."""
+  def full_batch_grads(self, params, data, step):
+    """Gradient of the mean loss over the current phase's whole dataset (static sizes).
+
+    With data.full_batch_microbatch > 0 the dataset is summed in slices of that many
+    examples, so activation memory stays bounded for N up to the whole population.
+    """
     sizes, lengths = hparams.static_phases(self.config)
     phase = jnp.sum(step >= jnp.cumsum(jnp.asarray(lengths, jnp.int32)))
+    micro = self.config.data.full_batch_microbatch
 
-    def loss_on_prefix(size):
-      return lambda p: self.mean_loss(p, data.pool_x[:size], data.pool_y[:size])
+    def grads_on_prefix(size):
+      x, y = data.pool_x[:size], data.pool_y[:size]
+      if not micro or size <= micro:
+        return lambda p: jax.grad(self.mean_loss)(p, x, y)
+      xs, ys, ws = padded_slices(x, y, None, micro)
+      summed_loss = lambda p, x, y, w: jnp.sum(self.loss_fn(self.model.apply({'params': p}, x), y) * w)
 
-    return jax.lax.switch(phase, [loss_on_prefix(s) for s in sizes], params)
+      def accumulate(total, batch):
+        return jax.tree_util.tree_map(jnp.add, total, jax.grad(summed_loss)(params, *batch)), None
+
+      def grads(p):
+        total, _ = jax.lax.scan(accumulate, jax.tree_util.tree_map(jnp.zeros_like, p), (xs, ys, ws))
+        return jax.tree_util.tree_map(lambda g: g / size, total)
+      return grads
+
+    return jax.lax.switch(phase, [grads_on_prefix(s) for s in sizes], params)
 
   def mean_loss(self, params, x, y):
     return jnp.mean(self.loss_fn(self.model.apply({'params': params}, x), y))
 
   # --- evaluation ---------------------------------------------------------
   def measure(self, params, x, y, mask=None):
-    f = self.model.apply({'params': params}, x)
-    weights = jnp.ones_like(y) if mask is None else mask.astype(jnp.float32)
-    mean = lambda v: jnp.sum(v * weights) / jnp.maximum(jnp.sum(weights), 1.0)
-    out = {'loss': mean(self.loss_fn(f, y))}
-    if self.task.label_kind == 'sign':
-      out['acc'] = mean((y * f > 0).astype(jnp.float32))
+    """Mean loss (and sign accuracy) over x, in slices of data.eval_batch_size examples."""
+    sign = self.task.label_kind == 'sign'
+
+    def add_slice(totals, batch):
+      x, y, w = batch
+      f = self.model.apply({'params': params}, x)
+      terms = [jnp.sum(w), jnp.sum(self.loss_fn(f, y) * w)]
+      if sign:
+        terms.append(jnp.sum((y * f > 0) * w))
+      return [t + u for t, u in zip(totals, terms)], None
+
+    batches = padded_slices(x, y, mask, min(self.config.data.eval_batch_size, x.shape[0]))
+    totals, _ = jax.lax.scan(add_slice, [jnp.float32(0)] * (3 if sign else 2), batches)
+    count = jnp.maximum(totals[0], 1.0)
+    out = {'loss': totals[1] / count}
+    if sign:
+      out['acc'] = totals[2] / count
     return out
 
   def evaluate(self, params, data, schedule, step, probe_key):
@@ -138,7 +176,7 @@ class Trainer:
       params, opt_state = state
       step_key = jax.random.fold_in(batch_key, step)
       if self.full_batch:
-        grads = jax.grad(self.full_batch_loss)(params, data, step)
+        grads = self.full_batch_grads(params, data, step)
       else:
         x, y = self.minibatch(data, schedule, step, step_key, epoch_key)
         grads = jax.grad(self.mean_loss)(params, x, y)

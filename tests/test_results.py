@@ -83,3 +83,8 @@ def test_save_is_atomic_and_checks_shapes(tmp_path):
   with pytest.raises(ValueError, match='expected'):
     results.save(str(tmp_path / 'bad.npz'), [('seed', [0, 1])], [0], {'m': np.zeros((3, 1))}, '{}')
   assert os.listdir(tmp_path) == []
+
+
+def test_diverged_runs_are_listed_with_their_coordinates(tmp_path):
+  r = results.load(_write(tmp_path)[0])
+  assert r.diverged('test_acc') == [{'init_scale_first': 1.0, 'dataset_size': 0, 'seed': 1}]

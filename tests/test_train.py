@@ -27,9 +27,8 @@ def test_a_run_in_a_vmapped_chunk_equals_the_same_run_alone(tiny_config):
   executor = sweep.Executor(plan)
   metrics, where = executor.run_chunk(0)
   assert plan.num_chunks == 1 and len(where) == 16
-  kernel, pool = executor._kernel(plan.groups[0])
-  data = executor._group_data(plan.groups[0], pool)
-  alone = jax.jit(train.make_run(plan.groups[0].config, pool))
+  data = executor._group_data(plan.groups[0])
+  alone = jax.jit(train.make_run(plan.groups[0].config, hparams.pool_size(c)))
   hp = executor.chunk_hp(plan.groups[0], np.arange(16))
   for i in range(16):
     single = alone({k: v[i] for k, v in hp.items()}, data)
@@ -85,11 +84,13 @@ def test_engine_compiles_once_per_static_value(tiny_config):
   assert executor.compile_count == 3
 
 
-def test_full_batch_gd_equals_sgd_with_batch_n_without_replacement(tiny_config):
+@pytest.mark.parametrize('microbatch', [0, 20])
+def test_full_batch_gd_equals_sgd_with_batch_n_without_replacement(tiny_config, microbatch):
   c = tiny_config
   c.train.steps, c.train.eval_every = 3, 1
   c.hp.dataset_size = 48
   c.data.mode = 'full_batch'
+  c.data.full_batch_microbatch = microbatch  # 20 sums the 48 examples in 3 padded slices
   data, pool = _data(c)
   gd_params, gd_metrics = jax.jit(train.Trainer(c, pool).train)(hparams.run_hp(c), data)
 
@@ -230,3 +231,14 @@ def test_optimiser_hyperparameters_are_traced(tiny_config, kind, overrides):
     losses.append(float(kernel(hp, data)['test_loss'][0, -1]))
   assert kernel._cache_size() == 1
   assert losses[0] != losses[1] and np.all(np.isfinite(losses))
+
+
+def test_evaluation_in_slices_equals_evaluation_at_once(tiny_config):
+  c = tiny_config
+  data, pool = _data(c)
+  hp = hparams.run_hp(c)
+  whole = jax.jit(train.make_run(c, pool))(hp, data)
+  c.data.eval_batch_size = 100  # 256 test examples: slices of 100, 100 and a padded 56
+  sliced = jax.jit(train.make_run(c, pool))(hp, data)
+  for name in whole:
+    np.testing.assert_allclose(np.asarray(sliced[name]), np.asarray(whole[name]), rtol=1e-5, err_msg=name)

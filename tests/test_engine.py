@@ -1,0 +1,194 @@
+"""The sweep engine at scale: chunking, devices, shards, resume, merge, progress and compile logs.
+
+These run the experiment script as a user would, with a tiny grid of 12 runs.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from sslgap import memory
+from sslgap import results
+from sslgap import store
+from sslgap import sweep
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ['--config=sweeps/init_scale_heatmap.py:small', '--config.task.n=8', '--config.task.k=3',
+        '--config.task.test_size=256', '--config.data.eval_train_size=64',
+        '--config.model.width=16', '--config.train.batch_size=16',
+        '--config.sweep.init_scale_first=(0.5,1.0,2.0)', '--config.sweep.init_scale_rest=(1.0,)',
+        '--config.sweep.dataset_size=(32,256)', '--config.sweep.seed=(0,1)']
+SHORT = ['--config.train.steps=20', '--config.train.eval_every=10']
+
+
+def cli(out, *args, devices=1, wait=True):
+  env = dict(os.environ, JAX_PLATFORMS='cpu', PYTHONUNBUFFERED='1')
+  if devices > 1:
+    env['XLA_FLAGS'] = f'--xla_force_host_platform_device_count={devices}'
+  command = [sys.executable, 'experiments/init_scale_heatmap.py', *TINY, f'--out={out}', *args]
+  if not wait:
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+  assert done.returncode == 0, done.stderr
+  return done.stderr
+
+
+def grid(out):
+  return results.load(os.path.join(out, 'init_scale_heatmap.npz'))
+
+
+def assert_same_grid(a, b, exact=False):
+  assert a.axis_names == b.axis_names and set(a.metrics) == set(b.metrics)
+  for name in a.metrics:
+    if exact:
+      np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    else:
+      np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+  """One device, one chunk of all 12 runs, one shard."""
+  out = tmp_path_factory.mktemp('reference')
+  log = cli(out, *SHORT, '--chunk_size=12')
+  return out, log
+
+
+def test_reference_run_logs_plan_compiles_and_summary(reference):
+  out, log = reference
+  assert '12 runs of 20 steps' in log
+  assert '1 chunk(s) of 12 runs over 1 device(s)' in log
+  assert 'compiling 1 kernel(s); 0 diverged run(s)' in log
+  assert 'run-steps/s' in log
+  assert os.path.exists(os.path.join(out, 'init_scale_heatmap.png'))
+
+
+def test_result_does_not_depend_on_chunk_size(reference, tmp_path):
+  cli(tmp_path, *SHORT, '--chunk_size=5', '--quiet')
+  assert len(store.finished_chunks(tmp_path)) == 3
+  assert_same_grid(grid(tmp_path), grid(reference[0]))
+
+
+def test_four_devices_equal_one_device(reference, tmp_path):
+  log = cli(tmp_path, *SHORT, '--chunk_size=8', devices=4)  # 8 runs per chunk: 2 per device
+  assert 'over 4 device(s)' in log
+  assert_same_grid(grid(tmp_path), grid(reference[0]))
+
+
+def test_two_shards_merged_equal_one_shard(reference, tmp_path):
+  log = cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=1/2')
+  assert 'other shards still have chunks to run' in log
+  assert store.finished_chunks(tmp_path) == {1}
+  assert not os.path.exists(os.path.join(tmp_path, 'init_scale_heatmap.npz'))
+  with pytest.raises(store.StoreError, match='have no finished chunk'):
+    store.merge(str(tmp_path))
+  cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=0/2', '--quiet')
+  assert store.finished_chunks(tmp_path) == {0, 1, 2}
+  assert_same_grid(grid(tmp_path), grid(reference[0]))
+  os.remove(os.path.join(tmp_path, 'init_scale_heatmap.npz'))
+  merged = subprocess.run([sys.executable, '-m', 'sslgap.merge', str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True)
+  assert merged.returncode == 0, merged.stderr
+  assert_same_grid(grid(tmp_path), grid(reference[0]), exact=True)
+
+
+def test_merge_refuses_a_chunk_of_another_config(reference, tmp_path):
+  other = tmp_path / 'other'
+  cli(other, '--config.train.steps=20', '--config.train.eval_every=20', '--chunk_size=12', '--quiet')
+  mixed = tmp_path / 'mixed'
+  shutil.copytree(reference[0], mixed)
+  shutil.copy(store.chunk_path(other, 0), store.chunk_path(mixed, 0))
+  with pytest.raises(store.StoreError, match='chunk_000000.npz comes from a different config'):
+    store.merge(str(mixed))
+
+
+def test_a_different_config_in_a_used_folder_is_refused(reference, tmp_path):
+  shutil.copytree(reference[0], tmp_path / 'used')
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  done = subprocess.run([sys.executable, 'experiments/init_scale_heatmap.py', *TINY, '--config.hp.lr=0.3',
+                         *SHORT, f'--out={tmp_path / "used"}'], cwd=ROOT, env=env, capture_output=True, text=True)
+  assert done.returncode == 2
+  assert 'holds chunks of a different config' in done.stderr and '--fresh' in done.stderr
+  cli(tmp_path / 'used', '--config.hp.lr=0.3', *SHORT, '--fresh', '--quiet')
+  assert grid(tmp_path / 'used').config['hp']['lr'] == 0.3
+
+
+def test_interrupted_sweep_resumes_to_the_uninterrupted_result(tmp_path):
+  longer = ['--config.train.steps=600', '--config.train.eval_every=300', '--chunk_size=1']
+  uninterrupted = tmp_path / 'whole'
+  cli(uninterrupted, *longer, '--quiet')
+  out = tmp_path / 'interrupted'
+  process = cli(out, *longer, wait=False)
+  deadline = time.time() + 120
+  while time.time() < deadline and not store.finished_chunks(out):
+    time.sleep(0.05)
+  process.send_signal(signal.SIGTERM)
+  _, stderr = process.communicate(timeout=120)
+  assert process.returncode == 128 + signal.SIGTERM, stderr
+  assert 'Rerun the same command to resume' in stderr
+  finished = store.finished_chunks(out)
+  assert 1 <= len(finished) < 12
+  assert not os.path.exists(out / 'init_scale_heatmap.npz')
+  assert not [n for n in os.listdir(store.chunk_dir(out)) if n.endswith('.tmp')]
+  log = cli(out, *longer)
+  assert f'({len(finished)} already done)' in log
+  assert_same_grid(grid(out), grid(uninterrupted), exact=True)
+
+
+def test_resume_keeps_the_folders_chunk_size(reference, tmp_path):
+  shutil.copytree(reference[0], tmp_path / 'r')
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  done = subprocess.run([sys.executable, 'experiments/init_scale_heatmap.py', *TINY, *SHORT, '--chunk_size=5',
+                         f'--out={tmp_path / "r"}'], cwd=ROOT, env=env, capture_output=True, text=True)
+  assert done.returncode == 2 and 'was started with chunks of 12 runs' in done.stderr
+
+
+def test_submitit_local_launcher_runs_shards_and_merges(reference, tmp_path):
+  pytest.importorskip('submitit')
+  log = cli(tmp_path, *SHORT, '--chunk_size=4', '--launcher=local', '--shards=2')
+  assert 'submitted 2 shard job(s)' in log
+  assert store.finished_chunks(tmp_path) == {0, 1, 2}
+  assert_same_grid(grid(tmp_path), grid(reference[0]))
+  assert os.path.exists(tmp_path / 'init_scale_heatmap.png')
+
+
+def test_persistent_compilation_cache_is_written(tmp_path):
+  cache = tmp_path / 'cache'
+  cli(tmp_path / 'out', *SHORT, f'--compilation_cache={cache}', '--quiet')
+  assert os.listdir(cache)
+
+
+def test_chunk_size_fits_the_memory_budget(tiny_config):
+  tiny_config.sweep.seed = tuple(range(100))
+  per_run = memory.total_bytes_per_run(tiny_config)
+  shared = sweep.make_plan(tiny_config).shared_bytes
+  budget = shared + 30.5 * per_run
+  plan = sweep.make_plan(tiny_config, memory_budget=str(int(budget)))
+  assert plan.chunk_size == 30 and plan.num_chunks == 4
+  assert plan.shared_bytes + plan.chunk_size * plan.bytes_per_run <= budget
+  # More memory, larger chunks, never more than the runs there are.
+  assert sweep.make_plan(tiny_config, memory_budget='100GB').chunk_size == 100
+
+
+def test_choose_chunk_size_is_a_device_multiple_within_budget():
+  assert memory.choose_chunk_size(per_run=1e6, budget=10.5e6, shared=0.5e6, runs=1000, num_devices=4, cap=10**6) == 40
+  assert memory.choose_chunk_size(per_run=1e6, budget=1e9, shared=0, runs=10, num_devices=4, cap=10**6) == 12
+  assert memory.choose_chunk_size(per_run=1e6, budget=1e9, shared=0, runs=10**6, num_devices=1, cap=500) == 500
+  assert memory.choose_chunk_size(per_run=1e9, budget=1e6, shared=0, runs=10, num_devices=2, cap=500) == 2
+  assert memory.parse_bytes('80GB') == 80 * 10**9 and memory.parse_bytes('2GiB') == 2 * 2**30
+
+
+def test_diverged_runs_are_counted_and_kept_as_nan(tmp_path):
+  log = cli(tmp_path, *SHORT, '--config.loss=square', '--config.sweep.init_scale_rest=(1.0,1000.0)',
+            '--config.hp.lr=1.0')
+  r = grid(tmp_path)
+  bad = r.diverged()
+  assert bad and all(point['init_scale_rest'] == 1000.0 for point in bad)
+  assert f'{len(bad)} diverged run(s)' in log and 'diverged (NaN), for example' in log
+  assert np.all(np.isfinite(r.sel(init_scale_rest=1.0).final('test_loss')))
