@@ -20,6 +20,7 @@ from sslgap import memory
 from sslgap import models
 from sslgap import optim
 from sslgap import tasks
+from sslgap import train
 
 ONLINE = 'online'
 
@@ -42,7 +43,7 @@ def base_config():
   c.loss = 'hinge'
   c.optim = dict(kind='sgd', eps=1e-8)
   c.data = dict(mode='minibatch', sampling='with_replacement', phase_unit='steps',
-                eval_train_size=4096, eval_batch_size=1024, full_batch_microbatch=16384)
+                eval_train_size=4096, eval_batch_size=1024, full_batch_microbatch=0)
   c.train = dict(batch_size=128, steps=1000, eval_every=100)
   c.hp = dict(seed=0, data_seed=0, lr=0.1, momentum=0.9, b1=0.9, b2=0.999, weight_decay=0.0,
               init_scale_first=1.0, init_scale_rest=1.0, lr_mult_first=1.0, lr_mult_rest=1.0,
@@ -50,7 +51,10 @@ def base_config():
   c.sweep = ml_collections.ConfigDict()
   # chunk_size 0: the largest that fits memory_budget ('60GB'), else memory_fraction of one
   # device's memory (0: 80% of an accelerator's allocator limit, 50% of host RAM on a CPU).
-  c.engine = dict(chunk_size=0, max_chunk_size=65536, memory_budget='', memory_fraction=0.0)
+  # On a CPU a device's runs keep their training step within cpu_cache_bytes, so they stay in
+  # cache: 6MB, i.e. 16 runs of the Figure 6 MLP, measured best by benchmarks/bench_sweep.py.
+  c.engine = dict(chunk_size=0, max_chunk_size=65536, memory_budget='', memory_fraction=0.0,
+                  cpu_cache_bytes='6MB')
   return c
 
 
@@ -182,7 +186,7 @@ def _check_training(config):
   for field in ('eval_train_size', 'eval_batch_size'):
     _check(_is_int(d[field]) and d[field] >= 1, f'data.{field}', f'must be a positive integer, got {d[field]!r}')
   _check(_is_int(d.full_batch_microbatch) and d.full_batch_microbatch >= 0, 'data.full_batch_microbatch',
-         f'must be a non-negative integer (0: whole dataset at once), got {d.full_batch_microbatch!r}')
+         f'must be a non-negative integer (0: {train.AUTO_MICROBATCH}), got {d.full_batch_microbatch!r}')
   tr = config.train
   for field in ('batch_size', 'steps', 'eval_every'):
     _check(_is_int(tr[field]) and tr[field] >= 1, f'train.{field}',
@@ -199,11 +203,12 @@ def _check_engine(config):
          f'must be a positive integer, got {e.max_chunk_size!r}')
   _check(_is_number(e.memory_fraction) and 0 <= e.memory_fraction <= 1, 'engine.memory_fraction',
          f'must be in [0, 1] (0: our default), got {e.memory_fraction!r}')
-  if e.memory_budget:
-    try:
-      memory.parse_bytes(e.memory_budget)
-    except ValueError:
-      raise ConfigError('engine.memory_budget', f"must be a size like '60GB' or '512MiB', got {e.memory_budget!r}")
+  for field in ('memory_budget', 'cpu_cache_bytes'):
+    if e[field] or field == 'cpu_cache_bytes':
+      try:
+        memory.parse_bytes(e[field])
+      except ValueError:
+        raise ConfigError(f'engine.{field}', f"must be a size like '60GB' or '512MiB', got {e[field]!r}") from None
 
 
 def _check_hp_value(config, key, value, where):

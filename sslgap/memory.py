@@ -36,9 +36,7 @@ def examples_per_step(config):
   """Examples one step of one run pushes through the model (the largest full-batch slice)."""
   if config.data.mode != 'full_batch':
     return config.train.batch_size
-  largest = max(hparams.static_phases(config)[0])
-  micro = config.data.full_batch_microbatch
-  return min(largest, micro) if micro else largest
+  return min(max(hparams.static_phases(config)[0]), train.full_batch_microbatch(config))
 
 
 def bytes_per_run(config):
@@ -56,6 +54,12 @@ def bytes_per_run(config):
       'evaluation': FLOAT_BYTES * eval_rows * (widths + config.model.width),
       'metrics': FLOAT_BYTES * metrics,
   }
+
+
+def cpu_runs_per_device(config):
+  """Runs whose training steps fit engine.cpu_cache_bytes together, at least one."""
+  parts = bytes_per_run(config)
+  return max(1, parse_bytes(config.engine.cpu_cache_bytes) // (parts['state'] // 2 + parts['step']))
 
 
 def total_bytes_per_run(config):

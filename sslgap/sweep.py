@@ -153,8 +153,10 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None):
   runs_per_group = int(np.prod([len(axes[i][1]) for i in traced], dtype=np.int64))
   size = chunk_size or config.engine.chunk_size
   if not size:
-    size = memory.choose_chunk_size(per_run, budget, shared, runs_per_group, num_devices,
-                                    config.engine.max_chunk_size)
+    cap = config.engine.max_chunk_size
+    if jax.local_devices()[0].platform == 'cpu':
+      cap = min(cap, min(memory.cpu_runs_per_device(c) for c in concretes) * num_devices)
+    size = memory.choose_chunk_size(per_run, budget, shared, runs_per_group, num_devices, cap)
   return Plan(config, axes, traced, groups, int(size), train.eval_steps(config), num_devices,
               per_run, shared, budget)
 

@@ -32,6 +32,16 @@ def metric_names(config):
   return names + [f'norm_{g}' for g in groups]
 
 
+AUTO_MICROBATCH = '1024 examples on a CPU (cache-sized), 65536 on an accelerator'
+
+
+def full_batch_microbatch(config):
+  """Examples per slice of a full-batch gradient; 0 in the config picks one for the platform."""
+  if config.data.full_batch_microbatch:
+    return config.data.full_batch_microbatch
+  return 1024 if jax.default_backend() == 'cpu' else 65536
+
+
 def padded_slices(x, y, mask, size):
   """Splits [n, ...] arrays into [ceil(n / size), size, ...] slices, padding with zero weight."""
   n = x.shape[0]
@@ -97,16 +107,16 @@ class Trainer:
   def full_batch_grads(self, params, data, step):
     """Gradient of the mean loss over the current phase's whole dataset (static sizes).
 
-    With data.full_batch_microbatch > 0 the dataset is summed in slices of that many
-    examples, so activation memory stays bounded for N up to the whole population.
+    The dataset is summed in slices of full_batch_microbatch(config) examples, so activation
+    memory stays bounded for N up to the whole population (and in cache on a CPU).
     """
     sizes, lengths = hparams.static_phases(self.config)
     phase = jnp.sum(step >= jnp.cumsum(jnp.asarray(lengths, jnp.int32)))
-    micro = self.config.data.full_batch_microbatch
+    micro = full_batch_microbatch(self.config)
 
     def grads_on_prefix(size):
       x, y = data.pool_x[:size], data.pool_y[:size]
-      if not micro or size <= micro:
+      if size <= micro:
         return lambda p: jax.grad(self.mean_loss)(p, x, y)
       xs, ys, ws = padded_slices(x, y, None, micro)
       summed_loss = lambda p, x, y, w: jnp.sum(self.loss_fn(self.model.apply({'params': p}, x), y) * w)

@@ -28,9 +28,8 @@ SHORT = ['--config.train.steps=20', '--config.train.eval_every=10']
 
 
 def cli(out, *args, devices=1, wait=True):
-  env = dict(os.environ, JAX_PLATFORMS='cpu', PYTHONUNBUFFERED='1')
-  if devices > 1:
-    env['XLA_FLAGS'] = f'--xla_force_host_platform_device_count={devices}'
+  env = dict(os.environ, JAX_PLATFORMS='cpu', PYTHONUNBUFFERED='1', SSLGAP_HOST_DEVICES=str(devices))
+  env.pop('XLA_FLAGS', None)
   command = [sys.executable, 'experiments/init_scale_heatmap.py', *TINY, f'--out={out}', *args]
   if not wait:
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -166,14 +165,26 @@ def test_persistent_compilation_cache_is_written(tmp_path):
 
 def test_chunk_size_fits_the_memory_budget(tiny_config):
   tiny_config.sweep.seed = tuple(range(100))
+  tiny_config.engine.cpu_cache_bytes = '1GB'  # let memory alone decide
   per_run = memory.total_bytes_per_run(tiny_config)
   shared = sweep.make_plan(tiny_config).shared_bytes
   budget = shared + 30.5 * per_run
-  plan = sweep.make_plan(tiny_config, memory_budget=str(int(budget)))
+  plan = sweep.make_plan(tiny_config, memory_budget=str(int(budget)), num_devices=1)
   assert plan.chunk_size == 30 and plan.num_chunks == 4
   assert plan.shared_bytes + plan.chunk_size * plan.bytes_per_run <= budget
-  # More memory, larger chunks, never more than the runs there are.
-  assert sweep.make_plan(tiny_config, memory_budget='100GB').chunk_size == 100
+  # The budget is per device; more memory, larger chunks, never more than the runs there are.
+  assert sweep.make_plan(tiny_config, memory_budget=str(int(budget)), num_devices=2).chunk_size == 60
+  assert sweep.make_plan(tiny_config, memory_budget='100GB', num_devices=1).chunk_size == 100
+
+
+def test_cpu_chunks_hold_a_cache_sized_number_of_runs_per_device(tiny_config):
+  tiny_config.sweep.seed = tuple(range(100))
+  parts = memory.bytes_per_run(tiny_config)
+  per_device = memory.cpu_runs_per_device(tiny_config)
+  assert per_device == 6_000_000 // (parts['state'] // 2 + parts['step'])
+  assert sweep.make_plan(tiny_config, num_devices=2).chunk_size == min(2 * per_device, 100)
+  tiny_config.engine.cpu_cache_bytes = '100kB'
+  assert sweep.make_plan(tiny_config, num_devices=2).chunk_size == 2 * memory.cpu_runs_per_device(tiny_config) < 100
 
 
 def test_choose_chunk_size_is_a_device_multiple_within_budget():

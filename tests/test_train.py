@@ -84,13 +84,13 @@ def test_engine_compiles_once_per_static_value(tiny_config):
   assert executor.compile_count == 3
 
 
-@pytest.mark.parametrize('microbatch', [0, 20])
+@pytest.mark.parametrize('microbatch', [48, 20])
 def test_full_batch_gd_equals_sgd_with_batch_n_without_replacement(tiny_config, microbatch):
   c = tiny_config
   c.train.steps, c.train.eval_every = 3, 1
   c.hp.dataset_size = 48
   c.data.mode = 'full_batch'
-  c.data.full_batch_microbatch = microbatch  # 20 sums the 48 examples in 3 padded slices
+  c.data.full_batch_microbatch = microbatch  # 48: all at once; 20: 3 padded slices
   data, pool = _data(c)
   gd_params, gd_metrics = jax.jit(train.Trainer(c, pool).train)(hparams.run_hp(c), data)
 

@@ -1,0 +1,39 @@
+"""The benchmark scripts run and report what they promise (tiny settings; no timing is asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(args):
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  out = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+  assert out.returncode == 0, out.stderr
+  return out.stdout
+
+
+def test_bench_sweep_reports_ratios_and_json_keys(tmp_path):
+  path = tmp_path / 'bench.json'
+  stdout = _run(['benchmarks/bench_sweep.py', '--workloads=mlp', '--rounds=1', '--steps=10',
+                 '--chunk_sizes=4', '--ensemble_sizes=2', f'--json={path}'])
+  figures = json.loads(path.read_text())
+  for key in ('sslgap_run_steps_per_s', 'torch_loop_run_steps_per_s', 'torch_vmap_run_steps_per_s',
+              'matmul_peak_flops', 'sslgap_flops'):
+    assert key in figures
+  assert figures['sslgap_run_steps_per_s'] > 0 and figures['matmul_peak_flops'] > 0
+  assert abs(figures['sslgap_flops'] - figures['sslgap_run_steps_per_s'] * 6 * 128 * 5569) < 1e-3 * figures['sslgap_flops']
+  assert '% peak' in stdout and 'matmuls alone' in stdout
+  try:
+    import torch  # noqa: F401
+    assert figures['torch_loop_run_steps_per_s'] > 0 and 'x the torch loop' in stdout
+  except ImportError:
+    assert figures['torch_loop_run_steps_per_s'] is None and 'PyTorch is not installed' in stdout
+
+
+def test_bench_memory_compares_measured_to_estimate():
+  stdout = _run(['benchmarks/bench_memory.py', '--chunk_sizes=8', '--steps=10'])
+  row = stdout.strip().splitlines()[-1].split()
+  assert row[0] == '8' and float(row[1]) > 0 and float(row[3]) >= 0
