@@ -18,6 +18,8 @@ from sslgap import hparams
 from sslgap import losses
 from sslgap import memory
 from sslgap import models
+from sslgap import parameterization
+from sslgap import data as data_lib
 from sslgap import optim
 from sslgap import tasks
 from sslgap import train
@@ -39,15 +41,20 @@ def base_config():
   c.name = 'sweep'  # output files are <out>/<name>.npz and .png
   c.task = dict(name='parity', n=20, k=6, test_size=4096)
   c.model = dict(kind='mlp', hidden_layers=1, width=64, activation='relu', init='uniform',
-                 layer_groups=(('hidden_0', 'first'), ('.*', 'rest')))
+                 parameterization='standard', layer_groups=(('hidden_0', 'first'), ('.*', 'rest')))
   c.loss = 'hinge'
   c.optim = dict(kind='sgd', eps=1e-8)
   c.data = dict(mode='minibatch', sampling='with_replacement', phase_unit='steps',
+                schedule='fixed', auto_check_every=50, auto_probe_size=1024, debias='none',
                 eval_train_size=4096, eval_batch_size=1024, full_batch_microbatch=0)
   c.train = dict(batch_size=128, steps=1000, eval_every=100)
   c.hp = dict(seed=0, data_seed=0, lr=0.1, momentum=0.9, b1=0.9, b2=0.999, weight_decay=0.0,
               init_scale_first=1.0, init_scale_rest=1.0, lr_mult_first=1.0, lr_mult_rest=1.0,
-              dataset_size=0, phase_sizes=(), phase_lengths=())
+              alpha=1.0, phase_sizes=(), phase_lengths=(), pool_fraction=1.0,
+              random_label_phases=0, online_bias_samples=0, auto_train_acc=0.75,
+              auto_max_epochs=50.0, a_star=0.5,
+              # an int N, or 'online' (0): the field takes both
+              dataset_size=ml_collections.FieldReference(0, field_type=object))
   c.sweep = ml_collections.ConfigDict()
   # chunk_size 0: the largest that fits memory_budget ('60GB'), else memory_fraction of one
   # device's memory (0: 80% of an accelerator's allocator limit, 50% of host RAM on a CPU).
@@ -94,7 +101,7 @@ def with_values(config, assignments):
   new.unlock()
   for axis, value in assignments.items():
     if axis in new.hp:
-      new.hp[axis] = 0 if value == ONLINE else value
+      new.hp[axis] = value
     else:
       *parents, leaf = static_path(axis)
       node = new
@@ -158,7 +165,14 @@ def _check_task(config):
 
 def _check_model(config):
   m = config.model
-  _check_choice(m.kind, ('mlp',), 'model.kind')
+  _check_choice(m.kind, ('mlp', 'quadratic_neuron'), 'model.kind')
+  if m.kind == 'quadratic_neuron':
+    _check(config.task.name == 'parity', 'model.kind', 'the quadratic neuron is defined on parity inputs')
+    _check(config.data.mode == 'minibatch' and not hparams.is_multi_phase(config), 'model.kind',
+           'the quadratic neuron runs its own two phases: use data.mode=minibatch and hp.dataset_size')
+    _check(_is_int(m.width) and m.width >= 1, 'model.width', f'must be an integer >= 1, got {m.width!r}')
+    return
+  _check_choice(m.parameterization, parameterization.PARAMETERIZATIONS, 'model.parameterization')
   _check(_is_int(m.hidden_layers) and m.hidden_layers >= 1, 'model.hidden_layers',
          f'must be an integer >= 1, got {m.hidden_layers!r}')
   _check(_is_int(m.width) and m.width >= 1, 'model.width', f'must be an integer >= 1, got {m.width!r}')
@@ -183,6 +197,15 @@ def _check_training(config):
   _check_choice(d.mode, ('minibatch', 'full_batch'), 'data.mode')
   _check_choice(d.sampling, ('with_replacement', 'without_replacement'), 'data.sampling')
   _check_choice(d.phase_unit, ('steps', 'epochs'), 'data.phase_unit')
+  _check_choice(d.schedule, ('fixed', 'auto'), 'data.schedule')
+  if d.schedule == 'auto':
+    _check(d.mode == 'minibatch' and hparams.is_multi_phase(config), 'data.schedule',
+           "'auto' moves through hp.phase_sizes during mini-batch training; set them (and data.mode=minibatch)")
+    _check(config.task.name == 'parity', 'data.schedule', "'auto' advances on train accuracy, which needs +-1 labels")
+  if config.task.name in data_lib.DEBIAS:
+    _check_choice(d.debias, data_lib.DEBIAS[config.task.name], 'data.debias')
+  for field in ('auto_check_every', 'auto_probe_size'):
+    _check(_is_int(d[field]) and d[field] >= 1, f'data.{field}', f'must be a positive integer, got {d[field]!r}')
   for field in ('eval_train_size', 'eval_batch_size'):
     _check(_is_int(d[field]) and d[field] >= 1, f'data.{field}', f'must be a positive integer, got {d[field]!r}')
   _check(_is_int(d.full_batch_microbatch) and d.full_batch_microbatch >= 0, 'data.full_batch_microbatch',
@@ -223,11 +246,15 @@ def _check_hp_value(config, key, value, where):
     for i, s in enumerate(value):
       _check_size(config, s, f'{where}[{i}]', population)
     numeric = [math.inf if hparams.size_value(s) == 0 else s for s in value]
-    _check(all(a < b for a, b in zip(numeric, numeric[1:])), where,
-           f'phase sizes must be strictly increasing (online last), got {tuple(value)}')
+    _check(all(a <= b for a, b in zip(numeric, numeric[1:])), where,
+           f'phase sizes must not decrease (nested subsets, online last), got {tuple(value)}')
   elif key == 'phase_lengths':
     _check(isinstance(value, (tuple, list)) and all(_is_int(v) and v >= 0 for v in value), where,
            f'must be a tuple of non-negative integers, got {value!r}')
+  elif key in ('random_label_phases', 'online_bias_samples'):
+    _check(_is_int(value) and value >= 0, where, f'must be a non-negative integer, got {value!r}')
+    if key == 'online_bias_samples':
+      _check(value <= population, where, f'{value} exceeds the population size {population}')
   else:
     _check(_is_number(value) and math.isfinite(value), where, f'must be a finite number, got {value!r}')
     if key == 'lr':
@@ -236,6 +263,10 @@ def _check_hp_value(config, key, value, where):
       _check(value >= 0, where, f'must be non-negative, got {value!r}')
     if key in ('b1', 'b2', 'momentum'):
       _check(value < 1, where, f'must be below 1, got {value!r}')
+    if key in ('alpha', 'a_star', 'auto_max_epochs'):
+      _check(value > 0, where, f'must be positive, got {value!r}')
+    if key in ('pool_fraction', 'auto_train_acc', 'a_star'):
+      _check(0 <= value <= 1, where, f'must be in [0, 1], got {value!r}')
 
 
 def _check_size(config, value, where, population):
@@ -247,6 +278,9 @@ def _check_size(config, value, where, population):
   if value == 0:
     _check(config.data.mode != 'full_batch', where, 'full-batch GD needs a finite dataset, not online')
     return
+  group = data_lib.debias_group_size(tasks.make_task(config.task), config.data.debias)
+  _check(value % group == 0, where,
+         f'data.debias={config.data.debias!r} is exact for sizes that are multiples of {group}, got {value}')
   if config.data.mode == 'minibatch' and config.data.sampling == 'without_replacement':
     _check(config.train.batch_size <= value, where,
            f'batch_size={config.train.batch_size} is larger than the dataset ({value}) '
@@ -262,11 +296,15 @@ def _check_hp(config):
         _check_hp_value(config, key, value, f'sweep.{key}[{i}]')
     else:
       _check_hp_value(config, key, config.hp[key], f'hp.{key}')
+  if config.task.name == 'sim' and config.data.debias != 'none':
+    finite = {s for s in hparams.all_dataset_sizes(config) if s}
+    _check(len(finite) == 1, 'data.debias',
+           f'SIM debiasing is exact for the whole pool only: use one finite dataset size, got {sorted(finite)}')
   if hparams.is_multi_phase(config):
     phases = [len(v) for v in hparams.axis_values(config, 'phase_sizes')]
     _check(len(set(phases)) == 1, 'sweep.phase_sizes',
            f'every value must have the same number of phases (it sets shapes), got {phases}')
-    for lengths in hparams.axis_values(config, 'phase_lengths'):
+    for lengths in ([] if hparams.is_auto_schedule(config) else hparams.axis_values(config, 'phase_lengths')):
       _check(len(lengths) == phases[0] - 1, 'hp.phase_lengths',
              f'needs one length per phase but the last ({phases[0] - 1}), got {tuple(lengths)}')
 

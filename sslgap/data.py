@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from sslgap import tasks
 
@@ -18,35 +19,92 @@ ONLINE = 0  # the dataset size that means "sample fresh every step"
 MAX_ENUMERATED_POPULATION = 2**24
 
 
+DEBIAS = {
+    'parity': ('none', 'mean', 'second_order'),
+    'sim': ('none', 'mean', 'whiten'),
+}
+
+
 class Data(NamedTuple):
   """Everything a run reads besides its hyper-parameters; leading axis = data seed."""
 
   target: dict
   pool_x: jax.Array  # [S, M, D]
   pool_y: jax.Array  # [S, M]
+  pool_y_random: jax.Array  # [S, M]: random labels, fixed per example
   test_x: jax.Array  # [S, T, D]
   test_y: jax.Array  # [S, T]
 
 
-def _data_for_seed(task, pool_size, test_size, seed):
-  target_key, pool_key, test_key = jax.random.split(jax.random.key(seed), 3)
+def hadamard_signs(n, k):
+  """[G, n] sign patterns: each column sums to zero, columns are orthogonal, and the product of
+  the first k columns sums to zero too (rows of a Sylvester Hadamard matrix, G = 2^m > n)."""
+  m = max(1, n.bit_length())
+  codes = list(range(1, n + 1))
+  parity = 0
+  for c in codes[:k]:
+    parity ^= c
+  if parity == 0:  # the support's product would be the all-ones column: use a spare code
+    if n + 1 >= 2**m:
+      m += 1
+    codes[k - 1] = n + 1
+  rows = np.arange(2**m)[:, None] & np.asarray(codes)[None, :]
+  popcount = np.vectorize(lambda v: bin(v).count('1'))(rows)
+  return np.where(popcount % 2 == 0, 1, -1).astype(np.int8)
+
+
+def debias_group_size(task, kind):
+  """Prefixes of a debiased pool are exactly debiased when their size is a multiple of this."""
+  if kind == 'mean':
+    return 2
+  if kind == 'second_order':
+    return hadamard_signs(task.n, task.k).shape[0]
+  return 1
+
+
+def debias(task, target, kind, x):
+  """A pool transformation that removes the sample's low-order biases.
+
+  parity 'mean': antipodal pairs (x, -x), so every even prefix has column means exactly 0.
+  parity 'second_order': each base input times the rows of hadamard_signs, so every prefix of
+    a multiple of G inputs has zero column means, zero pairwise products and zero label mean.
+  sim 'mean': centred; sim 'whiten': empirical mean 0 and covariance I (exact for the whole pool).
+  """
+  if kind == 'none':
+    return x
+  if isinstance(task, tasks.SparseParity):
+    if kind == 'mean':
+      base = x[:(x.shape[0] + 1) // 2]
+      return jnp.stack([base, -base], axis=1).reshape((-1,) + x.shape[1:])[:x.shape[0]]
+    signs = jnp.asarray(hadamard_signs(task.n, task.k))
+    groups = -(-x.shape[0] // signs.shape[0])
+    return (x[:groups, None, :] * signs[None]).reshape(-1, x.shape[1])[:x.shape[0]]
+  x = x - jnp.mean(x, axis=0)
+  if kind == 'whiten':
+    values, vectors = jnp.linalg.eigh(x.T @ x / x.shape[0])
+    x = x @ (vectors * values**-0.5) @ vectors.T
+  return x
+
+
+def _data_for_seed(task, pool_size, test_size, debias_kind, seed):
+  target_key, pool_key, test_key, label_key = jax.random.split(jax.random.key(seed), 4)
   target = task.init_target(target_key)
   population = task.population_size
   if pool_size == 0:
     pool_x = jnp.zeros((0, tasks.input_dim(task)), task.x_dtype)
-    pool_y = jnp.zeros((0,), jnp.float32)
   elif population <= MAX_ENUMERATED_POPULATION:
-    pool_x, pool_y = task.population(target, pool_key)
-    pool_x, pool_y = pool_x[:pool_size], pool_y[:pool_size]
+    pool_x = task.population(target, pool_key)[0][:pool_size]
   else:
-    pool_x, pool_y = task.sample(target, pool_key, pool_size)
+    pool_x = task.sample(target, pool_key, pool_size)[0]
+  pool_x = debias(task, target, debias_kind, pool_x)
   test_x, test_y = task.sample(target, test_key, test_size)
-  return Data(target, pool_x, pool_y, test_x, test_y)
+  return Data(target, pool_x, task.label(target, pool_x), task.random_labels(target, label_key, pool_x),
+              test_x, test_y)
 
 
-def build_data(task, pool_size, test_size, data_seeds):
+def build_data(task, pool_size, test_size, data_seeds, debias_kind='none'):
   """Pools and test sets for each data seed, stacked on a leading axis."""
-  make = jax.jit(jax.vmap(lambda s: _data_for_seed(task, pool_size, test_size, s)))
+  make = jax.jit(jax.vmap(lambda s: _data_for_seed(task, pool_size, test_size, debias_kind, s)))
   return make(jnp.asarray(data_seeds, jnp.uint32))
 
 
@@ -54,17 +112,10 @@ def select_seed(data, index):
   return jax.tree_util.tree_map(lambda a: a[index], data)
 
 
-class Schedule(NamedTuple):
-  """Per-run phase schedule: phase i covers steps [ends[i-1], ends[i]) and draws from sizes[i]."""
-
-  sizes: jax.Array  # [P] int32, ONLINE for fresh samples
-  ends: jax.Array  # [P] int32, last entry >= total steps
-
-
-def current_phase(schedule, step):
-  phase = jnp.sum(step >= schedule.ends[:-1])
-  start = jnp.where(phase == 0, 0, schedule.ends[jnp.maximum(phase - 1, 0)])
-  return phase, start, schedule.sizes[phase]
+def phase_at(ends, step):
+  """(phase, its first step) of a fixed schedule whose phase i ends before step ends[i]."""
+  phase = jnp.sum(step >= ends[:-1])
+  return phase, jnp.where(phase == 0, 0, ends[jnp.maximum(phase - 1, 0)])
 
 
 def _keyed_bijection(key, x, bits):
@@ -93,16 +144,14 @@ def permuted_index(key, j, size):
   return x.astype(jnp.int32)
 
 
-def batch_indices(schedule, step, batch_size, sampling, step_key, epoch_key):
-  """Pool indices of the batch at `step`, and whether the step is online."""
-  phase, start, size = current_phase(schedule, step)
+def batch_indices(phase, start, size, step, batch_size, sampling, step_key, epoch_key):
+  """Pool indices of the batch at `step` of a phase that began at `start` and draws from `size`."""
   if sampling == 'with_replacement':
-    index = jax.random.randint(step_key, (batch_size,), 0, jnp.maximum(size, 1))
-  else:  # 'epochs': each epoch a fresh permutation of the phase's subset, remainder dropped
-    steps_per_epoch = jnp.maximum(size // batch_size, 1)
-    position = step - start
-    epoch = position // steps_per_epoch
-    key = jax.random.fold_in(jax.random.fold_in(epoch_key, phase), epoch)
-    j = (position % steps_per_epoch) * batch_size + jnp.arange(batch_size)
-    index = permuted_index(key, j, jnp.maximum(size, 1))
-  return index, size == ONLINE
+    return jax.random.randint(step_key, (batch_size,), 0, jnp.maximum(size, 1))
+  # 'without_replacement': each epoch a fresh permutation of the phase's subset, remainder dropped
+  steps_per_epoch = jnp.maximum(size // batch_size, 1)
+  position = step - start
+  epoch = position // steps_per_epoch
+  key = jax.random.fold_in(jax.random.fold_in(epoch_key, phase), epoch)
+  j = (position % steps_per_epoch) * batch_size + jnp.arange(batch_size)
+  return permuted_index(key, j, jnp.maximum(size, 1))

@@ -27,6 +27,8 @@ HOST_FRACTION = 0.5
 
 def param_count(config):
   task = tasks.make_task(config.task)
+  if config.model.kind == 'quadratic_neuron':
+    return tasks.input_dim(task) + 1
   shapes = jax.eval_shape(models.make_model(config.model).init, jax.random.key(0),
                           jax.ShapeDtypeStruct((1, tasks.input_dim(task)), np.float32))
   return sum(math.prod(s.shape) for s in jax.tree_util.tree_leaves(shapes))
@@ -34,6 +36,8 @@ def param_count(config):
 
 def examples_per_step(config):
   """Examples one step of one run pushes through the model (the largest full-batch slice)."""
+  if config.model.kind == 'quadratic_neuron':
+    return hparams.pool_size(config)  # phase 1 reads the whole pool every step
   if config.data.mode != 'full_batch':
     return config.train.batch_size
   return min(max(hparams.static_phases(config)[0]), train.full_batch_microbatch(config))
@@ -48,6 +52,9 @@ def bytes_per_run(config):
   eval_rows = min(config.data.eval_batch_size, max(config.task.test_size, config.data.eval_train_size))
   metrics = len(train.metric_names(config)) * len(train.eval_steps(config))
   slots = OPTIMIZER_SLOTS[config.optim.kind]
+  if config.model.kind == 'quadratic_neuron':  # the pool is shared; a run holds w, a and a few [M] vectors
+    return {'state': 2 * FLOAT_BYTES * params, 'step': 3 * FLOAT_BYTES * rows, 'evaluation': 0,
+            'metrics': FLOAT_BYTES * metrics}
   return {
       'state': 2 * FLOAT_BYTES * params * (1 + slots),
       'step': FLOAT_BYTES * (3 * params + rows * (tasks.input_dim(task) + 4 * widths)),

@@ -1,6 +1,7 @@
 """Figures from result grids (matplotlib, Agg backend, no display needed)."""
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -69,3 +70,125 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
 def save(fig, path):
   fig.savefig(path, dpi=120)
   plt.close(fig)
+
+
+# --- learning curves ------------------------------------------------------------------------
+
+DERIVED = {
+    # The paper's Fig 12 ratio ||a||_2 / ||W||_F: the readout's norm over the first layer's.
+    'norm_ratio': lambda m: m['norm_readout'] / m['norm_hidden_0'],
+}
+
+
+def metric_values(results, name):
+  return DERIVED[name](results.metrics) if name in DERIVED else results[name]
+
+
+def examples_seen(config, coords, eval_steps):
+  """Cumulative examples processed at each eval step: batch x steps, or the current dataset
+  size summed over steps for full-batch GD (whose phases are static)."""
+  if config['data']['mode'] != 'full_batch':
+    return eval_steps * float(config['train']['batch_size'])
+  hp = dict(config['hp'], **coords)
+  if hp.get('phase_sizes'):
+    sizes, lengths = list(hp['phase_sizes']), list(hp['phase_lengths'])
+  else:
+    sizes, lengths = [hp['dataset_size']], []
+  ends = np.cumsum(lengths + [np.inf])
+  per_step = np.asarray([sizes[int(np.searchsorted(ends, s, side='right'))] for s in range(int(eval_steps[-1]))])
+  return np.concatenate([[0.0], np.cumsum(per_step, dtype=float)])[eval_steps]
+
+
+def _parse(value):
+  text = str(value)
+  if text.startswith('('):
+    return tuple(int(v) if v.strip().lstrip('-').isdigit() else v.strip(" '") for v in text[1:-1].split(',') if v.strip())
+  return value.item() if hasattr(value, 'item') else value
+
+
+def series_label(selection):
+  def fmt(axis, value):
+    if axis == 'dataset_size':
+      return size_label(value)
+    if axis == 'phase_sizes':
+      return 'phases ' + ' > '.join('online' if v in (0, 'online') else f'{v:,}' for v in value)
+    return f'{axis}={value:g}' if isinstance(value, float) else f'{axis}={value}'
+  return ', '.join(fmt(a, _parse(v)) for a, v in selection.items())
+
+
+def best_curve(results, metric, best):
+  """Seed-mean curve; any other axis left (lr, b2, ...) is set to its best final value."""
+  r = results.mean('seed') if 'seed' in results.axis_names else results
+  values = metric_values(r, metric)
+  flat = values.reshape(-1, values.shape[-1])
+  final = flat[:, -1]
+  if np.all(np.isnan(final)):
+    return flat[0], {}
+  index = int(np.nanargmax(final) if best == 'max' else np.nanargmin(final))
+  chosen = dict(zip(r.axis_names, np.unravel_index(index, values.shape[:-1])))
+  return flat[index], {a: r.coords[a][i] for a, i in chosen.items()}
+
+
+def curves(results, plot):
+  """Rows: metrics; columns: panels x (steps, compute); lines: series. plot is config.plot."""
+  metrics = list(plot['metrics'])
+  xs = list(plot.get('x', ('steps', 'compute')))
+  panels = [None] if not plot.get('panels') else list(results.coords[plot['panels']])
+  series = plot.get('series') or [
+      (None, {plot['lines']: v}) for v in results.coords[plot['lines']].tolist()]
+  ncols = len(panels) * len(xs)
+  fig, axes = plt.subplots(len(metrics), ncols, figsize=(4.4 * ncols, 3.3 * len(metrics)),
+                           squeeze=False, constrained_layout=True)
+  for p, panel in enumerate(panels):
+    sub = results.sel(**{plot['panels']: panel}) if panel is not None else results
+    for label, selection in series:
+      line = sub.sel(**selection)
+      for m, metric in enumerate(metrics):
+        y, tuned = best_curve(line, metric, plot.get('best', 'max'))
+        coords = {a: _parse(v) for a, v in dict(selection, **tuned).items()}
+        for c, x_kind in enumerate(xs):
+          ax = axes[m, p * len(xs) + c]
+          x = results.eval_steps if x_kind == 'steps' else examples_seen(results.config, coords, results.eval_steps)
+          suffix = ''.join(f' ({a}={v:.3g})' for a, v in tuned.items() if isinstance(v, float) and a != 'seed')
+          keep = x > 0 if x_kind == 'compute' else slice(None)  # log axis: step 0 has no place
+          ax.plot(x[keep], y[keep], label=(label or series_label(selection)) + suffix)
+          ax.set_xlabel('steps' if x_kind == 'steps' else 'compute (examples processed)')
+          ax.set_ylabel(metric)
+          if x_kind == 'compute':
+            ax.set_xscale('log')
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+          if metric in plot.get('log_y', ()):
+            ax.set_yscale('log')
+          if panel is not None:
+            ax.set_title(f'{plot["panels"]} = {_parse(panel)}', fontsize=9)
+  for ax in axes.flat:
+    ax.legend(fontsize=6)
+  fig.suptitle(plot.get('title', ''), fontsize=10)
+  return fig
+
+
+def final_vs_axis(results, plot):
+  """Final metric (seed mean, best over leftover axes) against a swept axis, one line per series."""
+  x_axis = plot['x_axis']
+  metrics = list(plot['metrics'])
+  panels = [None] if not plot.get('panels') else list(results.coords[plot['panels']])
+  series = plot.get('series') or [(None, {plot['lines']: v}) for v in results.coords[plot['lines']].tolist()]
+  fig, axes = plt.subplots(len(metrics), len(panels), figsize=(4.4 * len(panels), 3.3 * len(metrics)),
+                           squeeze=False, constrained_layout=True)
+  xs = results.coords[x_axis]
+  for p, panel in enumerate(panels):
+    sub = results.sel(**{plot['panels']: panel}) if panel is not None else results
+    for label, selection in series:
+      for m, metric in enumerate(metrics):
+        ys = [best_curve(sub.sel(**selection, **{x_axis: x}), metric, plot.get('best', 'max'))[0][-1] for x in xs]
+        ax = axes[m, p]
+        ax.plot(xs, ys, marker='o', label=label or series_label(selection))
+        ax.set_xscale('log')
+        ax.set_xlabel(x_axis)
+        ax.set_ylabel(f'final {metric}')
+        if panel is not None:
+          ax.set_title(f'{plot["panels"]} = {_parse(panel)}', fontsize=9)
+  for ax in axes.flat:
+    ax.legend(fontsize=6)
+  fig.suptitle(plot.get('title', ''), fontsize=10)
+  return fig

@@ -89,9 +89,15 @@ class Results:
       raise KeyError(f'no axis {name!r}; axes are {self.axis_names}')
     return self.axis_names.index(name)
 
+  def _is_tuple_axis(self, axis):
+    coords = self.coords[axis]
+    return coords.dtype.kind == 'U' and coords.size > 0 and str(coords[0]).startswith('(')
+
   def _index_of(self, axis, value):
     coords = self.coords[axis]
-    if coords.dtype.kind in 'fc':
+    if self._is_tuple_axis(axis):
+      hits = np.flatnonzero(coords == str(tuple(value)))
+    elif coords.dtype.kind in 'fc':
       hits = np.flatnonzero(np.isclose(coords, value, rtol=1e-6, atol=0))
     else:
       hits = np.flatnonzero(coords == (0 if value == 'online' else value))
@@ -100,11 +106,13 @@ class Results:
     return int(hits[0])
 
   def sel(self, **selection):
-    """Selects by coordinate value: a scalar drops the axis, a list keeps it."""
+    """Selects by coordinate value: a scalar drops the axis, a list keeps it. On an axis of
+    tuples (phase_sizes), a tuple is one value."""
     out = self
     for axis, value in selection.items():
       i = out._axis(axis)
-      if isinstance(value, (list, tuple, np.ndarray)):
+      single = self._is_tuple_axis(axis) and isinstance(value, tuple)
+      if isinstance(value, (list, tuple, np.ndarray)) and not single:
         index = [out._index_of(axis, v) for v in value]
         coords = dict(out.coords, **{axis: out.coords[axis][index]})
         names = out.axis_names

@@ -203,7 +203,8 @@ class Executor:
     if key not in self._data:
       task = tasks.make_task(group.config.task)
       pool = hparams.pool_size(group.config)
-      stacked = data_lib.build_data(task, pool, group.config.task.test_size, [group.data_seed])
+      stacked = data_lib.build_data(task, pool, group.config.task.test_size, [group.data_seed],
+                                    group.config.data.debias)
       data = jax.device_put(data_lib.select_seed(stacked, 0), self._replicated)
       self._data = {key: data}  # one data seed resident at a time
     return self._data[key]

@@ -41,6 +41,16 @@ class SparseParity:
     x = jax.random.rademacher(key, (num, self.n), dtype=jnp.int8)
     return x, self.label(target, x)
 
+  def sample_biased(self, target, key, num, p_plus):
+    """Coordinates independently +1 with probability p_plus[i] (a Bernoulli product)."""
+    x = jnp.where(jax.random.uniform(key, (num, self.n)) < p_plus, 1, -1).astype(jnp.int8)
+    return x, self.label(target, x)
+
+  def random_labels(self, target, key, x):
+    """Labels that ignore x: uniform +-1, one per example."""
+    del target
+    return jax.random.rademacher(key, x.shape[:1], dtype=jnp.float32)
+
   @property
   def population_size(self):
     return 2**self.n
@@ -74,11 +84,18 @@ class SingleIndex:
   population_size: ClassVar[float] = math.inf
 
   def init_target(self, key):
-    w = jax.random.normal(key, (self.d,))
-    return {'w': w / jnp.linalg.norm(w)}
+    """w* and, for random labels, an independent unit direction w'."""
+    w = jax.random.normal(key, (2, self.d))
+    w = w / jnp.linalg.norm(w, axis=1, keepdims=True)
+    return {'w': w[0], 'w_random': w[1]}
 
   def label(self, target, x):
     return hermite_normalized(self.degree, x @ target['w'])
+
+  def random_labels(self, target, key, x):
+    """Labels of the same link from an unrelated direction w': the same statistics, no signal."""
+    del key
+    return hermite_normalized(self.degree, x @ target['w_random'])
 
   def sample(self, target, key, num):
     x = jax.random.normal(key, (num, self.d))

@@ -6,6 +6,8 @@ traced scalars (and per-phase vectors), so `jax.vmap(run, in_axes=(0, None))` tr
 whole chunk of a sweep in one kernel, all of it reading the same data pool.
 """
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,6 +18,7 @@ from sslgap import hparams
 from sslgap import losses
 from sslgap import models
 from sslgap import optim
+from sslgap import parameterization
 from sslgap import tasks
 
 
@@ -24,6 +27,9 @@ def eval_steps(config):
 
 
 def metric_names(config):
+  if config.model.kind == 'quadratic_neuron':
+    from sslgap import theory
+    return list(theory.METRICS)
   task = tasks.make_task(config.task)
   names = ['test_loss', 'train_loss']
   if task.label_kind == 'sign':
@@ -52,6 +58,13 @@ def padded_slices(x, y, mask, size):
   return split(x), split(y), split(w)
 
 
+class PhaseState(NamedTuple):
+  """Where a run is in its data schedule; carried through the scan (the auto-schedule moves it)."""
+
+  phase: jax.Array  # int32
+  start: jax.Array  # int32, the phase's first step
+
+
 class Trainer:
   """The static parts of a run: task, model, loss, optimiser kind and data plan."""
 
@@ -64,7 +77,10 @@ class Trainer:
     self.pool_size = pool_size
     self.batch_size = config.train.batch_size
     self.full_batch = config.data.mode == 'full_batch'
-    self.uses_online = (not self.full_batch) and hparams.uses_online(config)
+    self.auto = config.data.schedule == 'auto'
+    self.uses_fresh = (not self.full_batch) and hparams.uses_fresh_samples(config)
+    self.uses_random_labels = hparams.uses_random_labels(config)
+    self.uses_online_bias = (not self.full_batch) and hparams.uses_online_bias(config)
     self.probe_size = min(config.data.eval_train_size, pool_size)
 
   # --- parameters ---------------------------------------------------------
@@ -72,39 +88,96 @@ class Trainer:
     dummy_x = jnp.zeros((1, tasks.input_dim(self.task)), jnp.float32)
     params = self.model.init(key, dummy_x)['params']
     scales = {g: hp[f'init_scale_{g}'] for g in self.groups}
+    if 'alpha' in hp:  # alpha-scaling: first layer / alpha, every later layer x alpha
+      scales = {g: v / hp['alpha'] if g == 'first' else v * hp['alpha'] for g, v in scales.items()}
     layer_groups = models.layer_groups(params, self.config.model.layer_groups)
-    params = jax.tree_util.tree_map(lambda p, s: p * s, params,
-                                    models.group_multipliers(layer_groups, scales))
-    return params, layer_groups
+    init_mult, _ = parameterization.multipliers(self.config.model.parameterization, params)
+    params = parameterization.scale(params, models.group_multipliers(layer_groups, scales))
+    return parameterization.scale(params, init_mult), layer_groups
 
-  def make_optimizer(self, hp, layer_groups):
-    mults = {g: hp[f'lr_mult_{g}'] for g in self.groups}
-    return optim.make_optimizer(self.config.optim, hp, models.group_multipliers(layer_groups, mults))
+  def make_optimizer(self, hp, params, layer_groups):
+    mults = models.group_multipliers(layer_groups, {g: hp[f'lr_mult_{g}'] for g in self.groups})
+    _, lr_mult = parameterization.multipliers(self.config.model.parameterization, params)
+    return optim.make_optimizer(self.config.optim, hp, parameterization.scale(mults, lr_mult))
+
+  # --- schedule -----------------------------------------------------------
+  def phase_sizes(self, hp):
+    if self.full_batch:
+      return jnp.asarray(hparams.static_phases(self.config)[0], jnp.int32)
+    return jnp.asarray(hp['phase_sizes'])
+
+  def phase_ends(self, hp):
+    """Steps at which each phase of a fixed schedule ends (the last at train.steps)."""
+    if self.full_batch:
+      lengths = jnp.asarray(hparams.static_phases(self.config)[1], jnp.int32)
+    else:
+      lengths = hp['phase_lengths']
+      if self.config.data.phase_unit == 'epochs':
+        lengths = lengths * jnp.maximum(hp['phase_sizes'][:-1] // self.batch_size, 1)
+    return jnp.concatenate([jnp.cumsum(lengths), jnp.array([self.config.train.steps])]).astype(jnp.int32)
+
+  def next_phase_state(self, state, hp, params, data, step):
+    """The phase at `step`: from the fixed ends, or by the auto-schedule's rule.
+
+    Auto: every data.auto_check_every steps, move on when the train accuracy on (up to
+    data.auto_probe_size examples of) the current subset reaches hp.auto_train_acc, or after
+    hp.auto_max_epochs epochs of it; the last phase runs to the end.
+    """
+    if not self.auto:
+      return PhaseState(*data_lib.phase_at(self.phase_ends(hp), step))
+    sizes = self.phase_sizes(hp)
+    probe = min(self.config.data.auto_probe_size, self.pool_size)
+
+    def check(state):
+      size = sizes[state.phase]
+      labels = self.labels_at(data.pool_y[:probe], data.pool_y_random[:probe], hp, state.phase)
+      acc = self.measure(params, data.pool_x[:probe], labels, mask=jnp.arange(probe) < size)['acc']
+      epochs = (step - state.start) * self.batch_size / jnp.maximum(size, 1)
+      move = ((acc >= hp['auto_train_acc']) | (epochs >= hp['auto_max_epochs'])) & (state.phase < sizes.shape[0] - 1)
+      return PhaseState(jnp.where(move, state.phase + 1, state.phase), jnp.where(move, step, state.start))
+
+    every = self.config.data.auto_check_every
+    return jax.lax.cond((step > 0) & (step % every == 0), check, lambda s: s, state)
 
   # --- data ---------------------------------------------------------------
-  def schedule(self, hp):
-    if self.full_batch:
-      sizes, lengths = hparams.static_phases(self.config)
-      sizes, lengths = jnp.asarray(sizes, jnp.int32), jnp.asarray(lengths, jnp.int32)
-    else:
-      sizes, lengths = hp['phase_sizes'], hp['phase_lengths']
-      if self.config.data.phase_unit == 'epochs':
-        lengths = lengths * jnp.maximum(sizes[:-1] // self.batch_size, 1)
-    ends = jnp.concatenate([jnp.cumsum(lengths), jnp.array([self.config.train.steps])])
-    return data_lib.Schedule(sizes, ends.astype(jnp.int32))
+  def labels_at(self, y, y_random, hp, phase):
+    if not self.uses_random_labels:
+      return y
+    return jnp.where(phase < hp['random_label_phases'], y_random, y)
 
-  def minibatch(self, data, schedule, step, step_key, epoch_key):
-    index, online = data_lib.batch_indices(schedule, step, self.batch_size,
-                                           self.config.data.sampling, step_key, epoch_key)
-    if self.pool_size == 0:
-      return self.task.sample(data.target, step_key, self.batch_size)
-    x, y = data.pool_x[index], data.pool_y[index]
-    if self.uses_online:
-      x_new, y_new = self.task.sample(data.target, jax.random.fold_in(step_key, 1), self.batch_size)
-      x, y = jnp.where(online, x_new, x), jnp.where(online, y_new, y)
+  def online_bias(self, hp, data):
+    """Per-coordinate P(x_i = +1) of the first hp.online_bias_samples pool examples (1/2 if 0)."""
+    m = hp['online_bias_samples']
+    rows = (jnp.arange(self.pool_size) < m).astype(jnp.float32)
+    plus = rows @ (data.pool_x == 1).astype(jnp.float32) / jnp.maximum(m, 1)
+    return jnp.where(m > 0, plus, 0.5)
+
+  def fresh(self, data, hp, key, phase, num, bias):
+    if self.uses_online_bias:
+      x, y = self.task.sample_biased(data.target, key, num, bias)
+    else:
+      x, y = self.task.sample(data.target, key, num)
+    if self.uses_random_labels:
+      y = self.labels_at(y, self.task.random_labels(data.target, jax.random.fold_in(key, 1), x), hp, phase)
     return x, y
 
-  def full_batch_grads(self, params, data, step):
+  def minibatch(self, data, hp, state, size, step, step_key, epoch_key, bias):
+    """The step's batch: from the current subset, or fresh when the phase is online; with
+    hp.pool_fraction < 1 only that leading fraction of it comes from the subset (two-set)."""
+    if self.pool_size == 0:
+      return self.fresh(data, hp, step_key, state.phase, self.batch_size, bias)
+    index = data_lib.batch_indices(state.phase, state.start, size, step, self.batch_size,
+                                   self.config.data.sampling, step_key, epoch_key)
+    x = data.pool_x[index]
+    y = self.labels_at(data.pool_y[index], data.pool_y_random[index], hp, state.phase)
+    if self.uses_fresh:
+      x_new, y_new = self.fresh(data, hp, jax.random.fold_in(step_key, 1), state.phase, self.batch_size, bias)
+      from_pool = ((size != data_lib.ONLINE) &
+                   (jnp.arange(self.batch_size) < jnp.ceil(hp['pool_fraction'] * self.batch_size)))
+      x, y = jnp.where(from_pool[:, None], x, x_new), jnp.where(from_pool, y, y_new)
+    return x, y
+
+  def full_batch_grads(self, params, data, hp, step):
     """Gradient of the mean loss over the current phase's whole dataset (static sizes).
 
     The dataset is summed in slices of full_batch_microbatch(config) examples, so activation
@@ -113,9 +186,10 @@ class Trainer:
     sizes, lengths = hparams.static_phases(self.config)
     phase = jnp.sum(step >= jnp.cumsum(jnp.asarray(lengths, jnp.int32)))
     micro = full_batch_microbatch(self.config)
+    labels = self.labels_at(data.pool_y, data.pool_y_random, hp, phase)
 
     def grads_on_prefix(size):
-      x, y = data.pool_x[:size], data.pool_y[:size]
+      x, y = data.pool_x[:size], labels[:size]
       if size <= micro:
         return lambda p: jax.grad(self.mean_loss)(p, x, y)
       xs, ys, ws = padded_slices(x, y, None, micro)
@@ -155,14 +229,17 @@ class Trainer:
       out['acc'] = totals[2] / count
     return out
 
-  def evaluate(self, params, data, schedule, step, probe_key):
+  def evaluate(self, params, data, hp, state, probe_key, bias):
+    """Test metrics, train metrics on (up to data.eval_train_size examples of) the data being
+    trained on, with the labels being trained on, and each layer's weight norm."""
     metrics = {f'test_{k}': v for k, v in self.measure(params, data.test_x, data.test_y).items()}
-    _, _, size = data_lib.current_phase(schedule, step)
+    size = self.phase_sizes(hp)[state.phase]
     if self.probe_size > 0:
-      x, y = data.pool_x[:self.probe_size], data.pool_y[:self.probe_size]
-      train = self.measure(params, x, y, mask=jnp.arange(self.probe_size) < size)
-    if self.uses_online or self.probe_size == 0:
-      x, y = self.task.sample(data.target, probe_key, self.config.data.eval_train_size)
+      probe = slice(0, self.probe_size)
+      labels = self.labels_at(data.pool_y[probe], data.pool_y_random[probe], hp, state.phase)
+      train = self.measure(params, data.pool_x[probe], labels, mask=jnp.arange(self.probe_size) < size)
+    if self.uses_fresh or self.probe_size == 0:
+      x, y = self.fresh(data, hp, probe_key, state.phase, self.config.data.eval_train_size, bias)
       online = self.measure(params, x, y)
       train = online if self.probe_size == 0 else jax.tree_util.tree_map(
           lambda a, b: jnp.where(size == data_lib.ONLINE, a, b), online, train)
@@ -177,36 +254,41 @@ class Trainer:
     key = jax.random.key(hp['seed'])
     init_key, batch_key, epoch_key, probe_key = jax.random.split(key, 4)
     params, layer_groups = self.init_params(hp, init_key)
-    optimizer = self.make_optimizer(hp, layer_groups)
-    schedule = self.schedule(hp)
+    optimizer = self.make_optimizer(hp, params, layer_groups)
+    bias = self.online_bias(hp, data) if self.uses_online_bias else None
     eval_every = self.config.train.eval_every
     num_intervals = self.config.train.steps // eval_every
 
-    def train_step(state, step):
-      params, opt_state = state
-      step_key = jax.random.fold_in(batch_key, step)
+    def train_step(carry, step):
+      params, opt_state, state = carry
+      state = self.next_phase_state(state, hp, params, data, step)
       if self.full_batch:
-        grads = self.full_batch_grads(params, data, step)
+        grads = self.full_batch_grads(params, data, hp, step)
       else:
-        x, y = self.minibatch(data, schedule, step, step_key, epoch_key)
+        size = self.phase_sizes(hp)[state.phase]
+        x, y = self.minibatch(data, hp, state, size, step, jax.random.fold_in(batch_key, step), epoch_key, bias)
         grads = jax.grad(self.mean_loss)(params, x, y)
       updates, opt_state = optimizer.update(grads, opt_state, params)
-      return (optax.apply_updates(params, updates), opt_state), None
+      return (optax.apply_updates(params, updates), opt_state, state), None
 
-    def interval(state, i):
-      steps = i * eval_every + jnp.arange(eval_every)
-      state, _ = jax.lax.scan(train_step, state, steps)
+    def interval(carry, i):
+      carry, _ = jax.lax.scan(train_step, carry, i * eval_every + jnp.arange(eval_every))
       end = (i + 1) * eval_every
-      return state, self.evaluate(state[0], data, schedule, end, jax.random.fold_in(probe_key, i + 1))
+      state = carry[2] if self.auto else PhaseState(*data_lib.phase_at(self.phase_ends(hp), end))
+      return carry, self.evaluate(carry[0], data, hp, state, jax.random.fold_in(probe_key, i + 1), bias)
 
-    first = self.evaluate(params, data, schedule, 0, jax.random.fold_in(probe_key, 0))
-    state = (params, optimizer.init(params))
-    state, later = jax.lax.scan(interval, state, jnp.arange(num_intervals))
+    start = PhaseState(jnp.int32(0), jnp.int32(0))
+    first = self.evaluate(params, data, hp, start, jax.random.fold_in(probe_key, 0), bias)
+    carry = (params, optimizer.init(params), start)
+    carry, later = jax.lax.scan(interval, carry, jnp.arange(num_intervals))
     metrics = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, later)
-    return state[0], metrics
+    return carry[0], metrics
 
 
 def make_run(config, pool_size):
   """The pure run for a static config; pool_size is the number of pooled examples it may read."""
+  if config.model.kind == 'quadratic_neuron':
+    from sslgap import theory
+    return theory.make_run(config, pool_size)
   trainer = Trainer(config, pool_size)
   return lambda hp, data: trainer.train(hp, data)[1]

@@ -38,13 +38,13 @@ def test_task_fields_must_match_the_task(tiny_config, no_compile):
 def test_phase_sizes_must_increase(tiny_config, no_compile):
   tiny_config.hp.phase_sizes = (64, 32, 'online')
   tiny_config.hp.phase_lengths = (5, 5)
-  _expect(tiny_config, 'hp.phase_sizes', 'strictly increasing')
+  _expect(tiny_config, 'hp.phase_sizes', 'must not decrease')
 
 
 def test_swept_phase_sizes_are_checked_too(tiny_config, no_compile):
   tiny_config.hp.phase_sizes, tiny_config.hp.phase_lengths = (16, 'online'), (5,)
   tiny_config.sweep.phase_sizes = ((16, 'online'), ('online', 16))
-  _expect(tiny_config, 'sweep.phase_sizes[1]', 'strictly increasing')
+  _expect(tiny_config, 'sweep.phase_sizes[1]', 'must not decrease')
 
 
 def test_unknown_swept_key(tiny_config, no_compile):

@@ -88,3 +88,12 @@ def test_save_is_atomic_and_checks_shapes(tmp_path):
 def test_diverged_runs_are_listed_with_their_coordinates(tmp_path):
   r = results.load(_write(tmp_path)[0])
   assert r.diverged('test_acc') == [{'init_scale_first': 1.0, 'dataset_size': 0, 'seed': 1}]
+
+
+def test_tuple_valued_axes_select_by_tuple(tmp_path):
+  axes = [('phase_sizes', [(16, 'online'), ('online', 'online')]), ('seed', [0, 1])]
+  path = tmp_path / 'p.npz'
+  results.save(str(path), axes, [0], {'m': np.arange(4.0).reshape(2, 2, 1)}, '{}')
+  r = results.load(path)
+  np.testing.assert_array_equal(r.sel(phase_sizes=('online', 'online')).final('m'), [2.0, 3.0])
+  assert r.sel(phase_sizes=[(16, 'online')]).shape == (1, 2)

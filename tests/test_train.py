@@ -105,16 +105,21 @@ def test_full_batch_gd_equals_sgd_with_batch_n_without_replacement(tiny_config, 
 
 @pytest.mark.parametrize('sampling', ['with_replacement', 'without_replacement'])
 def test_multi_phase_samples_only_from_the_current_prefix(sampling):
-  schedule = data_lib.Schedule(sizes=jnp.array([16, 64, 0], jnp.int32), ends=jnp.array([12, 36, 50], jnp.int32))
+  sizes, ends = jnp.array([16, 64, 0], jnp.int32), jnp.array([12, 36, 50], jnp.int32)
   batch = 4
-  sample = jax.jit(lambda step: data_lib.batch_indices(
-      schedule, step, batch, sampling, jax.random.fold_in(jax.random.key(0), step), jax.random.key(1)))
+
+  @jax.jit
+  def sample(step):
+    phase, start = data_lib.phase_at(ends, step)
+    index = data_lib.batch_indices(phase, start, sizes[phase], step, batch, sampling,
+                                   jax.random.fold_in(jax.random.key(0), step), jax.random.key(1))
+    return index, phase
+
   seen = {0: [], 1: []}
   for step in range(50):
-    index, online = sample(step)
-    index = np.asarray(index)
-    phase = 0 if step < 12 else 1 if step < 36 else 2
-    assert bool(online) == (phase == 2)
+    index, phase = sample(step)
+    index, phase = np.asarray(index), int(phase)
+    assert phase == (0 if step < 12 else 1 if step < 36 else 2)
     if phase < 2:
       assert index.min() >= 0 and index.max() < [16, 64][phase]
       seen[phase].append(index)
@@ -152,8 +157,7 @@ def test_epoch_phase_lengths_convert_to_steps(tiny_config):
   c.hp.phase_sizes, c.hp.phase_lengths = (32, 'online'), (2,)
   c.data.phase_unit = 'epochs'
   trainer = train.Trainer(c, 32)
-  schedule = trainer.schedule(hparams.run_hp(c))
-  np.testing.assert_array_equal(schedule.ends, [2 * 32 // 16, c.train.steps])
+  np.testing.assert_array_equal(trainer.phase_ends(hparams.run_hp(c)), [2 * 32 // 16, c.train.steps])
 
 
 def test_layer_learning_rate_multiplier_touches_only_its_group(tiny_config):

@@ -1,0 +1,38 @@
+"""Learning curves: how dataset size and reuse change training, against steps and compute.
+
+One script for the curve figures (Figs 1, 2, 3, 4, 7, 10-12, 14, 18, 19, 21-24, 29, two-set
+training); each config's `plot` section says which axis makes the lines and panels:
+
+  python experiments/learning_curves.py --config=sweeps/fig2_parity_gd.py:small
+  python experiments/learning_curves.py --config=sweeps/fig4_random_labels.py:small --out=results/fig4
+
+Seeds are averaged; any other axis not drawn (a learning-rate grid, say) is set per line to
+its best final value, named in the legend. plot.x_axis draws the final metric against a swept
+axis instead (Figs 7, 21-23).
+"""
+
+from absl import app
+from ml_collections import config_flags
+
+from sslgap import cli
+from sslgap import plotting
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Sweep config file, with an optional :preset.')
+
+
+def plot(results, config):
+  spec = config.plot.to_dict()
+  spec.setdefault('title', config.name)
+  spec['series'] = [tuple(s) for s in spec.get('series') or []]
+  if spec.get('x_axis'):
+    return plotting.final_vs_axis(results, spec)
+  return plotting.curves(results, spec)
+
+
+def main(argv):
+  del argv
+  cli.run_experiment(_CONFIG.value, plot)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,24 @@
+"""Figure 10 (parity): harder tasks (larger k) widen the small-vs-large gap.
+
+(20,k)-parity for k = 4, 5, 6, 2 hidden layers of 64, SGD batch 128, lr 0.1: an N = 8,192
+subset against online training, one panel per k.
+
+  python experiments/learning_curves.py --config=sweeps/fig10_parity_k.py:small   # CPU, ~1 minute
+  python experiments/learning_curves.py --config=sweeps/fig10_parity_k.py         # paper scale, GPU
+
+Our choices: the k grid, N, the 2-hidden-layer network of Fig 6.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  steps = 2000 if preset == 'small' else 10000
+  c = figures.parity_mlp(hidden_layers=2, steps=steps, eval_every=steps // 20)
+  c.name = 'fig10_parity_k'
+  c.sweep.task__k = (4, 5, 6)
+  c.sweep.dataset_size = (8192, 'online')
+  c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='task__k', x=('steps',),
+                             title='Fig 10: task difficulty, (20,k)-parity')

@@ -1,0 +1,24 @@
+"""Figure 11(a): deeper MLPs widen the small-vs-large gap.
+
+(20,6)-parity, 1 to 3 hidden layers of 64, SGD batch 128, lr 0.1: an N = 8,192 subset against
+online training, one panel per depth.
+
+  python experiments/learning_curves.py --config=sweeps/fig11_depth.py:small   # CPU, ~1 minute
+  python experiments/learning_curves.py --config=sweeps/fig11_depth.py         # paper scale, GPU
+
+Our choices: a fixed lr of 0.1 (the Fig 6 setting) for every depth, N.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  steps = 2000 if preset == 'small' else 10000
+  c = figures.parity_mlp(steps=steps, eval_every=steps // 20)
+  c.name = 'fig11_depth'
+  c.sweep.model__hidden_layers = (1, 2, 3)
+  c.sweep.dataset_size = (8192, 'online')
+  c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__hidden_layers', x=('steps',),
+                             title='Fig 11(a): depth, (20,6)-parity')

@@ -1,0 +1,24 @@
+"""Figure 11(b): narrower MLPs widen the small-vs-large gap (width 64 is the widest with a gap).
+
+(20,6)-parity, 2 hidden layers of width 32 to 256, SGD batch 128, lr 0.1: an N = 8,192 subset
+against online training, one panel per width.
+
+  python experiments/learning_curves.py --config=sweeps/fig11_width.py:small   # CPU, ~2 minutes
+  python experiments/learning_curves.py --config=sweeps/fig11_width.py         # paper scale, GPU
+
+Our choices: the 2-hidden-layer network of Fig 6, a fixed lr of 0.1, the widths, N.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  steps = 2000 if preset == 'small' else 10000
+  c = figures.parity_mlp(hidden_layers=2, steps=steps, eval_every=steps // 20)
+  c.name = 'fig11_width'
+  c.sweep.model__width = (32, 64, 128, 256) if preset == 'small' else (32, 64, 128, 256, 512, 1024)
+  c.sweep.dataset_size = (8192, 'online')
+  c.sweep.seed = tuple(range(4 if preset == 'small' else 64))
+  return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__width', x=('steps',),
+                             title='Fig 11(b): width, (20,6)-parity')

@@ -1,0 +1,23 @@
+"""Figure 18: the small set's size. Too small overfits; a moderate size learns fastest.
+
+(20,6)-parity, 2 hidden layers of 64, SGD batch 128, lr 0.1, N from 1,024 to the population.
+
+  python experiments/learning_curves.py --config=sweeps/fig18_size_ablation.py:small   # CPU, < 1 minute
+  python experiments/learning_curves.py --config=sweeps/fig18_size_ablation.py         # paper scale, GPU
+
+Our choices: the 2-hidden-layer network of Fig 6, the size grid. The SIM side of Fig 18 is the
+'16,384-subset throughout' line of sweeps/fig1_sim.py.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  steps = 2000 if preset == 'small' else 10000
+  c = figures.parity_mlp(hidden_layers=2, steps=steps, eval_every=steps // 20)
+  c.name = 'fig18_size_ablation'
+  c.sweep.dataset_size = (1024, 2048, 4096, 8192, 16384, 65536, figures.POPULATION_20)
+  c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  return figures.curves_plot(c, ['test_acc', 'train_acc'], lines='dataset_size', x=('steps',),
+                             title='Fig 18: small-set size, (20,6)-parity, 2 hidden layers')

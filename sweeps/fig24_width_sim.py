@@ -1,0 +1,28 @@
+"""Figure 24: width and the gap for the single-index model.
+
+SIM He_3 in d = 40, one hidden layer of width 32 to 256, SGD batch 128, lr tuned per line:
+2-phase (16,384 examples for 20% of the steps, then online) against online, one panel per width.
+
+  python experiments/learning_curves.py --config=sweeps/fig24_width_sim.py:small   # CPU, ~1 minute
+  python experiments/learning_curves.py --config=sweeps/fig24_width_sim.py         # paper scale, GPU
+
+Our choices: as in sweeps/fig1_sim.py; the widths.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  steps = 8000 if preset == 'small' else 40000
+  c = figures.sim_mlp(steps=steps, eval_every=steps // 20)
+  c.name = 'fig24_width_sim'
+  c.hp.phase_sizes, c.hp.phase_lengths = (16384, 'online'), (steps // 5,)
+  c.sweep.model__width = (32, 64, 128, 256) if preset == 'small' else (32, 64, 128, 256, 512, 1024)
+  c.sweep.phase_sizes = ((16384, 'online'), ('online', 'online'))
+  c.sweep.lr = (0.03, 0.1) if preset == 'small' else figures.lr_grid(0.06, 12)
+  c.sweep.seed = tuple(range(4 if preset == 'small' else 32))
+  return figures.curves_plot(c, ['test_loss'], best='min', panels='model__width', x=('steps',), series=[
+      ('2-phase: 16,384 then online', {'phase_sizes': (16384, 'online')}),
+      ('online', {'phase_sizes': ('online', 'online')}),
+  ], title='Fig 24: width, SIM He_3, d = 40')

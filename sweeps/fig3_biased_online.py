@@ -1,0 +1,31 @@
+"""Figure 3(b): online training from a biased Bernoulli distribution helps only for tiny m.
+
+(20,6)-parity, 2 hidden layers of 64, SGD batch 128, lr 0.1. Online batches are drawn with
+P(x_i = +1) equal to the frequency of +1 in coordinate i of an m-sample dataset (m = 0: the
+uniform distribution), against training on an N = 8,192 subset.
+
+  python experiments/learning_curves.py --config=sweeps/fig3_biased_online.py:small   # CPU, < 1 minute
+  python experiments/learning_curves.py --config=sweeps/fig3_biased_online.py         # paper scale, GPU
+
+Our choices: the m grid, N, and the 2-hidden-layer network of Fig 6.
+"""
+
+from sslgap import figures
+
+M_VALUES = (16, 64, 256, 1024, 8192)
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  steps = 2000 if preset == 'small' else 10000
+  c = figures.parity_mlp(hidden_layers=2, steps=steps, eval_every=steps // 20)
+  c.name = 'fig3_biased_online'
+  c.sweep.online_bias_samples = (0,) + M_VALUES
+  c.sweep.dataset_size = (8192, 'online')
+  c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  series = [('N = 8,192 subset', {'online_bias_samples': 0, 'dataset_size': 8192}),
+            ('online, uniform', {'online_bias_samples': 0, 'dataset_size': 'online'})]
+  series += [(f'online, biased by m = {m:,}', {'online_bias_samples': m, 'dataset_size': 'online'})
+             for m in M_VALUES]
+  return figures.curves_plot(c, ['test_acc'], series=series,
+                             title='Fig 3(b): online training from biased distributions')

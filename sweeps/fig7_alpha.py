@@ -1,0 +1,26 @@
+"""Figures 7 and 23: alpha-scaling (first-layer init / alpha, later layers x alpha) closes the
+small-vs-large gap, and the best alpha stays the same across widths.
+
+(20,6)-parity, 2 hidden layers, SGD batch 128, lr 0.1, 2,000 steps: final test accuracy
+against alpha for an N = 8,192 subset and online training, one panel per width.
+
+  python experiments/learning_curves.py --config=sweeps/fig7_alpha.py:small   # CPU, ~2 minutes
+  python experiments/learning_curves.py --config=sweeps/fig7_alpha.py         # paper scale, GPU
+
+Our choices: the 2-hidden-layer network of Fig 6 (alpha multiplies both later layers), the
+alpha grid, the widths (32 to 128 at the small preset; 64 to 1024 at paper scale), the budget.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  c = figures.parity_mlp(hidden_layers=2, steps=2000, eval_every=200)
+  c.name = 'fig7_alpha'
+  c.sweep.model__width = (32, 64, 128) if preset == 'small' else (64, 128, 256, 512, 1024)
+  c.sweep.alpha = (0.5, 1.0, 1.41, 2.0, 2.83, 4.0)
+  c.sweep.dataset_size = (8192, 'online')
+  c.sweep.seed = tuple(range(4 if preset == 'small' else 32))
+  return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__width', x_axis='alpha',
+                             title='Figs 7, 23: alpha-scaling across widths, (20,6)-parity')

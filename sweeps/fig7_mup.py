@@ -1,0 +1,29 @@
+"""Figures 7, 21 and 22: muP (Tensor Programs V, for SGD) against PyTorch's standard
+parameterisation, for a small subset and online training, at several widths.
+
+(20,6)-parity, 2 hidden layers, SGD batch 128, 2,000 steps; each line at its best learning rate
+(muP's input layer learns at lr x width, its readout at lr / width).
+
+  python experiments/learning_curves.py --config=sweeps/fig7_mup.py:small   # CPU, ~2 minutes
+  python experiments/learning_curves.py --config=sweeps/fig7_mup.py         # paper scale, GPU
+
+Our choices: muP written relative to PyTorch's init (see sslgap/parameterization.py), the lr
+grid, the widths, the 2-hidden-layer network of Fig 6.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  c = figures.parity_mlp(hidden_layers=2, steps=2000, eval_every=100)
+  c.name = 'fig7_mup'
+  c.sweep.model__parameterization = ('standard', 'mup')
+  c.sweep.model__width = (64, 128) if preset == 'small' else (64, 256, 1024)
+  c.sweep.lr = (0.01, 0.03, 0.1, 0.3) if preset == 'small' else figures.lr_grid(0.05, 16, ratio=1.5)
+  c.sweep.dataset_size = (8192, 'online')
+  c.sweep.seed = tuple(range(4 if preset == 'small' else 32))
+  series = [(f'{p}, {name}', {'model__parameterization': p, 'dataset_size': size})
+            for p in ('standard', 'mup') for name, size in (('N = 8,192', 8192), ('online', 'online'))]
+  return figures.curves_plot(c, ['test_acc'], series=series, panels='model__width', x=('steps',),
+                             title='Figs 7, 21, 22: muP vs standard parameterisation')
