@@ -54,6 +54,8 @@ WORKLOADS = {
                       chunks=[4, 8, 16], ensembles=[2, 4], torch_steps=20, vmap_steps=6),
 }
 N_IN, K, WIDTH, LR = 20, 6, 64, 0.1
+# The paper's Figure 6: about 42 million runs per heatmap; 2000 steps is our heatmap's run length.
+PAPER_FIG6_RUNS, PAPER_FIG6_STEPS = 42_000_000, 2000
 
 
 def config_for(w, steps, runs):
@@ -249,6 +251,11 @@ def print_table(name, w, f):
     print(f'{label:<28}{rate:>13,.0f}{flops / 1e9:>10.1f}{100 * flops / f["matmul_peak_flops"]:>8.1f}'
           f'{ratio(loop)}{ratio(vmapped)}{"-" if compile_s is None else f"{compile_s:.1f}":>11}')
   print(f'{"matmul_peak (XLA 4096^2)":<28}{"":>13}{f["matmul_peak_flops"] / 1e9:>10.1f}{100.0:>8.1f}')
+  if not w['full_batch']:
+    hours = PAPER_FIG6_RUNS * PAPER_FIG6_STEPS / f['sslgap_run_steps_per_s'] / 3600
+    print(f'projected Figure 6 sweep ({PAPER_FIG6_RUNS / 1e6:.0f} million runs of {PAPER_FIG6_STEPS} steps) '
+          f'at this rate: {hours:,.1f} hours on this device')
+    f['projected_fig6_hours'] = hours
   if loop:
     best = f['sslgap_run_steps_per_s']
     print(f'sslgap best ({f["sslgap_best"]}): {best / loop:.1f}x the torch loop, {best / vmapped:.2f}x the best '

@@ -7,7 +7,7 @@ training); each config's `plot` section says which axis makes the lines and pane
   python experiments/learning_curves.py --config=sweeps/fig4_random_labels.py:small --out=results/fig4
 
 Seeds are averaged; any other axis not drawn (a learning-rate grid, say) is set per line to
-its best final value, named in the legend. plot.x_axis draws the final metric against a swept
+the value whose curve is best on average over training (the fastest), named in the legend. plot.x_axis draws the final metric against a swept
 axis instead (Figs 7, 21-23).
 """
 

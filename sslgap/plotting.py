@@ -117,14 +117,16 @@ def series_label(selection):
 
 
 def best_curve(results, metric, best):
-  """Seed-mean curve; any other axis left (lr, b2, ...) is set to its best final value."""
+  """Seed-mean curve; any other axis left (lr, b2, ...) is set to the value whose curve has the
+  best mean over the evaluations: the fastest to learn, not merely the best at the end."""
   r = results.mean('seed') if 'seed' in results.axis_names else results
   values = metric_values(r, metric)
   flat = values.reshape(-1, values.shape[-1])
-  final = flat[:, -1]
-  if np.all(np.isnan(final)):
+  with np.errstate(invalid='ignore'):
+    score = np.where(np.isnan(flat).any(axis=1), np.nan, flat.mean(axis=1))  # a diverged curve never wins
+  if np.all(np.isnan(score)):
     return flat[0], {}
-  index = int(np.nanargmax(final) if best == 'max' else np.nanargmin(final))
+  index = int(np.nanargmax(score) if best == 'max' else np.nanargmin(score))
   chosen = dict(zip(r.axis_names, np.unravel_index(index, values.shape[:-1])))
   return flat[index], {a: r.coords[a][i] for a, i in chosen.items()}
 
