@@ -22,6 +22,8 @@ MAX_ENUMERATED_POPULATION = 2**24
 DEBIAS = {
     'parity': ('none', 'mean', 'second_order'),
     'sim': ('none', 'mean', 'whiten'),
+    'modadd': ('none',),
+    'icl': ('none',),
 }
 
 
@@ -29,10 +31,10 @@ class Data(NamedTuple):
   """Everything a run reads besides its hyper-parameters; leading axis = data seed."""
 
   target: dict
-  pool_x: jax.Array  # [S, M, D]
+  pool_x: jax.Array  # [S, M, *example shape]
   pool_y: jax.Array  # [S, M]
   pool_y_random: jax.Array  # [S, M]: random labels, fixed per example
-  test_x: jax.Array  # [S, T, D]
+  test_x: jax.Array  # [S, T, *example shape]
   test_y: jax.Array  # [S, T]
 
 
@@ -91,15 +93,17 @@ def _data_for_seed(task, pool_size, test_size, debias_kind, seed):
   target = task.init_target(target_key)
   population = task.population_size
   if pool_size == 0:
-    pool_x = jnp.zeros((0, tasks.input_dim(task)), task.x_dtype)
+    pool_x = jnp.zeros((0,) + task.example_shape, task.x_dtype)
+    pool_y = jnp.zeros((0,), task.y_dtype)
   elif population <= MAX_ENUMERATED_POPULATION:
-    pool_x = task.population(target, pool_key)[0][:pool_size]
+    pool_x, pool_y = (a[:pool_size] for a in task.population(target, pool_key))
   else:
-    pool_x = task.sample(target, pool_key, pool_size)[0]
-  pool_x = debias(task, target, debias_kind, pool_x)
+    pool_x, pool_y = task.sample(target, pool_key, pool_size)
+  if debias_kind != 'none':
+    pool_x = debias(task, target, debias_kind, pool_x)
+    pool_y = task.label(target, pool_x)
   test_x, test_y = task.sample(target, test_key, test_size)
-  return Data(target, pool_x, task.label(target, pool_x), task.random_labels(target, label_key, pool_x),
-              test_x, test_y)
+  return Data(target, pool_x, pool_y, task.random_labels(target, label_key, pool_x), test_x, test_y)
 
 
 def build_data(task, pool_size, test_size, data_seeds, debias_kind='none'):

@@ -1,5 +1,6 @@
 """Per-example losses of a scalar output f against a label y."""
 
+import jax
 import jax.numpy as jnp
 
 
@@ -15,6 +16,15 @@ def logistic(f, y):
   return jnp.logaddexp(0.0, -y * f)
 
 
-LOSSES = {'hinge': hinge, 'square': square, 'logistic': logistic}
-# Losses that need +-1 labels; square works for every task.
-SIGN_LABEL_LOSSES = ('hinge', 'logistic')
+def cross_entropy(logits, y):
+  """Logits [..., classes] against integer classes."""
+  return -jnp.take_along_axis(jax.nn.log_softmax(logits), y[..., None].astype(jnp.int32), axis=-1)[..., 0]
+
+
+LOSSES = {'hinge': hinge, 'square': square, 'logistic': logistic, 'cross_entropy': cross_entropy}
+# The losses that suit each kind of label.
+LOSSES_FOR_LABELS = {
+    'sign': ('hinge', 'square', 'logistic'),
+    'real': ('square',),
+    'class': ('cross_entropy',),
+}
