@@ -45,11 +45,12 @@ def base_config():
   c.loss = 'hinge'
   c.optim = dict(kind='sgd', eps=1e-8)
   c.data = dict(mode='minibatch', sampling='with_replacement', phase_unit='steps',
-                schedule='fixed', auto_check_every=50, auto_probe_size=1024, debias='none',
+                schedule='fixed', auto_check_every=50, auto_probe_size=1024, debias='none', online_groups=(),
                 eval_train_size=4096, eval_batch_size=1024, full_batch_microbatch=0)
   c.train = dict(batch_size=128, steps=1000, eval_every=100)
   c.hp = dict(seed=0, data_seed=0, lr=0.1, momentum=0.9, b1=0.9, b2=0.999, weight_decay=0.0,
               init_scale_first=1.0, init_scale_rest=1.0, lr_mult_first=1.0, lr_mult_rest=1.0,
+              init_scale_qk=1.0, lr_mult_qk=1.0,
               alpha=1.0, phase_sizes=(), phase_lengths=(), pool_fraction=1.0,
               random_label_phases=0, online_bias_samples=0, auto_train_acc=0.75,
               auto_max_epochs=50.0, a_star=0.5,
@@ -69,6 +70,19 @@ def log2_grid(low, high, per_octave):
   """Powers of two from 2**low to 2**high with `per_octave` points per doubling."""
   count = int(round((high - low) * per_octave)) + 1
   return tuple(float(2.0**e) for e in np.linspace(low, high, count))
+
+
+QK_GROUPS = ((r'layer_\d+/attn/(q|k)', 'qk'), ('.*', 'rest'))
+
+
+def set_transformer(config, layers=2, heads=4, dim=64, mlp_ratio=4, causal=False, qk_norm=False,
+                    readout='mean', layer_groups=QK_GROUPS):
+  """Replaces config.model with a Transformer; W_Q and W_K form the group 'qk' by default."""
+  config.model = ml_collections.ConfigDict(dict(
+      kind='transformer', layers=layers, heads=heads, dim=dim, mlp_ratio=mlp_ratio, causal=causal,
+      qk_norm=qk_norm, readout=readout, init='uniform', parameterization='standard',
+      layer_groups=layer_groups))
+  return config
 
 
 def set_task(config, **fields):
@@ -163,9 +177,28 @@ def _check_task(config):
     _check(t.k <= t.n, 'task.k', f'k={t.k} must not exceed n={t.n}')
 
 
+def _check_positive_ints(node, fields, prefix):
+  for field in fields:
+    _check(field in node, f'{prefix}.{field}', 'missing')
+    _check(_is_int(node[field]) and node[field] >= 1, f'{prefix}.{field}',
+           f'must be an integer >= 1, got {node[field]!r}')
+
+
 def _check_model(config):
   m = config.model
-  _check_choice(m.kind, ('mlp', 'quadratic_neuron'), 'model.kind')
+  _check_choice(m.kind, ('mlp', 'transformer', 'quadratic_neuron'), 'model.kind')
+  if m.kind == 'transformer':
+    _check_positive_ints(m, ('layers', 'heads', 'dim', 'mlp_ratio'), 'model')
+    _check(m.dim % m.heads == 0, 'model.heads', f'must divide model.dim={m.dim}, got {m.heads}')
+    _check_choice(m.readout, ('mean', 'last'), 'model.readout')
+    for flag in ('causal', 'qk_norm'):
+      _check(isinstance(m[flag], bool), f'model.{flag}', f'must be True or False, got {m[flag]!r}')
+    _check_choice(m.init, models.INIT_SCHEMES, 'model.init')
+    _check(m.parameterization == 'standard', 'model.parameterization', 'muP is defined here for MLPs only')
+    _check_groups(config)
+    return
+  if config.task.name in ('modadd', 'icl'):
+    raise ConfigError('model.kind', f'task {config.task.name!r} is a sequence task: use model.kind="transformer"')
   if m.kind == 'quadratic_neuron':
     _check(config.task.name == 'parity', 'model.kind', 'the quadratic neuron is defined on parity inputs')
     _check(config.data.mode == 'minibatch' and not hparams.is_multi_phase(config), 'model.kind',
@@ -178,20 +211,28 @@ def _check_model(config):
   _check(_is_int(m.width) and m.width >= 1, 'model.width', f'must be an integer >= 1, got {m.width!r}')
   _check_choice(m.activation, models.ACTIVATIONS, 'model.activation')
   _check_choice(m.init, models.INIT_SCHEMES, 'model.init')
-  for rule in m.layer_groups:
+  _check_groups(config)
+
+
+def _check_groups(config):
+  for rule in config.model.layer_groups:
     _check(len(rule) == 2 and all(isinstance(r, str) for r in rule), 'model.layer_groups',
            f'each rule must be a (layer regex, group name) pair, got {rule!r}')
-  for group in hparams.layer_group_names(config):
+  groups = hparams.layer_group_names(config)
+  for group in groups:
     for prefix in ('init_scale_', 'lr_mult_'):
       _check(prefix + group in config.hp, 'model.layer_groups',
              f'group {group!r} needs config.hp.{prefix}{group}')
+  for group in config.data.online_groups:
+    _check(group in groups, 'data.online_groups', f'{group!r} is not a layer group; groups: {groups}')
 
 
 def _check_training(config):
   _check_choice(config.loss, losses.LOSSES, 'loss')
-  if config.loss in losses.SIGN_LABEL_LOSSES:
-    _check(config.task.name == 'parity', 'loss',
-           f'{config.loss!r} needs +-1 labels; task {config.task.name!r} has real labels, use "square"')
+  kind = tasks.make_task(config.task).label_kind
+  suited = losses.LOSSES_FOR_LABELS[kind]
+  _check(config.loss in suited, 'loss',
+         f'task {config.task.name!r} has {kind} labels, which need one of {suited}, got {config.loss!r}')
   _check_choice(config.optim.kind, optim.OPTIMIZERS, 'optim.kind')
   d = config.data
   _check_choice(d.mode, ('minibatch', 'full_batch'), 'data.mode')

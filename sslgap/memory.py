@@ -29,8 +29,8 @@ def param_count(config):
   task = tasks.make_task(config.task)
   if config.model.kind == 'quadratic_neuron':
     return tasks.input_dim(task) + 1
-  shapes = jax.eval_shape(models.make_model(config.model).init, jax.random.key(0),
-                          jax.ShapeDtypeStruct((1, tasks.input_dim(task)), np.float32))
+  shapes = jax.eval_shape(train.build_model(config.model, task).init, jax.random.key(0),
+                          jax.ShapeDtypeStruct((1,) + task.example_shape, task.x_dtype))
   return sum(math.prod(s.shape) for s in jax.tree_util.tree_leaves(shapes))
 
 
@@ -47,7 +47,6 @@ def bytes_per_run(config):
   """{component: bytes} for one run of this static config; step and evaluation never coexist."""
   task = tasks.make_task(config.task)
   params = param_count(config)
-  widths = config.model.hidden_layers * config.model.width + 1
   rows = examples_per_step(config)
   eval_rows = min(config.data.eval_batch_size, max(config.task.test_size, config.data.eval_train_size))
   metrics = len(train.metric_names(config)) * len(train.eval_steps(config))
@@ -55,6 +54,17 @@ def bytes_per_run(config):
   if config.model.kind == 'quadratic_neuron':  # the pool is shared; a run holds w, a and a few [M] vectors
     return {'state': 2 * FLOAT_BYTES * params, 'step': 3 * FLOAT_BYTES * rows, 'evaluation': 0,
             'metrics': FLOAT_BYTES * metrics}
+  if config.model.kind == 'transformer':
+    m = config.model
+    seq = task.example_shape[0]
+    per_token_layer = (6 + 2 * m.mlp_ratio) * m.dim + 2 * m.heads * seq  # activations and attention
+    return {
+        'state': 2 * FLOAT_BYTES * params * (1 + slots),
+        'step': FLOAT_BYTES * (3 * params + 3 * rows * seq * (m.layers * per_token_layer + 2 * m.dim)),
+        'evaluation': FLOAT_BYTES * eval_rows * seq * per_token_layer,
+        'metrics': FLOAT_BYTES * metrics,
+    }
+  widths = config.model.hidden_layers * config.model.width + 1
   return {
       'state': 2 * FLOAT_BYTES * params * (1 + slots),
       'step': FLOAT_BYTES * (3 * params + rows * (tasks.input_dim(task) + 4 * widths)),

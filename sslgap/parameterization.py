@@ -26,15 +26,15 @@ def _role(name, names):
 
 def multipliers(kind, params):
   """(init multipliers, lr multipliers): trees like params of Python floats."""
+  if kind == 'standard':
+    ones = jax.tree_util.tree_map(lambda _: 1.0, params)
+    return ones, ones
   names = list(params)
   init, lr = {}, {}
   for name, layer in params.items():
     fan_in, fan_out = layer['kernel'].shape
     role = _role(name, names)
-    if kind == 'standard':
-      init[name] = {'kernel': 1.0, 'bias': 1.0}
-      lr[name] = {'kernel': 1.0, 'bias': 1.0}
-    elif kind == 'mup':
+    if kind == 'mup':
       init[name] = {'kernel': fan_in**-0.5 if role == 'output' else 1.0, 'bias': 1.0}
       lr[name] = {'kernel': {'input': float(fan_out), 'hidden': 1.0, 'output': 1.0 / fan_in}[role],
                   'bias': 1.0 if role == 'output' else float(fan_out)}

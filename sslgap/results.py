@@ -112,7 +112,7 @@ class Results:
     for axis, value in selection.items():
       i = out._axis(axis)
       single = (self._is_tuple_axis(axis) and isinstance(value, (tuple, list))
-                and not isinstance(value[0], (tuple, list)))  # one tuple, as JSON gives it back too
+                and not (value and isinstance(value[0], (tuple, list))))  # one tuple, as JSON gives it back too
       if isinstance(value, (list, tuple, np.ndarray)) and not single:
         index = [out._index_of(axis, v) for v in value]
         coords = dict(out.coords, **{axis: out.coords[axis][index]})

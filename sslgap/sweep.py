@@ -115,7 +115,7 @@ class Plan:
 
 def _data_bytes(config):
   task = tasks.make_task(config.task)
-  row = tasks.input_dim(task) * np.dtype(task.x_dtype).itemsize + 4
+  row = tasks.input_dim(task) * np.dtype(task.x_dtype).itemsize + 8
   return row * (hparams.pool_size(config) + config.task.test_size)
 
 

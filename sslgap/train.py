@@ -32,10 +32,19 @@ def metric_names(config):
     return list(theory.METRICS)
   task = tasks.make_task(config.task)
   names = ['test_loss', 'train_loss']
-  if task.label_kind == 'sign':
+  if task.label_kind in ('sign', 'class'):
     names += ['test_acc', 'train_acc']
-  groups = [f'hidden_{i}' for i in range(config.model.hidden_layers)] + ['readout']
-  return names + [f'norm_{g}' for g in groups]
+  if config.model.kind == 'transformer':
+    return names + [f'norm_{g}' for g in hparams.layer_group_names(config)]
+  layers = [f'hidden_{i}' for i in range(config.model.hidden_layers)] + ['readout']
+  return names + [f'norm_{layer}' for layer in layers]
+
+
+def build_model(model_config, task):
+  if model_config.kind == 'transformer':
+    from sslgap import transformer
+    return transformer.make_transformer(model_config, task)
+  return models.make_model(model_config)
 
 
 AUTO_MICROBATCH = '1024 examples on a CPU (cache-sized), 65536 on an accelerator'
@@ -71,21 +80,22 @@ class Trainer:
   def __init__(self, config, pool_size):
     self.config = config
     self.task = tasks.make_task(config.task)
-    self.model = models.make_model(config.model)
+    self.model = build_model(config.model, self.task)
     self.loss_fn = losses.LOSSES[config.loss]
     self.groups = hparams.layer_group_names(config)
     self.pool_size = pool_size
     self.batch_size = config.train.batch_size
     self.full_batch = config.data.mode == 'full_batch'
     self.auto = config.data.schedule == 'auto'
-    self.uses_fresh = (not self.full_batch) and hparams.uses_fresh_samples(config)
+    self.online_groups = () if self.full_batch else tuple(config.data.online_groups)
+    self.uses_fresh = not self.full_batch and (hparams.uses_fresh_samples(config) or bool(self.online_groups))
     self.uses_random_labels = hparams.uses_random_labels(config)
     self.uses_online_bias = (not self.full_batch) and hparams.uses_online_bias(config)
     self.probe_size = min(config.data.eval_train_size, pool_size)
 
   # --- parameters ---------------------------------------------------------
   def init_params(self, hp, key):
-    dummy_x = jnp.zeros((1, tasks.input_dim(self.task)), jnp.float32)
+    dummy_x = jnp.zeros((1,) + self.task.example_shape, self.task.x_dtype)
     params = self.model.init(key, dummy_x)['params']
     scales = {g: hp[f'init_scale_{g}'] for g in self.groups}
     if 'alpha' in hp:  # alpha-scaling: first layer / alpha, every later layer x alpha
@@ -174,7 +184,8 @@ class Trainer:
       x_new, y_new = self.fresh(data, hp, jax.random.fold_in(step_key, 1), state.phase, self.batch_size, bias)
       from_pool = ((size != data_lib.ONLINE) &
                    (jnp.arange(self.batch_size) < jnp.ceil(hp['pool_fraction'] * self.batch_size)))
-      x, y = jnp.where(from_pool[:, None], x, x_new), jnp.where(from_pool, y, y_new)
+      x = jnp.where(from_pool.reshape((-1,) + (1,) * (x.ndim - 1)), x, x_new)
+      y = jnp.where(from_pool, y, y_new)
     return x, y
 
   def full_batch_grads(self, params, data, hp, step):
@@ -210,24 +221,33 @@ class Trainer:
 
   # --- evaluation ---------------------------------------------------------
   def measure(self, params, x, y, mask=None):
-    """Mean loss (and sign accuracy) over x, in slices of data.eval_batch_size examples."""
-    sign = self.task.label_kind == 'sign'
+    """Mean loss (and accuracy: of sign(f), or of the arg-max class) over x, in slices of
+    data.eval_batch_size examples."""
+    kind = self.task.label_kind
+    counts_accuracy = kind in ('sign', 'class')
 
     def add_slice(totals, batch):
       x, y, w = batch
       f = self.model.apply({'params': params}, x)
       terms = [jnp.sum(w), jnp.sum(self.loss_fn(f, y) * w)]
-      if sign:
-        terms.append(jnp.sum((y * f > 0) * w))
+      if counts_accuracy:
+        correct = (y * f > 0) if kind == 'sign' else (jnp.argmax(f, axis=-1) == y)
+        terms.append(jnp.sum(correct * w))
       return [t + u for t, u in zip(totals, terms)], None
 
     batches = padded_slices(x, y, mask, min(self.config.data.eval_batch_size, x.shape[0]))
-    totals, _ = jax.lax.scan(add_slice, [jnp.float32(0)] * (3 if sign else 2), batches)
+    totals, _ = jax.lax.scan(add_slice, [jnp.float32(0)] * (3 if counts_accuracy else 2), batches)
     count = jnp.maximum(totals[0], 1.0)
     out = {'loss': totals[1] / count}
-    if sign:
+    if counts_accuracy:
       out['acc'] = totals[2] / count
     return out
+
+  def weight_norms(self, params):
+    if self.config.model.kind == 'transformer':
+      from sslgap import transformer
+      return transformer.group_norms(params, self.config.model.layer_groups)
+    return models.layer_norms(params)
 
   def evaluate(self, params, data, hp, state, probe_key, bias):
     """Test metrics, train metrics on (up to data.eval_train_size examples of) the data being
@@ -244,7 +264,7 @@ class Trainer:
       train = online if self.probe_size == 0 else jax.tree_util.tree_map(
           lambda a, b: jnp.where(size == data_lib.ONLINE, a, b), online, train)
     metrics.update({f'train_{k}': v for k, v in train.items()})
-    metrics.update({f'norm_{k}': v for k, v in models.layer_norms(params).items()})
+    metrics.update({f'norm_{k}': v for k, v in self.weight_norms(params).items()})
     finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(p)) for p in jax.tree_util.tree_leaves(params)]))
     return {k: jnp.where(finite, v, jnp.nan) for k, v in metrics.items()}
 
@@ -266,8 +286,14 @@ class Trainer:
         grads = self.full_batch_grads(params, data, hp, step)
       else:
         size = self.phase_sizes(hp)[state.phase]
-        x, y = self.minibatch(data, hp, state, size, step, jax.random.fold_in(batch_key, step), epoch_key, bias)
+        step_key = jax.random.fold_in(batch_key, step)
+        x, y = self.minibatch(data, hp, state, size, step, step_key, epoch_key, bias)
         grads = jax.grad(self.mean_loss)(params, x, y)
+        if self.online_groups:  # Fig 30: these groups learn from fresh batches, the rest from the subset
+          x, y = self.fresh(data, hp, jax.random.fold_in(step_key, 2), state.phase, self.batch_size, bias)
+          online = jax.grad(self.mean_loss)(params, x, y)
+          grads = jax.tree_util.tree_map(lambda g, o, group: o if group in self.online_groups else g,
+                                         grads, online, layer_groups)
       updates, opt_state = optimizer.update(grads, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state, state), None
 
