@@ -94,7 +94,7 @@ def test_eval_every_must_divide_steps(tiny_config, no_compile):
 
 def test_hinge_loss_needs_sign_labels(tiny_config, no_compile):
   config_lib.set_task(tiny_config, name='sim', d=4, degree=3, test_size=64)
-  _expect(tiny_config, 'loss', 'needs \\+-1 labels')
+  _expect(tiny_config, 'loss', "task 'sim' has real labels, which need one of \\('square',\\)")
 
 
 def test_static_axis_loops_outside(tiny_config):

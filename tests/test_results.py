@@ -97,3 +97,12 @@ def test_tuple_valued_axes_select_by_tuple(tmp_path):
   r = results.load(path)
   np.testing.assert_array_equal(r.sel(phase_sizes=('online', 'online')).final('m'), [2.0, 3.0])
   assert r.sel(phase_sizes=[(16, 'online')]).shape == (1, 2)
+
+
+def test_an_empty_tuple_is_a_coordinate_too(tmp_path):
+  axes = [('data__online_groups', [(), ('qk',)])]
+  path = tmp_path / 'e.npz'
+  results.save(str(path), axes, [0], {'m': np.array([[1.0], [2.0]])}, '{}')
+  r = results.load(path)
+  assert r.sel(data__online_groups=()).final('m') == 1.0
+  assert r.sel(data__online_groups=['qk']).final('m') == 2.0
