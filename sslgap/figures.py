@@ -64,3 +64,46 @@ def check_preset(arg, presets=('small', 'paper')):
   if arg not in presets:
     raise ValueError(f'unknown preset {arg!r}; use one of {presets} (none means paper scale)')
   return arg
+
+
+def transformer_task(task, loss, steps, eval_every, layers=2, heads=4, dim=32, causal=False, readout='mean',
+                     lr=1e-3, b2=0.99, batch=32, test_size=1024):
+  """A Transformer trained with AdamW (beta1 0.9, no weight decay) and batch 32 on `task`
+  (a dict of config.task fields without test_size): the paper's Transformer default."""
+  c = config_lib.base_config()
+  config_lib.set_task(c, test_size=test_size, **task)
+  config_lib.set_transformer(c, layers=layers, heads=heads, dim=dim, causal=causal, readout=readout)
+  c.loss = loss
+  c.optim.kind = 'adamw'
+  c.hp.lr, c.hp.b2, c.hp.weight_decay = lr, b2, 0.0
+  c.train.batch_size, c.train.steps, c.train.eval_every = batch, steps, eval_every
+  c.data.eval_train_size = test_size
+  return c
+
+
+# The Transformer tasks at the two scales: (task fields, loss, model fields).
+TRANSFORMER_TASKS = {
+    'parity': {'small': (dict(name='parity', n=12, k=3), 'hinge', dict(dim=32, heads=4)),
+               'paper': (dict(name='parity', n=20, k=6), 'hinge', dict(dim=256, heads=8))},
+    'sim': {'small': (dict(name='sim', d=12, degree=2), 'square', dict(dim=32, heads=4)),
+            'paper': (dict(name='sim', d=40, degree=3), 'square', dict(dim=64, heads=4))},
+    'icl': {'small': (dict(name='icl', d=2, context=8), 'square', dict(dim=32, heads=4, readout='last')),
+            'paper': (dict(name='icl', d=8, context=32), 'square', dict(dim=64, heads=4, readout='last'))},
+    'modadd': {'small': (dict(name='modadd', p=23, base=3), 'cross_entropy',
+                         dict(dim=32, heads=4, causal=True, readout='last')),
+               'paper': (dict(name='modadd', p=97, base=4), 'cross_entropy',
+                         dict(dim=64, heads=4, causal=True, readout='last'))},
+}
+
+
+def parse_task_preset(arg, tasks=('parity', 'sim', 'icl', 'modadd'), default='parity'):
+  """'small' / 'paper' (the default task) or '<task>_small' / '<task>': (task, scale)."""
+  arg = arg or 'paper'
+  task, _, scale = arg.rpartition('_') if arg.endswith('small') else (arg, '', 'paper')
+  task = task or default
+  if task == 'paper':
+    task = default
+  if task not in tasks or scale not in ('small', 'paper'):
+    options = [f'{t}_small' for t in tasks] + list(tasks) + ['small', 'paper']
+    raise ValueError(f'unknown preset {arg!r}; use one of {options}')
+  return task, scale

@@ -1,0 +1,31 @@
+"""Figure 16: a Transformer keeps the small-vs-large gap when the small set's input biases are removed.
+
+(12,3)-parity, as sweeps/tfm_fig1.py; an N = 512 subset plain, with zero column means, or with
+zero means, pairwise products and label mean (16 Hadamard sign patterns per base input), against
+online training.
+
+  python experiments/learning_curves.py --config=sweeps/tfm_fig16_debias.py:small   # CPU, ~2 minutes
+  python experiments/learning_curves.py --config=sweeps/tfm_fig16_debias.py         # paper scale, GPU
+
+Our choices: as in sweeps/fig3_debias.py and sweeps/tfm_fig1.py.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  fields, loss, model = figures.TRANSFORMER_TASKS['parity'][preset]
+  steps = 2000 if preset == 'small' else 30000
+  c = figures.transformer_task(fields, loss, steps, steps // 20, **model)
+  c.name = 'tfm_fig16_debias'
+  size = 512 if preset == 'small' else 16384
+  c.sweep.data__debias = ('none', 'mean', 'second_order')
+  c.sweep.dataset_size = (size, 'online')
+  c.sweep.seed = tuple(range(2 if preset == 'small' else 16))
+  return figures.curves_plot(c, ['test_acc'], x=('steps',), series=[
+      (f'N = {size:,}', {'data__debias': 'none', 'dataset_size': size}),
+      (f'N = {size:,}, column means 0', {'data__debias': 'mean', 'dataset_size': size}),
+      (f'N = {size:,}, second-order debiased', {'data__debias': 'second_order', 'dataset_size': size}),
+      ('online', {'data__debias': 'none', 'dataset_size': 'online'}),
+  ], title='Fig 16: debiased small sets, Transformer, parity')

@@ -1,0 +1,25 @@
+"""Figure 26: the small-vs-large gap across Transformer depths.
+
+(12,3)-parity, encoders of 1, 2 and 4 layers (dim 32, 4 heads), an N = 512 subset against online
+training, AdamW lr 1e-3.
+
+  python experiments/learning_curves.py --config=sweeps/tfm_fig26_depth.py:small   # CPU, ~2 minutes
+  python experiments/learning_curves.py --config=sweeps/tfm_fig26_depth.py         # paper scale, GPU
+
+Our choices: the depths, N, and the small-scale task of sweeps/tfm_fig1.py.
+"""
+
+from sslgap import figures
+
+
+def get_config(arg=None):
+  preset = figures.check_preset(arg)
+  fields, loss, model = figures.TRANSFORMER_TASKS['parity'][preset]
+  steps = 2000 if preset == 'small' else 30000
+  c = figures.transformer_task(fields, loss, steps, steps // 20, **model)
+  c.name = 'tfm_fig26_depth'
+  c.sweep.model__layers = (1, 2, 4) if preset == 'small' else (1, 2, 4, 8)
+  c.sweep.dataset_size = (512 if preset == 'small' else 16384, 'online')
+  c.sweep.seed = tuple(range(2 if preset == 'small' else 16))
+  return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__layers', x=('steps',),
+                             title='Fig 26: Transformer depth, parity')

@@ -1,0 +1,38 @@
+"""Figures 27 and 28: QK normalisation with full-batch updates (parity) and on modular addition,
+train against test accuracy (QK norm speeds up fitting and, with repetition, overfits more).
+
+  python experiments/learning_curves.py --config=sweeps/tfm_fig27_qk_norm.py:small          # GD, parity, CPU
+  python experiments/learning_curves.py --config=sweeps/tfm_fig27_qk_norm.py:modadd_small   # modular addition
+  python experiments/learning_curves.py --config=sweeps/tfm_fig27_qk_norm.py:modadd         # paper scale, GPU
+
+Our choices: GD on 256 and 1,024 examples of (10,3)-parity (small), mini-batch AdamW on a quarter
+of the p^2 population and on all of it for modular addition; the models of sweeps/tfm_fig1.py.
+"""
+
+from sslgap import figures
+
+PRESETS = ('small', 'modadd_small', 'paper', 'modadd')
+
+
+def get_config(arg=None):
+  task, scale = figures.parse_task_preset(arg, tasks=('parity', 'modadd'))
+  steps = (400 if task == 'parity' else 3000) if scale == 'small' else 20000
+  if task == 'parity':
+    n = 10 if scale == 'small' else 16
+    c = figures.transformer_task(dict(name='parity', n=n, k=3), 'hinge', steps, steps // 20)
+    c.data.mode = 'full_batch'
+    c.hp.dataset_size = 2**n
+    c.sweep.dataset_size = (256, 1024) if scale == 'small' else (4096, 65536)
+  else:
+    fields, loss, model = figures.TRANSFORMER_TASKS['modadd'][scale]
+    c = figures.transformer_task(fields, loss, steps, steps // 20, lr=3e-3, **model)
+    population = c.task.p**2
+    c.sweep.dataset_size = (population // 4, population)
+  c.name = f'tfm_fig27_qk_norm_{task}'
+  c.sweep.model__qk_norm = (False, True)
+  c.sweep.seed = tuple(range(2 if scale == 'small' else 16))
+  sizes = c.sweep.dataset_size
+  series = [(f'{"QK norm" if norm else "no QK norm"}, N = {size:,}', {'model__qk_norm': norm, 'dataset_size': size})
+            for norm in (False, True) for size in sizes]
+  return figures.curves_plot(c, ['test_acc', 'train_acc'], series=series, x=('steps',),
+                             title=f'Figs 27, 28: QK norm, {task}, train vs test')

@@ -1,0 +1,57 @@
+"""Figures 8 and 9: interventions on attention. A separate learning rate for W_Q and W_K, a
+separate init scale for them, and QK normalisation, for a small set against online training.
+
+Final test metric against the QK lr multiplier (x the global lr) or the QK init scale, or, for
+QK norm, learning curves with and without it. Parity (Fig 8), SIM and ICL (Fig 9).
+
+  python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:small        # QK lr, parity, CPU
+  python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:init_small   # QK init scale, parity
+  python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:norm_small   # QK norm, parity
+  python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:sim_init_small   # also icl_init_small
+  python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:lr           # paper scale, GPU
+
+Our choices: the grids (x1/2 to x8), a global lr of 1e-3, a budget at which the default point has
+not converged (450 steps for parity and 1,500 for SIM and ICL at the small scale), the subset
+sizes; tasks and models as in sweeps/tfm_fig1.py.
+"""
+
+from sslgap import figures
+
+KINDS = ('lr', 'init', 'norm')
+PRESETS = ('small', 'init_small', 'norm_small', 'sim_init_small', 'icl_init_small',
+           'lr', 'init', 'norm', 'sim_init', 'icl_init')
+SUBSET = {'parity': {'small': 512, 'paper': 16384}, 'sim': {'small': 1024, 'paper': 16384},
+          'icl': {'small': 2048, 'paper': 65536}}
+
+
+def parse(arg):
+  arg = arg or 'lr'
+  scale = 'small' if arg.endswith('small') else 'paper'
+  parts = [p for p in arg.replace('small', '').split('_') if p]
+  task = parts[0] if parts and parts[0] in SUBSET else 'parity'
+  kind = parts[-1] if parts and parts[-1] in KINDS else 'lr'
+  if arg not in PRESETS:
+    raise ValueError(f'unknown preset {arg!r}; use one of {PRESETS}')
+  return task, kind, scale
+
+
+def get_config(arg=None):
+  task, kind, scale = parse(arg)
+  fields, loss, model = figures.TRANSFORMER_TASKS[task][scale]
+  steps = (450 if task == 'parity' else 1500) if scale == 'small' else 21000
+  c = figures.transformer_task(fields, loss, steps, steps // 15, **model)
+  c.name = f'tfm_fig8_qk_{kind}_{task}'
+  size = SUBSET[task][scale]
+  c.sweep.dataset_size = (size, 'online')
+  c.sweep.seed = tuple(range(2 if scale == 'small' else 16))
+  metric, best = ('test_loss', 'min') if task in ('sim', 'icl') else ('test_acc', 'max')
+  title = f'Figs 8, 9: {task}, '
+  if kind == 'norm':
+    c.sweep.model__qk_norm = (False, True)
+    series = [(f'{"QK norm" if norm else "no QK norm"}, {name}', {'model__qk_norm': norm, 'dataset_size': value})
+              for norm in (False, True) for name, value in ((f'N = {size:,}', size), ('online', 'online'))]
+    return figures.curves_plot(c, [metric], best=best, series=series, x=('steps',), title=title + 'QK norm')
+  axis = 'lr_mult_qk' if kind == 'lr' else 'init_scale_qk'
+  c.sweep[axis] = (0.5, 1.0, 2.0, 4.0, 8.0)
+  return figures.curves_plot(c, [metric], best=best, lines='dataset_size', x_axis=axis,
+                             title=title + ('lr of W_Q, W_K / global lr' if kind == 'lr' else 'init scale of W_Q, W_K'))
