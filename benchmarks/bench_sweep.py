@@ -7,6 +7,8 @@ Workloads (the Figure 6 run, and Figure 2's full-batch GD):
   mlp        2-hidden-layer ReLU MLP, width 64, (20,6)-parity inputs, batch 128, SGD,
              mini-batches drawn with replacement from an N = 8192 subset, hinge loss
   fullbatch  1-hidden-layer ReLU MLP, width 64, (20,6)-parity, full-batch GD on N = 2^14
+  transformer  2-layer pre-LN encoder, dim 64, 4 heads, MLP 4x, the 20 parity bits as tokens,
+             mean readout, AdamW, batch 32 from an N = 8192 subset, hinge loss
 
 Contenders, measured in interleaved rounds (the machine is shared; medians over rounds):
   sslgap       the sweep engine (jit(vmap(run)) over a chunk of seeds), several chunk sizes
@@ -17,12 +19,14 @@ Contenders, measured in interleaved rounds (the machine is shared; medians over 
   matmul_peak  the device's dense float32 matmul rate: a 4096 x 4096 product through XLA
 
 Speed is run-steps per second (runs x optimisation steps); FLOP/s count 6 x batch x parameters
-per step (forward 2, backward 4; N instead of batch for full-batch GD). sslgap's time covers
+per step (forward 2, backward 4; N instead of batch for full-batch GD; batch x tokens for the
+Transformer, whose attention-score products are left out of the count). sslgap's time covers
 whole runs including the evaluations at the first and last step; compile time is reported
 apart. PyTorch is the optional extra `bench`; without it the torch rows are skipped.
 """
 
 import copy
+import functools
 import json
 import os
 import statistics
@@ -40,7 +44,7 @@ from sslgap import config as config_lib
 from sslgap import memory
 from sslgap import sweep
 
-_WORKLOADS = flags.DEFINE_list('workloads', ['mlp', 'fullbatch'], 'Workloads to run.')
+_WORKLOADS = flags.DEFINE_list('workloads', ['mlp', 'fullbatch', 'transformer'], 'Workloads to run.')
 _ROUNDS = flags.DEFINE_integer('rounds', 3, 'Interleaved measurement rounds (medians are reported).')
 _STEPS = flags.DEFINE_integer('steps', 1000, 'Steps per sslgap run (timed over whole runs).')
 _CHUNKS = flags.DEFINE_list('chunk_sizes', None, 'sslgap chunk sizes (default per workload).')
@@ -52,13 +56,30 @@ WORKLOADS = {
                 chunks=[16, 32, 64, 256], ensembles=[64, 128], torch_steps=300, vmap_steps=60),
     'fullbatch': dict(hidden_layers=1, batch=2**14, dataset_size=2**14, full_batch=True,
                       chunks=[4, 8, 16], ensembles=[2, 4], torch_steps=20, vmap_steps=6),
+    'transformer': dict(transformer=True, batch=32, dataset_size=8192, full_batch=False,
+                        chunks=[2, 4, 8], ensembles=[4, 8], torch_steps=40, vmap_steps=10),
 }
 N_IN, K, WIDTH, LR = 20, 6, 64, 0.1
 # The paper's Figure 6: about 42 million runs per heatmap; 2000 steps is our heatmap's run length.
 PAPER_FIG6_RUNS, PAPER_FIG6_STEPS = 42_000_000, 2000
 
 
+TFM = dict(layers=2, dim=64, heads=4, mlp_ratio=4)
+
+
 def config_for(w, steps, runs):
+  if w.get('transformer'):
+    c = config_lib.base_config()
+    c.task.n, c.task.k = N_IN, K
+    config_lib.set_transformer(c, **TFM)
+    c.optim.kind, c.hp.lr, c.hp.weight_decay = 'adamw', 1e-3, 0.0
+    c.train.batch_size, c.train.steps, c.train.eval_every = w['batch'], steps, steps
+    c.hp.dataset_size = w['dataset_size']
+    # 20 tokens a sequence make 2 x 8192 evaluation examples cost a third of a 300-step run;
+    # the torch contenders do not evaluate, so sslgap evaluates on 512 + 512.
+    c.task.test_size = c.data.eval_train_size = 512
+    c.sweep.seed = tuple(range(runs))
+    return c
   c = config_lib.base_config()
   c.task.n, c.task.k = N_IN, K
   c.model.hidden_layers, c.model.width = w['hidden_layers'], WIDTH
@@ -73,6 +94,11 @@ def config_for(w, steps, runs):
 
 def params_per_run(w):
   return memory.param_count(config_for(w, 1, 1))
+
+
+def flop_count(w):
+  rows = w['batch'] * (N_IN if w.get('transformer') else 1)
+  return 6 * rows * params_per_run(w)
 
 
 # --- contenders: each returns (setup info, a callable that runs once and returns run-steps) ----
@@ -92,7 +118,44 @@ def torch_data(torch, w):
   return x, x[:, :K].prod(dim=1)
 
 
+@functools.lru_cache(maxsize=None)
+def torch_transformer_class(torch):
+  """The same encoder as sslgap.transformer.Transformer (pre-LN, mean readout), in PyTorch."""
+  nn, dim, heads = torch.nn, TFM['dim'], TFM['heads']
+
+  class Block(nn.Module):
+    def __init__(self):
+      super().__init__()
+      self.ln_attn, self.ln_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim)
+      self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+      self.mlp = nn.Sequential(nn.Linear(dim, TFM['mlp_ratio'] * dim), nn.GELU(), nn.Linear(TFM['mlp_ratio'] * dim, dim))
+
+    def forward(self, h):
+      x = self.ln_attn(h)
+      b, s, _ = x.shape
+      split = lambda t: t.view(b, s, heads, dim // heads).transpose(1, 2)
+      q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+      weights = torch.softmax(q @ k.transpose(-1, -2) / (dim // heads)**0.5, dim=-1)
+      h = h + self.o((weights @ v).transpose(1, 2).reshape(b, s, dim))
+      return h + self.mlp(self.ln_mlp(h))
+
+  class Encoder(nn.Module):
+    def __init__(self):
+      super().__init__()
+      self.token, self.position = nn.Embedding(2, dim), nn.Parameter(torch.randn(N_IN, dim))
+      self.blocks = nn.Sequential(*(Block() for _ in range(TFM['layers'])))
+      self.ln_final, self.readout = nn.LayerNorm(dim), nn.Linear(dim, 1)
+
+    def forward(self, x):
+      h = self.token((x > 0).long()) + self.position
+      return self.readout(self.ln_final(self.blocks(h)).mean(dim=1))
+
+  return Encoder
+
+
 def torch_model(torch, w):
+  if w.get('transformer'):
+    return torch_transformer_class(torch)()
   layers, width_in = [], N_IN
   for _ in range(w['hidden_layers']):
     layers += [torch.nn.Linear(width_in, WIDTH), torch.nn.ReLU()]
@@ -103,7 +166,8 @@ def torch_model(torch, w):
 def torch_loop_contender(torch, w):
   x_pool, y_pool = torch_data(torch, w)
   model = torch_model(torch, w)
-  opt = torch.optim.SGD(model.parameters(), lr=LR)
+  opt = (torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), weight_decay=0.0)
+         if w.get('transformer') else torch.optim.SGD(model.parameters(), lr=LR))
   steps = w['torch_steps']
 
   def run():
@@ -136,6 +200,18 @@ def torch_vmap_contender(torch, w, size):
 
   grads = vmap(grad(loss), in_dims=(0, 0, None, None) if w['full_batch'] else (0, 0, 0, 0))
   steps = w['vmap_steps']
+  moments = {k: (torch.zeros_like(v), torch.zeros_like(v)) for k, v in params.items()}
+  count = [0]
+
+  def update(name, g):
+    if not w.get('transformer'):  # SGD
+      params[name].sub_(LR * g)
+      return
+    m, v = moments[name]  # AdamW as torch.optim.AdamW computes it, on the stacked ensemble
+    m.mul_(0.9).add_(g, alpha=0.1)
+    v.mul_(0.999).addcmul_(g, g, value=0.001)
+    t = count[0]
+    params[name].sub_(1e-3 * (m / (1 - 0.9**t)) / ((v / (1 - 0.999**t)).sqrt() + 1e-8))
 
   def run():
     with torch.no_grad():
@@ -146,8 +222,9 @@ def torch_vmap_contender(torch, w, size):
           index = torch.randint(0, w['dataset_size'], (size, w['batch']))
           x, y = x_pool[index], y_pool[index]
         g = grads(params, buffers, x, y)
+        count[0] += 1
         for name in params:
-          params[name].sub_(LR * g[name])
+          update(name, g[name])
     return size * steps
 
   run()
@@ -205,7 +282,7 @@ def measure(contenders, rounds):
 
 
 def bench_workload(name, w, torch):
-  flop_per_run_step = 6 * w['batch'] * params_per_run(w)
+  flop_per_run_step = flop_count(w)
   contenders = {}
   chunks = [int(c) for c in (_CHUNKS.value or w['chunks'])]
   for chunk in chunks:
@@ -214,7 +291,7 @@ def bench_workload(name, w, torch):
     contenders['torch_loop'] = torch_loop_contender(torch, w)
     for size in [int(s) for s in (_ENSEMBLES.value or w['ensembles'])]:
       contenders[f'torch_vmap ensemble={size}'] = torch_vmap_contender(torch, w, size)
-  if not w['full_batch']:
+  if name == 'mlp':
     contenders['(ceiling) matmuls alone'] = matmuls_only_contender(w, chunks[min(1, len(chunks) - 1)])
   contenders['matmul_peak'] = matmul_contender()
   rates = measure(contenders, _ROUNDS.value)
@@ -234,13 +311,20 @@ def bench_workload(name, w, torch):
     figures[f'{key}_best'] = label
   figures['sslgap_flops'] = figures['sslgap_run_steps_per_s'] * flop_per_run_step
   print_table(name, w, figures)
+  if name == 'mlp':
+    hours = PAPER_FIG6_RUNS * PAPER_FIG6_STEPS / figures['sslgap_run_steps_per_s'] / 3600
+    print(f'projected Figure 6 sweep ({PAPER_FIG6_RUNS / 1e6:.0f} million runs of {PAPER_FIG6_STEPS} steps) '
+          f'at this rate: {hours:,.1f} hours on this device')
+    figures['projected_fig6_hours'] = hours
   return figures
 
 
 def print_table(name, w, f):
-  print(f'\n== {name}: {w["hidden_layers"]} hidden layer(s) of {WIDTH}, '
+  shape = ('encoder of {layers} layers, dim {dim}, {heads} heads'.format(**TFM) if w.get('transformer')
+           else f'{w["hidden_layers"]} hidden layer(s) of {WIDTH}')
+  print(f'\n== {name}: {shape}, '
         f'{"full batch N" if w["full_batch"] else "batch"} {w["batch"]}, '
-        f'{f["flop_per_run_step"] / 1e6:.2f} MFLOP per run-step (6 x batch x params), '
+        f'{f["flop_per_run_step"] / 1e6:.2f} MFLOP per run-step, '
         f'device: {jax.devices()[0].device_kind} x {jax.local_device_count()}')
   loop, vmapped = f['torch_loop_run_steps_per_s'], f['torch_vmap_run_steps_per_s']
   print(f'{"contender":<28}{"run-steps/s":>13}{"GFLOP/s":>10}{"% peak":>8}{"x loop":>8}{"x vmap":>8}{"compile s":>11}')
@@ -251,11 +335,6 @@ def print_table(name, w, f):
     print(f'{label:<28}{rate:>13,.0f}{flops / 1e9:>10.1f}{100 * flops / f["matmul_peak_flops"]:>8.1f}'
           f'{ratio(loop)}{ratio(vmapped)}{"-" if compile_s is None else f"{compile_s:.1f}":>11}')
   print(f'{"matmul_peak (XLA 4096^2)":<28}{"":>13}{f["matmul_peak_flops"] / 1e9:>10.1f}{100.0:>8.1f}')
-  if not w['full_batch']:
-    hours = PAPER_FIG6_RUNS * PAPER_FIG6_STEPS / f['sslgap_run_steps_per_s'] / 3600
-    print(f'projected Figure 6 sweep ({PAPER_FIG6_RUNS / 1e6:.0f} million runs of {PAPER_FIG6_STEPS} steps) '
-          f'at this rate: {hours:,.1f} hours on this device')
-    f['projected_fig6_hours'] = hours
   if loop:
     best = f['sslgap_run_steps_per_s']
     print(f'sslgap best ({f["sslgap_best"]}): {best / loop:.1f}x the torch loop, {best / vmapped:.2f}x the best '

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -37,3 +39,20 @@ def test_bench_memory_compares_measured_to_estimate():
   stdout = _run(['benchmarks/bench_memory.py', '--chunk_sizes=8', '--steps=10'])
   row = stdout.strip().splitlines()[-1].split()
   assert row[0] == '8' and float(row[1]) > 0 and float(row[3]) >= 0
+
+
+def test_bench_sweep_runs_the_transformer_workload(tmp_path):
+  path = tmp_path / 'bench.json'
+  stdout = _run(['benchmarks/bench_sweep.py', '--workloads=transformer', '--rounds=1', '--steps=4',
+                 '--chunk_sizes=2', '--ensemble_sizes=2', f'--json={path}'])
+  figures = json.loads(path.read_text())['workloads']['transformer']
+  assert figures['sslgap_run_steps_per_s'] > 0 and 'encoder of 2 layers' in stdout
+
+
+def test_the_torch_encoder_has_the_parameters_of_sslgaps():
+  torch = pytest.importorskip('torch')
+  sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
+  import bench_sweep
+  workload = bench_sweep.WORKLOADS['transformer']
+  encoder = bench_sweep.torch_model(torch, workload)
+  assert sum(p.numel() for p in encoder.parameters()) == bench_sweep.params_per_run(workload)
