@@ -20,3 +20,29 @@ def tiny_config():
   c.data.eval_train_size = 64
   c.hp.dataset_size = 64
   return c
+
+
+@pytest.fixture
+def check_chunk_equals_runs_alone():
+  """Runs a config's first chunk vmapped, then each of its runs alone under jit, and compares."""
+  import jax
+  import numpy as np
+
+  from sslgap import hparams
+  from sslgap import sweep
+  from sslgap import train
+
+  def check(config, chunk_size=None):
+    plan = sweep.make_plan(config, chunk_size=chunk_size)
+    executor = sweep.Executor(plan)
+    metrics, where = executor.run_chunk(0)
+    data = executor._group_data(plan.groups[0])
+    alone = jax.jit(train.make_run(plan.groups[0].config, hparams.pool_size(config)))
+    hp = executor.chunk_hp(plan.groups[0], np.arange(len(where)))
+    for i in range(len(where)):
+      single = alone({k: v[i] for k, v in hp.items()}, data)
+      for name, value in single.items():
+        np.testing.assert_allclose(metrics[name][i], np.asarray(value), rtol=2e-5, atol=2e-6, err_msg=name)
+    return plan, where
+
+  return check
