@@ -7,7 +7,8 @@ QK norm, learning curves with and without it. Parity (Fig 8), SIM and ICL (Fig 9
   python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:small        # QK lr, parity, CPU
   python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:init_small   # QK init scale, parity
   python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:norm_small   # QK norm, parity
-  python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:sim_init_small   # also icl_init_small
+  python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:sim_init_small   # <task>_<kind>_small:
+      # task sim or icl, kind lr, init or norm (parity is the default task)
   python experiments/learning_curves.py --config=sweeps/tfm_fig8_qk.py:lr           # paper scale, GPU
 
 Our choices: the grids (x1/2 to x8), a global lr of 1e-3, a budget at which the default point has
@@ -18,8 +19,8 @@ sizes; tasks and models as in sweeps/tfm_fig1.py.
 from sslgap import figures
 
 KINDS = ('lr', 'init', 'norm')
-PRESETS = ('small', 'init_small', 'norm_small', 'sim_init_small', 'icl_init_small',
-           'lr', 'init', 'norm', 'sim_init', 'icl_init')
+PRESETS = ('small', 'init_small', 'norm_small', 'lr', 'init', 'norm') + tuple(
+    f'{task}_{kind}{scale}' for task in ('sim', 'icl') for kind in KINDS for scale in ('_small', ''))
 SUBSET = {'parity': {'small': 512, 'paper': 16384}, 'sim': {'small': 1024, 'paper': 16384},
           'icl': {'small': 2048, 'paper': 65536}}
 
