@@ -20,6 +20,7 @@ from sslgap import models
 from sslgap import optim
 from sslgap import parameterization
 from sslgap import tasks
+from sslgap import transformer
 
 
 def eval_steps(config):
@@ -42,7 +43,6 @@ def metric_names(config):
 
 def build_model(model_config, task):
   if model_config.kind == 'transformer':
-    from sslgap import transformer
     return transformer.make_transformer(model_config, task)
   return models.make_model(model_config)
 
@@ -245,7 +245,6 @@ class Trainer:
 
   def weight_norms(self, params):
     if self.config.model.kind == 'transformer':
-      from sslgap import transformer
       return transformer.group_norms(params, self.config.model.layer_groups)
     return models.layer_norms(params)
 
