@@ -131,18 +131,39 @@ def best_curve(results, metric, best):
   return flat[index], {a: r.coords[a][i] for a, i in chosen.items()}
 
 
+def _panels_and_series(results, plot):
+  """The panel values (or [None]) and the (label, selection) series a config's plot section names."""
+  panels = [None] if not plot.get('panels') else list(results.coords[plot['panels']])
+  series = plot.get('series') or [(None, {plot['lines']: v}) for v in results.coords[plot['lines']].tolist()]
+  return panels, series
+
+
+def _panel_results(results, plot, panel):
+  return results.sel(**{plot['panels']: panel}) if panel is not None else results
+
+
+def _set_panel_title(ax, plot, panel):
+  if panel is not None:
+    ax.set_title(f'{plot["panels"]} = {_parse(panel)}', fontsize=9)
+
+
+def _finish(fig, axes, plot):
+  for ax in axes.flat:
+    ax.legend(fontsize=6)
+  fig.suptitle(plot.get('title', ''), fontsize=10)
+  return fig
+
+
 def curves(results, plot):
   """Rows: metrics; columns: panels x (steps, compute); lines: series. plot is config.plot."""
   metrics = list(plot['metrics'])
   xs = list(plot.get('x', ('steps', 'compute')))
-  panels = [None] if not plot.get('panels') else list(results.coords[plot['panels']])
-  series = plot.get('series') or [
-      (None, {plot['lines']: v}) for v in results.coords[plot['lines']].tolist()]
+  panels, series = _panels_and_series(results, plot)
   ncols = len(panels) * len(xs)
   fig, axes = plt.subplots(len(metrics), ncols, figsize=(4.4 * ncols, 3.3 * len(metrics)),
                            squeeze=False, constrained_layout=True)
   for p, panel in enumerate(panels):
-    sub = results.sel(**{plot['panels']: panel}) if panel is not None else results
+    sub = _panel_results(results, plot, panel)
     for label, selection in series:
       line = sub.sel(**selection)
       for m, metric in enumerate(metrics):
@@ -161,25 +182,20 @@ def curves(results, plot):
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
           if metric in plot.get('log_y', ()):
             ax.set_yscale('log')
-          if panel is not None:
-            ax.set_title(f'{plot["panels"]} = {_parse(panel)}', fontsize=9)
-  for ax in axes.flat:
-    ax.legend(fontsize=6)
-  fig.suptitle(plot.get('title', ''), fontsize=10)
-  return fig
+          _set_panel_title(ax, plot, panel)
+  return _finish(fig, axes, plot)
 
 
 def final_vs_axis(results, plot):
   """Final metric (seed mean, best over leftover axes) against a swept axis, one line per series."""
   x_axis = plot['x_axis']
   metrics = list(plot['metrics'])
-  panels = [None] if not plot.get('panels') else list(results.coords[plot['panels']])
-  series = plot.get('series') or [(None, {plot['lines']: v}) for v in results.coords[plot['lines']].tolist()]
+  panels, series = _panels_and_series(results, plot)
   fig, axes = plt.subplots(len(metrics), len(panels), figsize=(4.4 * len(panels), 3.3 * len(metrics)),
                            squeeze=False, constrained_layout=True)
   xs = results.coords[x_axis]
   for p, panel in enumerate(panels):
-    sub = results.sel(**{plot['panels']: panel}) if panel is not None else results
+    sub = _panel_results(results, plot, panel)
     for label, selection in series:
       for m, metric in enumerate(metrics):
         ys = [best_curve(sub.sel(**selection, **{x_axis: x}), metric, plot.get('best', 'max'))[0][-1] for x in xs]
@@ -188,9 +204,5 @@ def final_vs_axis(results, plot):
         ax.set_xscale('log')
         ax.set_xlabel(x_axis)
         ax.set_ylabel(f'final {metric}')
-        if panel is not None:
-          ax.set_title(f'{plot["panels"]} = {_parse(panel)}', fontsize=9)
-  for ax in axes.flat:
-    ax.legend(fontsize=6)
-  fig.suptitle(plot.get('title', ''), fontsize=10)
-  return fig
+        _set_panel_title(ax, plot, panel)
+  return _finish(fig, axes, plot)
