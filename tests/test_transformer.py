@@ -176,3 +176,25 @@ def test_sequence_tasks_need_a_transformer(tiny_config):
   tiny_config.loss = 'cross_entropy'
   with pytest.raises(config_lib.ConfigError, match='use model.kind="transformer"'):
     config_lib.validate(tiny_config)
+
+
+@pytest.mark.parametrize('edit, key, match', [
+    (lambda c: setattr(c.model, 'heads', 3), 'model.heads', 'must divide model.dim=8'),
+    (lambda c: setattr(c.model, 'readout', 'cls'), 'model.readout', "unknown value 'cls'"),
+    (lambda c: setattr(c.model, 'layers', 0), 'model.layers', 'must be an integer >= 1, got 0'),
+    (lambda c: setattr(c.data, 'online_groups', ('attention',)), 'data.online_groups',
+     "'attention' is not a layer group"),
+    (lambda c: setattr(c, 'loss', 'cross_entropy'), 'loss', 'has sign labels, which need one of'),
+])
+def test_bad_transformer_configs_name_their_key(transformer_config, edit, key, match):
+  edit(transformer_config)
+  with pytest.raises(config_lib.ConfigError, match=match) as info:
+    config_lib.validate(transformer_config)
+  assert info.value.key == key
+
+
+def test_class_labels_refuse_the_hinge_loss(transformer_config):
+  config_lib.set_task(transformer_config, name='modadd', p=7, base=2, test_size=16)
+  with pytest.raises(config_lib.ConfigError, match="task 'modadd' has class labels") as info:
+    config_lib.validate(transformer_config)
+  assert info.value.key == 'loss'
