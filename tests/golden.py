@@ -1,0 +1,108 @@
+"""Golden grids: a reduced version of every `small` preset, recorded once and compared after changes.
+
+A refactor must not change results. `reduced(config)` keeps each preset's structure (task,
+model, data plan, phases, flags) and cuts what only costs time: fewer steps (phase lengths in
+steps scaled with them), two values per swept axis, two seeds, smaller
+test sets. Static axes keep their first and last values too (one compile each), so every
+code path a preset takes is still taken. Record with
+
+  python tests/golden.py            # writes tests/golden/<config>__<preset>.npz
+
+and tests/test_golden.py compares every preset's grid to its file.
+"""
+
+import importlib.util
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN_DIR = os.path.join(ROOT, 'tests', 'golden')
+
+MLP_PRESETS = [
+    ('init_scale_heatmap', 'small'), ('lr_heatmap', 'small'), ('fig1_parity', 'small'), ('fig1_sim', 'small'),
+    ('fig2_parity_gd', 'small'), ('fig2_sim_gd', 'small'), ('fig3_debias', 'small'),
+    ('fig3_biased_online', 'small'), ('fig4_random_labels', 'small'), ('fig7_alpha', 'small'),
+    ('fig7_mup', 'small'), ('fig10_parity_k', 'small'), ('fig10_sim_degree', 'small'), ('fig11_depth', 'small'),
+    ('fig11_width', 'small'), ('fig14_full_parity', 'small'), ('fig18_size_ablation', 'small'),
+    ('fig19_auto_schedule', 'small'), ('two_set', 'small'), ('fig29_adamw', 'small'), ('fig24_width_sim', 'small'),
+    ('theory', 'small'),
+]
+TRANSFORMER_PRESETS = [
+    ('tfm_fig1', 'small'), ('tfm_fig1', 'sim_small'), ('tfm_fig1', 'icl_small'), ('tfm_fig1', 'modadd_small'),
+    ('tfm_fig8_qk', 'small'), ('tfm_fig8_qk', 'init_small'), ('tfm_fig8_qk', 'norm_small'),
+    ('tfm_fig8_qk', 'sim_lr_small'), ('tfm_fig8_qk', 'sim_init_small'), ('tfm_fig8_qk', 'sim_norm_small'),
+    ('tfm_fig8_qk', 'icl_lr_small'), ('tfm_fig8_qk', 'icl_init_small'), ('tfm_fig8_qk', 'icl_norm_small'),
+    ('tfm_fig15_gd', 'small'), ('tfm_fig16_debias', 'small'), ('tfm_fig20_modadd_warmup', 'small'),
+    ('tfm_fig26_depth', 'small'), ('tfm_fig27_qk_norm', 'small'), ('tfm_fig27_qk_norm', 'modadd_small'),
+    ('tfm_fig30_param_source', 'small'),
+]
+PRESETS = MLP_PRESETS + TRANSFORMER_PRESETS
+
+
+def load_config(name, preset):
+  path = os.path.join(ROOT, 'sweeps', f'{name}.py')
+  spec = importlib.util.spec_from_file_location(f'sweeps_{name}', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(preset)
+
+
+def _shorter(values, keep):
+  values = list(values)
+  if len(values) <= keep:
+    return tuple(values)
+  return tuple(values[:1] + values[-(keep - 1):]) if keep > 1 else tuple(values[:1])
+
+
+def reduced(config):
+  """The preset's structure at a cost of seconds (see the module docstring)."""
+  from sslgap import config as config_lib
+  c = config
+  target = 40 if c.model.kind == 'transformer' else 200
+  ratio = min(1.0, target / c.train.steps)
+  c.train.steps = min(c.train.steps, target)
+  c.train.eval_every = c.train.steps // 4
+  if c.data.phase_unit == 'steps':
+    scale = lambda lengths: tuple(max(1, int(round(v * ratio))) for v in lengths)
+    c.hp.phase_lengths = scale(c.hp.phase_lengths)
+    if 'phase_lengths' in c.sweep:
+      c.sweep.phase_lengths = tuple(scale(v) for v in c.sweep.phase_lengths)
+  c.task.test_size = 256
+  c.data.eval_train_size = 256
+  for axis, values in config_lib.sweep_axes(c):
+    c.sweep[axis] = _shorter(values, 2)
+  return c
+
+
+def golden_path(name, preset):
+  return os.path.join(GOLDEN_DIR, f'{name}__{preset}.npz')
+
+
+def grid(name, preset):
+  """(plan, {metric: grid}) of the reduced preset, run in memory."""
+  from sslgap import sweep
+  return sweep.run_sweep(reduced(load_config(name, preset)))
+
+
+def record(presets=PRESETS):
+  import time
+
+  import jax
+  import numpy as np
+  os.makedirs(GOLDEN_DIR, exist_ok=True)
+  for name, preset in presets:
+    start = time.perf_counter()
+    plan, metrics = grid(name, preset)
+    axes = {f'coord_{axis}': np.asarray([str(v) for v in values]) for axis, values in plan.axes}
+    np.savez_compressed(golden_path(name, preset), axis_names=np.asarray([a for a, _ in plan.axes]),
+                        devices=np.int64(jax.local_device_count()), **axes,
+                        **{f'metric_{k}': v for k, v in metrics.items()})
+    print(f'recorded {name}:{preset} {dict(zip([a for a, _ in plan.axes], plan.shape))} '
+          f'in {time.perf_counter() - start:.1f} s', flush=True)
+
+
+if __name__ == '__main__':
+  sys.path.insert(0, ROOT)
+  os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+  wanted = sys.argv[1:]
+  record([p for p in PRESETS if not wanted or f'{p[0]}:{p[1]}' in wanted])
