@@ -3,9 +3,9 @@
   python benchmarks/bench_memory.py --config=sweeps/init_scale_heatmap.py:small --chunk_sizes=256,1024,4096
 
 Each chunk size runs in a fresh process. On a CPU the measurement is the growth of the
-process's peak resident memory while the compiled chunk runs (XLA's CPU memory analysis
-does not count temporaries); on a GPU it is XLA's peak from the compiled executable and the
-device allocator's peak. Prints bytes per run measured and estimated, and their ratio.
+process's peak resident memory while the compiled chunk runs; on a GPU the larger of XLA's
+figure for the compiled executable and the device allocator's peak. Prints bytes per run
+measured, XLA's figure and the formula's estimate, and measured / estimate.
 """
 
 import json
@@ -23,26 +23,26 @@ _CHILD = flags.DEFINE_integer('child', 0, 'Internal: measure this chunk size in 
 
 
 def measure(config, chunk_size):
-  import resource
-
   import jax
+  from sslgap import memory
   from sslgap import sweep
   plan = sweep.make_plan(config, chunk_size=chunk_size)
   executor = sweep.Executor(plan)
   group, flat = plan.chunk(0)
   data = executor._group_data(group)
   hp = jax.device_put(executor.chunk_hp(group, flat), executor._runs)
-  kernel = executor._kernel(group, hp, data)
-  before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+  kernel = executor.compile(group, plan.batch_size)
+  memory.reset_peak_rss()
+  before = memory.rss_bytes()
   jax.block_until_ready(kernel(hp, data))
-  rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+  rss_growth = memory.peak_rss_bytes() - before
   device = jax.devices()[0]
   stats = device.memory_stats() or {}
   return {
       'chunk_size': chunk_size,
       'platform': device.platform,
       'estimated_bytes_per_run': plan.bytes_per_run,
-      'xla_peak_bytes': executor.compiled_peak_bytes[group.kernel_id],
+      'xla_peak_bytes': executor.compiled_peak_bytes[(group.kernel_id, plan.batch_size)],
       'allocator_peak_bytes': stats.get('peak_bytes_in_use', 0),
       'rss_growth_bytes': rss_growth,
   }
@@ -55,7 +55,8 @@ def main(argv):
   if _CHILD.value:
     print(json.dumps(measure(config, _CHILD.value)))
     return
-  print(f'{"chunk":>7} {"estimate MB/run":>16} {"measured MB/run":>16} {"measured/estimate":>18}  source')
+  print(f'{"chunk":>7} {"estimate MB/run":>16} {"measured MB/run":>16} {"measured/estimate":>18} '
+        f'{"XLA MB/run":>11}  source')
   for size in (int(s) for s in _CHUNK_SIZES.value):
     args = [a for a in sys.argv[1:] if not a.startswith('--chunk_sizes')]
     out = subprocess.run([sys.executable, __file__, *args, f'--child={size}'], capture_output=True, text=True,
@@ -67,7 +68,7 @@ def main(argv):
       measured, source = max(row['xla_peak_bytes'], row['allocator_peak_bytes']), 'XLA / allocator peak'
     per_run = measured / size
     print(f'{size:>7} {row["estimated_bytes_per_run"] / 1e6:>16.3f} {per_run / 1e6:>16.3f} '
-          f'{per_run / row["estimated_bytes_per_run"]:>18.2f}  {source}')
+          f'{per_run / row["estimated_bytes_per_run"]:>18.2f} {row["xla_peak_bytes"] / size / 1e6:>11.3f}  {source}')
 
 
 if __name__ == '__main__':

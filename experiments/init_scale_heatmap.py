@@ -6,15 +6,9 @@
 Writes <out>/<config.name>.npz and .png; --config.<key>=value overrides any config key.
 """
 
-from absl import app
-from ml_collections import config_flags
-
 from sslgap import cli
 from sslgap import plotting
 from sslgap import tasks
-
-_CONFIG = config_flags.DEFINE_config_file('config', 'sweeps/init_scale_heatmap.py:small',
-                                          'Sweep config file, with an optional :preset.')
 
 
 def plot(results, config):
@@ -24,10 +18,5 @@ def plot(results, config):
                                  labels=dict(p.labels), title=config.name, population=population)
 
 
-def main(argv):
-  del argv
-  cli.run_experiment(_CONFIG.value, plot)
-
-
 if __name__ == '__main__':
-  app.run(main)
+  cli.main(plot, default_config='sweeps/init_scale_heatmap.py:small')

@@ -11,13 +11,8 @@ the value whose curve is best on average over training (the fastest), named in t
 axis instead (Figs 7, 21-23).
 """
 
-from absl import app
-from ml_collections import config_flags
-
 from sslgap import cli
 from sslgap import plotting
-
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'Sweep config file, with an optional :preset.')
 
 
 def plot(results, config):
@@ -29,10 +24,5 @@ def plot(results, config):
   return plotting.curves(results, spec)
 
 
-def main(argv):
-  del argv
-  cli.run_experiment(_CONFIG.value, plot)
-
-
 if __name__ == '__main__':
-  app.run(main)
+  cli.main(plot, default_config=None)

@@ -9,15 +9,11 @@ weight is on the support, against population gradients from the start.
 
 import logging
 
-from absl import app
-from ml_collections import config_flags
 import numpy as np
 
 from sslgap import cli
 from sslgap import plotting
 from sslgap import theory
-
-_CONFIG = config_flags.DEFINE_config_file('config', 'sweeps/theory.py:small', 'Sweep config file.')
 
 
 def summarize(results, config):
@@ -57,10 +53,5 @@ def plot(results, config):
   return fig
 
 
-def main(argv):
-  del argv
-  cli.run_experiment(_CONFIG.value, plot)
-
-
 if __name__ == '__main__':
-  app.run(main)
+  cli.main(plot, default_config='sweeps/theory.py:small')

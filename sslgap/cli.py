@@ -1,42 +1,140 @@
-"""What every experiment script shares: flags, running the sweep into a folder, the .png."""
+"""What every experiment script shares: the config and engine flags, running the sweep into a
+folder, the .png, and one-line errors (exit code 2) for anything a user can get wrong.
+
+A script is `cli.main(plot, default_config='sweeps/x.py:small')`; its --help lists the config and
+engine flags.
+"""
 
 import logging
 import os
 import sys
 
+from absl import app
 from absl import flags
-import jax
+from ml_collections import config_flags
 
+from sslgap import command
 from sslgap import config as config_lib
+from sslgap import files
+from sslgap import memory
 from sslgap import results as results_lib
 from sslgap import runner
 from sslgap import store
 from sslgap import sweep
 
+FLAGS = flags.FLAGS
 _OUT = flags.DEFINE_string('out', None, 'Output folder (default: results/<config.name>).')
-_CHUNK_SIZE = flags.DEFINE_integer('chunk_size', None, 'Runs per chunk (default: the most that fit the memory budget).')
+_CHUNK_SIZE = flags.DEFINE_integer('chunk_size', None, 'Runs per chunk (default: the most that fit the memory budget).',
+                                   lower_bound=1)
 _MEMORY_BUDGET = flags.DEFINE_string('memory_budget', None, 'Bytes per device for a chunk, e.g. 60GB '
                                      '(default: engine.memory_fraction of the device memory).')
 _SHARD = flags.DEFINE_string('shard', '0/1', 'i/N: run only every N-th chunk, starting at chunk i.')
-_FRESH = flags.DEFINE_bool('fresh', False, 'Discard finished chunks in --out instead of resuming from them.')
-_DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the plan (grid, chunks, memory estimate) and exit.')
-_QUIET = flags.DEFINE_bool('quiet', False, 'Only warnings and errors; no progress bar.')
-_CACHE = flags.DEFINE_string('compilation_cache', None, "Folder for JAX's persistent compilation cache.")
+_FRESH = flags.DEFINE_bool('fresh', False, 'Discard the folder\'s chunks, plan and grid instead of resuming.')
+_REPLAN = flags.DEFINE_bool('replan', False, 'Cut the runs still missing in --out into chunks sized for this '
+                            'device (or --chunk_size); finished chunks are kept.')
+_KEEP_CHUNKS = flags.DEFINE_bool('keep_chunks', False, 'Keep the chunk files after the grid is merged.')
+_DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print the plan (grid, kernels, chunks, memory) and exit.')
+_DEVICE = flags.DEFINE_string('device', None, 'With --dry_run: plan for this accelerator instead of this machine, '
+                              f'e.g. h100 or h100x8 (known: {", ".join(sorted(memory.NAMED_DEVICES))}).')
+_MAX_CHUNKS = flags.DEFINE_integer('max_chunks', 0, 'Rehearse: run only this many chunks of the real plan (one per '
+                                   'compiled kernel first), then print the measured time and memory per chunk and '
+                                   'the projected wall time ("projected: ...").', lower_bound=0)
+_QUIET = flags.DEFINE_bool('quiet', False, 'No progress bar and no plan: warnings and one line per chunk.')
+_CACHE = flags.DEFINE_string('compilation_cache', None, "Folder for JAX's persistent compilation cache "
+                             '(default under --launcher: <out>/jax_cache).')
 _LAUNCHER = flags.DEFINE_enum('launcher', None, ['slurm', 'local'],
                               'Submit --shards shards as a job array with submitit, then merge (extra "cluster").')
-_SHARDS = flags.DEFINE_integer('shards', 4, 'Number of shards for --launcher.')
+_SHARDS = flags.DEFINE_integer('shards', 4, 'Number of shards for --launcher (and for --max_chunks projections).',
+                               lower_bound=1)
 _SLURM_PARTITION = flags.DEFINE_string('slurm_partition', None, 'Slurm partition for --launcher=slurm.')
-_TIMEOUT_MIN = flags.DEFINE_integer('timeout_min', 240, 'Time limit per shard job, minutes.')
-_GPUS_PER_NODE = flags.DEFINE_integer('gpus_per_node', 1, 'GPUs per shard job for --launcher=slurm.')
+_TIMEOUT_MIN = flags.DEFINE_integer('timeout_min', 240, 'Time limit per shard job, minutes.', lower_bound=1)
+_GPUS_PER_NODE = flags.DEFINE_integer('gpus_per_node', 1, 'GPUs per shard job for --launcher=slurm.', lower_bound=0)
+_SIGNAL_DELAY = flags.DEFINE_integer('signal_delay_s', 120, 'Seconds before the time limit at which Slurm signals a '
+                                     'shard to save its chunk and requeue (keep it above a chunk\'s time).',
+                                     lower_bound=1)
+
+USER_ERRORS = (config_lib.ConfigError, store.StoreError, files.FileError, results_lib.ResultsError, ValueError,
+               OSError)
+
+
+fail = command.fail  # one line on stderr and exit code 2: the way every user error ends
+
+
+def _first_line(error):
+  """The line of a (possibly wrapped, multi-line) error that says what is wrong."""
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  useful = [line for line in lines if not line.startswith(('Attempted', 'Traceback', 'File "'))]
+  return (useful or lines or [type(error).__name__])[-1]
+
+
+def _check_config_argument(argv):
+  """A missing config file, said plainly (config_flags would print every path it tried)."""
+  for i, arg in enumerate(argv):
+    value = arg.split('=', 1)[1] if arg.startswith('--config=') else (
+        argv[i + 1] if arg == '--config' and i + 1 < len(argv) else None)
+    if value is not None:
+      path = value.split(':', 1)[0]
+      if not os.path.isfile(path):
+        fail(f'--config: no such config file {path!r} (run from the repository root, e.g. '
+             '--config=sweeps/init_scale_heatmap.py:small)')
+
+
+def parse_flags(argv):
+  """absl's flag parsing, with every parsing error as one line and exit code 2."""
+  _check_config_argument(argv[1:])
+  try:
+    return FLAGS(argv)
+  except flags.Error as error:
+    if 'config' in str(error) and 'other than None' in str(error):
+      fail('--config is required: a sweep config file with an optional preset, '
+           'e.g. --config=sweeps/fig1_parity.py:small')
+    fail(_first_line(error))
+
+
+def define_config_flag(default):
+  return config_flags.DEFINE_config_file(
+      'config', default, 'Sweep config file with an optional :preset, e.g. sweeps/fig1_parity.py:small. '
+      'Any key can be overridden: --config.hp.lr=0.05, and new sweep axes added: --config.sweep.lr=(0.1,0.2).',
+      lock_config=False, accept_new_attributes=True)
+
+
+def main(plot, default_config=None):
+  """Defines --config, parses the flags and runs the experiment (an experiment script's whole main)."""
+  config_flag = define_config_flag(default_config)
+  if default_config is None:
+    flags.mark_flag_as_required('config')
+  for flag in FLAGS.get_key_flags_for_module(sys.modules[__name__]) + [FLAGS['config']]:
+    FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # absl's --help lists the main module's key flags
+
+  def run(argv):
+    if len(argv) > 1:
+      fail(f'unexpected argument {argv[1]!r}; flags are written --name=value')
+    run_experiment(config_flag.value, plot)
+
+  app.run(run, flags_parser=parse_flags)
 
 
 def run_experiment(config, plot):
-  """Like _run_experiment, but a bad config or output folder ends with its message, exit code 2."""
+  """Like _run_experiment, but a bad config, flag, file or folder ends with its message, exit code 2."""
   try:
     return _run_experiment(config, plot)
-  except (config_lib.ConfigError, store.StoreError) as error:
-    print(f'error: {error}', file=sys.stderr)
-    sys.exit(2)
+  except USER_ERRORS as error:
+    fail(_first_line(error))
+
+
+def _options():
+  return runner.Options(chunk_size=_CHUNK_SIZE.value, memory_budget=_MEMORY_BUDGET.value,
+                        shard=runner.parse_shard(_SHARD.value), fresh=_FRESH.value, replan=_REPLAN.value,
+                        keep_chunks=_KEEP_CHUNKS.value, max_chunks=_MAX_CHUNKS.value,
+                        projected_shards=_SHARDS.value if FLAGS['shards'].present else 1,
+                        progress=not (_QUIET.value or _MAX_CHUNKS.value))
+
+
+def _set_up_logging():
+  logging.basicConfig(level=logging.WARNING if _QUIET.value else logging.INFO, format='%(message)s', force=True)
+  logging.getLogger('sslgap.progress').setLevel(logging.INFO)
+  # A CPU-only jaxlib reports, at INFO, that it found no TPU or GPU backend: noise on a laptop.
+  logging.getLogger('jax._src.xla_bridge').setLevel(logging.WARNING)
 
 
 def _run_experiment(config, plot):
@@ -44,24 +142,31 @@ def _run_experiment(config, plot):
 
   plot(results, config) -> matplotlib figure. Exits with 128 + signal number if interrupted.
   """
-  logging.basicConfig(level=logging.WARNING if _QUIET.value else logging.INFO, format='%(message)s',
-                      force=True)
+  _set_up_logging()
   log = logging.getLogger('sslgap')
+  if _DEVICE.value and not _DRY_RUN.value:
+    raise ValueError('--device plans for another machine: use it with --dry_run')
+  if _MEMORY_BUDGET.value:
+    try:
+      memory.parse_bytes(_MEMORY_BUDGET.value)
+    except ValueError:
+      raise ValueError(f"--memory_budget must be a size like '60GB' or '512MiB', got {_MEMORY_BUDGET.value!r}") from None
+  options = _options()
   if _CACHE.value:
-    jax.config.update('jax_compilation_cache_dir', _CACHE.value)
-    jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+    from sslgap import launch
+    launch.use_compilation_cache(_CACHE.value)
   out = _OUT.value or os.path.join('results', config.name)
   if _DRY_RUN.value:
-    print(sweep.make_plan(config, _CHUNK_SIZE.value, _MEMORY_BUDGET.value).describe())
+    device = memory.named_device(_DEVICE.value) if _DEVICE.value else None
+    print(sweep.make_plan(config, _CHUNK_SIZE.value, _MEMORY_BUDGET.value, device=device).describe())
     return None
   if _LAUNCHER.value:
     from sslgap import launch
-    path = launch.launch(config, out, _SHARDS.value, _LAUNCHER.value, chunk_size=_CHUNK_SIZE.value,
-                         memory_budget=_MEMORY_BUDGET.value, partition=_SLURM_PARTITION.value,
-                         timeout_min=_TIMEOUT_MIN.value, gpus_per_node=_GPUS_PER_NODE.value)
+    path = launch.launch(config, out, _SHARDS.value, _LAUNCHER.value, options, partition=_SLURM_PARTITION.value,
+                         timeout_min=_TIMEOUT_MIN.value, gpus_per_node=_GPUS_PER_NODE.value,
+                         signal_delay_s=_SIGNAL_DELAY.value, compilation_cache=_CACHE.value)
   else:
-    summary = runner.run_to_folder(config, out, _CHUNK_SIZE.value, _MEMORY_BUDGET.value,
-                                   runner.parse_shard(_SHARD.value), _FRESH.value, progress=not _QUIET.value)
+    summary = runner.run_to_folder(config, out, options)
     if summary.stopped_by:
       sys.exit(128 + summary.stopped_by)
     path = summary.path
@@ -71,4 +176,3 @@ def _run_experiment(config, plot):
     plotting.save(plot(results_lib.load(path), config), png)
     log.warning('wrote %s and %s', path, png)
   return path
-

@@ -8,6 +8,7 @@ config path written with `__` between levels (`model__width`), looped outside.
 """
 
 import copy
+import difflib
 import json
 import math
 
@@ -25,6 +26,7 @@ from sslgap import tasks
 from sslgap import train
 
 ONLINE = 'online'
+MATMUL_PRECISIONS = ('highest', 'tensorfloat32', 'default')
 
 
 class ConfigError(ValueError):
@@ -47,7 +49,9 @@ def base_config():
   c.data = dict(mode='minibatch', sampling='with_replacement', phase_unit='steps',
                 schedule='fixed', auto_check_every=50, auto_probe_size=1024, debias='none', online_groups=(),
                 eval_train_size=4096, eval_batch_size=1024, full_batch_microbatch=0)
-  c.train = dict(batch_size=128, steps=1000, eval_every=100)
+  # matmul_precision: 'highest' (float32 products, as PyTorch computes them), 'tensorfloat32' or
+  # 'default' (the platform's fastest for float32: TF32 on recent NVIDIA GPUs); no effect on a CPU.
+  c.train = dict(batch_size=128, steps=1000, eval_every=100, matmul_precision='highest')
   c.hp = dict(seed=0, data_seed=0, lr=0.1, momentum=0.9, b1=0.9, b2=0.999, weight_decay=0.0,
               init_scale_first=1.0, init_scale_rest=1.0, lr_mult_first=1.0, lr_mult_rest=1.0,
               init_scale_qk=1.0, lr_mult_qk=1.0,
@@ -61,8 +65,10 @@ def base_config():
   # device's memory (0: 80% of an accelerator's allocator limit, 50% of host RAM on a CPU).
   # On a CPU a device's runs keep their training step within cpu_cache_bytes, so they stay in
   # cache: 6MB, i.e. 16 runs of the Figure 6 MLP, measured best by benchmarks/bench_sweep.py.
+  # memory_model: how bytes per run are known: 'auto' (XLA's analysis of the compiled kernel at
+  # two chunk widths on an accelerator, the formula in sslgap.memory on a CPU), 'formula' or 'measured'.
   c.engine = dict(chunk_size=0, max_chunk_size=65536, memory_budget='', memory_fraction=0.0,
-                  cpu_cache_bytes='6MB')
+                  cpu_cache_bytes='6MB', memory_model='auto')
   return c
 
 
@@ -184,6 +190,16 @@ def _check_positive_ints(node, fields, prefix):
            f'must be an integer >= 1, got {node[field]!r}')
 
 
+def _check_model_kind_and_groups(config):
+  _check(isinstance(config.get('model'), ml_collections.ConfigDict) and 'kind' in config.model, 'model.kind', 'missing')
+  _check_choice(config.model.kind, MODEL_FIELDS, 'model.kind')
+  rules = config.model.get('layer_groups', ())
+  _check(isinstance(rules, (tuple, list)), 'model.layer_groups', f'must be a tuple of (regex, group) pairs, got {rules!r}')
+  for rule in rules:
+    _check(isinstance(rule, (tuple, list)) and len(rule) == 2 and all(isinstance(r, str) for r in rule),
+           'model.layer_groups', f'each rule must be a (layer regex, group name) pair, got {rule!r}')
+
+
 def _check_model(config):
   m = config.model
   _check_choice(m.kind, ('mlp', 'transformer', 'quadratic_neuron'), 'model.kind')
@@ -257,6 +273,7 @@ def _check_training(config):
            f'must be a positive integer, got {tr[field]!r}')
   _check(tr.steps % tr.eval_every == 0, 'train.eval_every',
          f'must divide train.steps={tr.steps}, got {tr.eval_every}')
+  _check_choice(tr.matmul_precision, MATMUL_PRECISIONS, 'train.matmul_precision')
 
 
 def _check_engine(config):
@@ -267,6 +284,7 @@ def _check_engine(config):
          f'must be a positive integer, got {e.max_chunk_size!r}')
   _check(_is_number(e.memory_fraction) and 0 <= e.memory_fraction <= 1, 'engine.memory_fraction',
          f'must be in [0, 1] (0: our default), got {e.memory_fraction!r}')
+  _check_choice(e.memory_model, ('auto', 'formula', 'measured'), 'engine.memory_model')
   for field in ('memory_budget', 'cpu_cache_bytes'):
     if e[field] or field == 'cpu_cache_bytes':
       try:
@@ -374,8 +392,40 @@ def _check_sweep(config):
              f'must be of type {type(node).__name__} like config.{".".join(parts)}, got {value!r}')
 
 
+FREE_SECTIONS = ('plot', 'claims', 'notes')  # read by experiment scripts and the report, not the engine
+MODEL_FIELDS = {
+    'mlp': ('kind', 'hidden_layers', 'width', 'activation', 'init', 'parameterization', 'layer_groups'),
+    'transformer': ('kind', 'layers', 'heads', 'dim', 'mlp_ratio', 'causal', 'qk_norm', 'readout', 'init',
+                    'parameterization', 'layer_groups'),
+}
+MODEL_FIELDS['quadratic_neuron'] = MODEL_FIELDS['mlp']
+
+
+def _check_no_unknown(node, known, prefix):
+  for key in node.keys():
+    if key not in known:
+      close = difflib.get_close_matches(key, known, n=1)
+      hint = f'; did you mean {prefix}{close[0]}?' if close else f'; known: {sorted(known)}'
+      raise ConfigError(f'{prefix}{key}', f'unknown key{hint}')
+
+
+def _check_known_keys(config):
+  """Every key is one the engine reads (a typo on the command line is not silently a new key)."""
+  base = base_config()
+  _check_no_unknown(config, list(base.keys()) + list(FREE_SECTIONS), '')
+  for section in ('optim', 'data', 'train', 'engine'):
+    _check_no_unknown(config[section], list(base[section].keys()), f'{section}.')
+  if config.model.kind in MODEL_FIELDS:
+    _check_no_unknown(config.model, MODEL_FIELDS[config.model.kind], 'model.')
+  known_hp = list(base.hp.keys()) + [f'{prefix}{group}' for group in hparams.layer_group_names(config)
+                                     for prefix in ('init_scale_', 'lr_mult_')]
+  _check_no_unknown(config.hp, known_hp, 'hp.')
+
+
 def validate(config):
   """Raises ConfigError naming the first bad key; checks every static point of the sweep."""
+  _check_model_kind_and_groups(config)
+  _check_known_keys(config)
   _check_task(config)
   _check_model(config)
   _check_training(config)

@@ -6,14 +6,17 @@ Layout (the public contract, see DESIGN.md):
   eval_steps           1-D int array of the steps at which metrics were recorded
   metric_<name>        [*axis sizes, len(eval_steps)]
   config_json, sslgap_version, jax_version, device_kind
+  finished             [*axis sizes] bool: False where a partial merge had no run (NaN there)
 """
 
 import json
 import os
-import tempfile
 import warnings
+import zipfile
 
 import numpy as np
+
+from sslgap import files
 
 COMPUTE_UNIT = 'examples'  # compute = examples processed = batch size x steps (N x steps for GD)
 
@@ -27,22 +30,14 @@ def coord_array(values):
 
 
 def atomic_savez(path, **arrays):
-  """Writes an .npz next to its final path, then renames it, so readers never see half a file."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, suffix='.npz.tmp')
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      np.savez(f, **arrays)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  """Writes an .npz durably next to its final path, then renames it: readers never see half a file."""
+  files.ensure_folder(os.path.dirname(os.path.abspath(path)))
+  files.atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def save(path, axes, eval_steps, metrics, config_json, **info):
-  """axes: [(name, values)], metrics: {name: array [*axis sizes, E]}."""
+def save(path, axes, eval_steps, metrics, config_json, finished=None, **info):
+  """axes: [(name, values)], metrics: {name: array [*axis sizes, E]}, finished: [*axis sizes] bool
+  (all True if not given)."""
   arrays = {
       'axis_names': np.asarray([name for name, _ in axes]),
       'eval_steps': np.asarray(eval_steps, np.int64),
@@ -50,11 +45,13 @@ def save(path, axes, eval_steps, metrics, config_json, **info):
   }
   for name, values in axes:
     arrays[f'coord_{name}'] = coord_array(values)
-  shape = tuple(len(values) for _, values in axes) + (len(eval_steps),)
+  grid = tuple(len(values) for _, values in axes)
+  shape = grid + (len(eval_steps),)
   for name, value in metrics.items():
     if value.shape != shape:
       raise ValueError(f'metric {name!r} has shape {value.shape}, expected {shape}')
     arrays[f'metric_{name}'] = value
+  arrays['finished'] = np.ones(grid, bool) if finished is None else np.asarray(finished, bool).reshape(grid)
   arrays.update({k: np.asarray(v) for k, v in info.items()})
   atomic_savez(path, **arrays)
 
@@ -62,13 +59,14 @@ def save(path, axes, eval_steps, metrics, config_json, **info):
 class Results:
   """A result grid with named axes. Selection and reduction return new Results."""
 
-  def __init__(self, axis_names, coords, eval_steps, metrics, config=None, info=None):
+  def __init__(self, axis_names, coords, eval_steps, metrics, config=None, info=None, finished=None):
     self.axis_names = list(axis_names)
     self.coords = dict(coords)
     self.eval_steps = np.asarray(eval_steps)
     self.metrics = dict(metrics)
     self.config = config or {}
     self.info = info or {}
+    self.finished = np.ones(self.shape, bool) if finished is None else np.asarray(finished, bool)
 
   def __repr__(self):
     axes = ', '.join(f'{a}[{len(self.coords[a])}]' for a in self.axis_names)
@@ -122,7 +120,7 @@ class Results:
         coords = {a: c for a, c in out.coords.items() if a != axis}
         names = [a for a in out.axis_names if a != axis]
       metrics = {m: np.take(v, index, axis=i) for m, v in out.metrics.items()}
-      out = Results(names, coords, out.eval_steps, metrics, out.config, out.info)
+      out = Results(names, coords, out.eval_steps, metrics, out.config, out.info, np.take(out.finished, index, axis=i))
     return out
 
   def reduce(self, axis, fn):
@@ -130,7 +128,7 @@ class Results:
     metrics = {m: fn(v, axis=i) for m, v in self.metrics.items()}
     names = [a for a in self.axis_names if a != axis]
     coords = {a: c for a, c in self.coords.items() if a != axis}
-    return Results(names, coords, self.eval_steps, metrics, self.config, self.info)
+    return Results(names, coords, self.eval_steps, metrics, self.config, self.info, np.all(self.finished, axis=i))
 
   def mean(self, axis='seed'):
     """Mean over an axis (seeds by default), ignoring diverged (NaN) runs."""
@@ -172,13 +170,37 @@ class Results:
     return float(cfg['hp']['dataset_size'])
 
 
+class ResultsError(ValueError):
+  """A file that is not an sslgap result grid, named with what is wrong."""
+
+
+CONTRACT_KEYS = ('axis_names', 'eval_steps', 'config_json')
+
+
 def load(path):
-  with np.load(path, allow_pickle=False) as f:
-    names = [str(a) for a in f['axis_names']]
-    coords = {a: f[f'coord_{a}'] for a in names}
-    metrics = {k[len('metric_'):]: f[k] for k in f.files if k.startswith('metric_')}
-    config = json.loads(str(f['config_json']))
-    info = {k: f[k].item() if f[k].ndim == 0 else f[k] for k in f.files
-            if k not in ('axis_names', 'eval_steps', 'config_json')
-            and not k.startswith(('coord_', 'metric_'))}
-    return Results(names, coords, f['eval_steps'], metrics, config, info)
+  """The grid in an .npz written by sslgap; ResultsError names the file if it is not one."""
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise ResultsError(f'{path}: no such file')
+  try:
+    loaded = np.load(path, allow_pickle=False)
+    if not hasattr(loaded, 'files'):
+      raise ResultsError(f'{path} is a single numpy array, not an sslgap result grid (.npz)')
+    with loaded as f:
+      missing = [k for k in CONTRACT_KEYS if k not in f.files]
+      if missing:
+        raise ResultsError(f'{path} is not an sslgap result grid: it lacks {missing}')
+      names = [str(a) for a in f['axis_names']]
+      coords = {a: f[f'coord_{a}'] for a in names}
+      metrics = {k[len('metric_'):]: f[k] for k in f.files if k.startswith('metric_')}
+      config = json.loads(str(f['config_json']))
+      finished = f['finished'] if 'finished' in f.files else None
+      info = {k: f[k].item() if f[k].ndim == 0 else f[k] for k in f.files
+              if k not in CONTRACT_KEYS + ('finished',) and not k.startswith(('coord_', 'metric_'))}
+      eval_steps = f['eval_steps']
+  except ResultsError:
+    raise
+  except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as e:
+    reason = 'it holds Python objects' if 'allow_pickle' in str(e) else str(e) or type(e).__name__
+    raise ResultsError(f'{path} is not a readable sslgap result grid ({reason})') from None
+  return Results(names, coords, eval_steps, metrics, config, info, finished)

@@ -1,28 +1,47 @@
-"""A sweep on disk: its plan, one file per finished chunk, and the merge into the .npz grid.
+"""A sweep on disk: its plan, one file per finished chunk, leases, and the merge into the .npz grid.
 
 Layout of an output folder:
   <name>.npz, <name>.png      the merged grid and its figure
-  chunks/plan.json            config, axes, chunk size: every shard and resume agrees on it
-  chunks/chunk_000042.npz     the grid positions and metrics of one finished chunk
+  chunks/plan.json            config, axes and chunk layouts: every shard and resume agrees on it
+  chunks/chunk_000042.npz     the grid positions and metrics of one finished chunk (layout 0)
+  chunks/chunk_r1_000007.npz  a chunk of layout 1, made by --replan from the runs still missing
+  chunks/layout_1.npz         which runs each chunk of layout 1 holds
+  chunks/*.lease              a chunk some process is computing (refreshed while it runs)
 
-Every file is written to a temporary name and renamed, so a crash never leaves half a file.
-Chunk files carry a hash of the config (without its `engine` and `plot` sections, which do
-not change results); merging refuses any chunk whose hash differs.
+Files are created atomically and durably (sslgap.files). plan.json is created once, by the first
+process (an atomic exclusive create, so shards that start together agree). A chunk file is
+validated before it counts as done: a damaged one is reported by name, set aside and recomputed.
+Chunk files carry a hash of the config (without its `engine`, `plot` and `claims` sections,
+which do not change results); merging refuses any chunk whose hash differs.
 """
 
+import contextlib
 import glob
 import hashlib
 import json
+import logging
 import os
-import tempfile
+import re
+import socket
+import threading
+import time
+import zipfile
 
 import numpy as np
 
+from sslgap import files
 from sslgap import results
+
+log = logging.getLogger('sslgap')
 
 CHUNK_DIR = 'chunks'
 PLAN_FILE = 'plan.json'
-RESULT_IRRELEVANT = ('engine', 'plot')
+RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes')
+PLAN_FORMAT = 2
+# A lease not refreshed for this long belongs to a process that is gone (another host's
+# process cannot be asked); leases are refreshed every LEASE_REFRESH_S while a chunk runs.
+LEASE_STALE_S = float(os.environ.get('SSLGAP_LEASE_STALE_S', 600))
+LEASE_REFRESH_S = min(60.0, LEASE_STALE_S / 5)
 
 
 class StoreError(RuntimeError):
@@ -39,108 +58,403 @@ def chunk_dir(out):
   return os.path.join(out, CHUNK_DIR)
 
 
-def chunk_path(out, chunk_id):
-  return os.path.join(chunk_dir(out), f'chunk_{chunk_id:06d}.npz')
+def plan_path(out):
+  return os.path.join(chunk_dir(out), PLAN_FILE)
 
 
-def _atomic_write_text(path, text):
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix='.tmp')
-  with os.fdopen(fd, 'w') as f:
-    f.write(text)
-  os.replace(tmp, path)
+def chunk_name(layout, chunk_id):
+  return f'chunk_{chunk_id:06d}' if layout == 0 else f'chunk_r{layout}_{chunk_id:06d}'
 
 
-def plan_record(name, config_json, axes, eval_steps, chunk_size, num_chunks, info):
+def chunk_path(out, chunk_id, layout=0):
+  return os.path.join(chunk_dir(out), chunk_name(layout, chunk_id) + '.npz')
+
+
+def layout_path(out, layout):
+  return os.path.join(chunk_dir(out), f'layout_{layout}.npz')
+
+
+def merged_paths(out, name):
+  return os.path.join(out, f'{name}.npz'), os.path.join(out, f'{name}.png')
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+def layout_record(chunk_size, num_chunks, device):
+  """One way of cutting the runs into chunks; device: {'kind', 'platform', 'count'} it was sized for."""
+  return {'chunk_size': int(chunk_size), 'num_chunks': int(num_chunks), 'device': dict(device),
+          'created': time.time()}
+
+
+def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1):
   return {
+      'format': PLAN_FORMAT,
       'info': info,
       'name': name,
       'config_hash': config_hash(config_json),
       'config_json': config_json,
       'axes': [[axis, [v if not isinstance(v, tuple) else list(v) for v in values]] for axis, values in axes],
       'eval_steps': [int(s) for s in eval_steps],
-      'chunk_size': int(chunk_size),
-      'num_chunks': int(num_chunks),
+      'layouts': [layout],
+      'shards': int(shards),
   }
 
 
+def _upgrade(record):
+  """plan.json of format 1 (one chunk size, no layouts) in today's form."""
+  if 'layouts' not in record:
+    record['layouts'] = [{'chunk_size': record.pop('chunk_size'), 'num_chunks': record.pop('num_chunks'),
+                          'device': {'kind': record['info'].get('device_kind', '?'), 'platform': '?', 'count': 0},
+                          'created': 0.0}]
+    record.setdefault('shards', 1)
+  return record
+
+
 def read_plan(out):
-  path = os.path.join(chunk_dir(out), PLAN_FILE)
-  if not os.path.exists(path):
+  """The folder's plan, or None if it has none; StoreError names a damaged plan.json."""
+  path = plan_path(out)
+  try:
+    with open(path) as f:
+      record = json.load(f)
+  except FileNotFoundError:
     return None
-  with open(path) as f:
-    return json.load(f)
+  except (OSError, ValueError) as e:
+    raise StoreError(f'{path} is damaged ({e}); --fresh starts the folder over') from None
+  if not isinstance(record, dict) or 'config_hash' not in record:
+    raise StoreError(f'{path} is not an sslgap plan; --fresh starts the folder over')
+  return _upgrade(record)
+
+
+def plan_axes(record):
+  return [(name, [tuple(v) if isinstance(v, list) else v for v in values]) for name, values in record['axes']]
 
 
 def open_plan(out, record):
   """Writes the plan if the folder has none; else returns the one there (same config required).
 
-  The first process to create plan.json fixes the chunk size for every later shard or resume.
+  The first process to create plan.json fixes the chunk layout for every later shard or resume.
   """
-  os.makedirs(chunk_dir(out), exist_ok=True)
-  path = os.path.join(chunk_dir(out), PLAN_FILE)
-  try:
-    with open(path, 'x') as f:
-      json.dump(record, f)
-    return record
-  except FileExistsError:
-    existing = read_plan(out)
+  files.ensure_folder(chunk_dir(out))
+  if not os.path.exists(plan_path(out)):
+    files.write_text(plan_path(out), json.dumps(record), exclusive=True)
+  existing = read_plan(out)
   if existing['config_hash'] != record['config_hash']:
     raise StoreError(f'{out} holds chunks of a different config (hash {existing["config_hash"]}, '
                      f'this one {record["config_hash"]}); use another --out, or --fresh to discard them')
   return existing
 
 
-def write_chunk(out, chunk_id, positions, metrics, hash_):
+def add_layout(out, record, layout, group_index, offsets, runs):
+  """Appends a layout (from --replan) whose chunk i holds `runs[offsets[i]:offsets[i + 1]]` of group
+  group_index[i]; returns the updated record."""
+  number = len(record['layouts'])
+  results.atomic_savez(layout_path(out, number), group=np.asarray(group_index, np.int64),
+                       offsets=np.asarray(offsets, np.int64), runs=np.asarray(runs, np.int64))
+  record = dict(record, layouts=record['layouts'] + [layout])
+  files.write_text(plan_path(out), json.dumps(record))
+  return record
+
+
+def read_layout(out, number):
+  with np.load(layout_path(out, number)) as f:
+    return f['group'], f['offsets'], f['runs']
+
+
+def plan_stamp(out):
+  """Changes when plan.json is rewritten (a replan by another process)."""
+  try:
+    stat = os.stat(plan_path(out))
+  except OSError:
+    return None
+  return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
+# --- chunk files -----------------------------------------------------------------------------
+
+def write_chunk(out, layout, chunk_id, positions, metrics, hash_, **extra):
   arrays = {f'metric_{k}': v for k, v in metrics.items()}
-  results.atomic_savez(chunk_path(out, chunk_id), positions=positions, chunk_id=np.int64(chunk_id),
-                       config_hash=np.asarray(hash_), **arrays)
+  results.atomic_savez(chunk_path(out, chunk_id, layout), positions=positions, chunk_id=np.int64(chunk_id),
+                       layout=np.int64(layout), config_hash=np.asarray(hash_), finished_at=np.float64(time.time()),
+                       **{k: np.asarray(v) for k, v in extra.items()}, **arrays)
 
 
-def finished_chunks(out):
-  """Ids of the chunk files present."""
-  names = glob.glob(os.path.join(chunk_dir(out), 'chunk_*.npz'))
-  return {int(os.path.basename(n)[len('chunk_'):-len('.npz')]) for n in names}
+_NAME = re.compile(r'chunk_(?:r(\d+)_)?(\d+)\.npz$')
+
+
+def chunk_files(out):
+  """{(layout, chunk id): path} of every chunk file in the folder."""
+  found = {}
+  for path in glob.glob(os.path.join(chunk_dir(out), 'chunk_*.npz')):
+    match = _NAME.search(os.path.basename(path))
+    if match:
+      found[(int(match.group(1) or 0), int(match.group(2)))] = path
+  return found
+
+
+class DamagedChunk(Exception):
+  pass
+
+
+def read_chunk(path, record):
+  """{'positions', 'metrics', ...} of a chunk file, checked against the plan; DamagedChunk if not."""
+  total = int(np.prod([len(v) for _, v in record['axes']]))
+  evals = len(record['eval_steps'])
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      content = {k: f[k] for k in f.files}  # reads (and CRC-checks) every array
+  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+    raise DamagedChunk(f'unreadable ({e or type(e).__name__})') from None
+  for key in ('positions', 'config_hash'):
+    if key not in content:
+      raise DamagedChunk(f'has no {key!r}')
+  if str(content['config_hash']) != record['config_hash']:
+    raise DamagedChunk(f'comes from a different config (hash {content["config_hash"]}, plan {record["config_hash"]})')
+  positions = content['positions']
+  if positions.ndim != 1 or positions.size == 0 or positions.min() < 0 or positions.max() >= total:
+    raise DamagedChunk('holds grid positions outside the grid')
+  metrics = {k[len('metric_'):]: v for k, v in content.items() if k.startswith('metric_')}
+  if not metrics or any(v.shape != (positions.size, evals) for v in metrics.values()):
+    raise DamagedChunk('holds metrics of the wrong shape')
+  return dict(content, positions=positions, metrics=metrics)
+
+
+def set_aside(path, reason):
+  """Renames a damaged chunk file so that it is recomputed (and kept for a look)."""
+  log.warning('%s is damaged (%s): set aside as %s.damaged; its runs will be computed again',
+              path, reason, os.path.basename(path))
+  with contextlib.suppress(OSError):
+    os.replace(path, path + '.damaged')
+
+
+class ChunkIndex:
+  """The valid chunk files of a folder, validated once each (by name, size and mtime).
+
+  A damaged file is set aside (renamed *.damaged) so that it is recomputed, unless read_only.
+  """
+
+  def __init__(self, out, record, read_only=False):
+    self.out, self.record, self.read_only = out, record, read_only
+    self._valid = {}  # path -> (size, mtime)
+    self.damaged = []
+
+  def _ok(self, path):
+    try:
+      stat = os.stat(path)
+    except FileNotFoundError:
+      return False
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    if self._valid.get(path) == stamp:
+      return True
+    try:
+      read_chunk(path, self.record)
+    except DamagedChunk as e:
+      if 'different config' in str(e):
+        raise StoreError(f'{path} {e}; refusing to use it (--fresh discards the folder)') from None
+      self.damaged.append(f'{os.path.basename(path)} ({e})')
+      if not self.read_only:
+        set_aside(path, e)
+      return False
+    self._valid[path] = stamp
+    return True
+
+  def finished(self, layout=None):
+    """{(layout, chunk id)} of valid chunk files (of one layout if given)."""
+    return {key for key, path in chunk_files(self.out).items()
+            if (layout is None or key[0] == layout) and self._ok(path)}
 
 
 def discard(out):
-  for name in glob.glob(os.path.join(chunk_dir(out), '*')):
-    os.remove(name)
+  """Removes every chunk, lease and layout file, the plan, and the merged grid and figure it named."""
+  with contextlib.suppress(StoreError):
+    record = read_plan(out)
+    if record:
+      for path in merged_paths(out, record['name']):
+        files.remove(path)
+  for name in glob.glob(os.path.join(chunk_dir(out), '*')) + glob.glob(os.path.join(chunk_dir(out), '.*.tmp')):
+    files.remove(name)
 
 
-def merge(out):
+def remove_chunks(out):
+  """After a complete merge: the chunk files and leases go, plan.json stays (it says what the folder is)."""
+  for path in chunk_files(out).values():
+    files.remove(path)
+  for pattern in ('*.lease', 'layout_*.npz', '*.damaged'):
+    for path in glob.glob(os.path.join(chunk_dir(out), pattern)):
+      files.remove(path)
+
+
+# --- leases ----------------------------------------------------------------------------------
+
+HOST = socket.gethostname()
+
+
+def lease_path(out, layout, chunk_id):
+  return os.path.join(chunk_dir(out), chunk_name(layout, chunk_id) + '.lease')
+
+
+def _pid_alive(pid):
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+def read_lease(path):
+  """(owner dict, seconds since last refresh) or None if there is no lease."""
+  try:
+    age = time.time() - os.stat(path).st_mtime
+    with open(path) as f:
+      owner = json.load(f)
+  except FileNotFoundError:
+    return None
+  except (OSError, ValueError):
+    return {}, 0.0  # being written right now
+  return owner, age
+
+
+def lease_is_live(path):
+  found = read_lease(path)
+  if found is None:
+    return False
+  owner, age = found
+  if owner.get('host') == HOST and isinstance(owner.get('pid'), int) and not _pid_alive(owner['pid']):
+    return False
+  return age < LEASE_STALE_S
+
+
+class Leases:
+  """Chunk leases held by this process, refreshed by a background thread while chunks run.
+
+  take() creates the lease atomically; a lease whose owner is gone (a dead process on this
+  host, or no refresh for LEASE_STALE_S) is taken over.
+  """
+
+  def __init__(self, out):
+    self.out = out
+    self.token = f'{HOST}:{os.getpid()}:{time.time_ns()}'
+    self._held = set()
+    self._lock = threading.Lock()
+    self._stop = threading.Event()
+    self._thread = threading.Thread(target=self._refresh, daemon=True)
+    self._thread.start()
+
+  def _owner(self):
+    return json.dumps({'host': HOST, 'pid': os.getpid(), 'token': self.token, 'since': time.time()})
+
+  def take(self, layout, chunk_id):
+    path = lease_path(self.out, layout, chunk_id)
+    if not files.write_text(path, self._owner(), exclusive=True):
+      if lease_is_live(path):
+        return False
+      files.write_text(path, self._owner())  # take over a dead owner's lease
+      time.sleep(0.01)
+      found = read_lease(path)
+      if not found or found[0].get('token') != self.token:
+        return False  # another process took it over at the same moment
+      log.info('took over the abandoned lease of %s', os.path.basename(path))
+    with self._lock:
+      self._held.add(path)
+    return True
+
+  def release(self, layout, chunk_id):
+    path = lease_path(self.out, layout, chunk_id)
+    with self._lock:
+      self._held.discard(path)
+    files.remove(path)
+
+  def _refresh(self):
+    while not self._stop.wait(LEASE_REFRESH_S):
+      with self._lock:
+        held = list(self._held)
+      for path in held:
+        with contextlib.suppress(OSError):
+          os.utime(path)
+
+  def close(self):
+    self._stop.set()
+    with self._lock:
+      held, self._held = list(self._held), set()
+    for path in held:
+      files.remove(path)
+
+
+def live_leases(out):
+  """Names of the chunks that some live process is computing."""
+  return sorted(os.path.basename(p)[:-len('.lease')] for p in glob.glob(os.path.join(chunk_dir(out), '*.lease'))
+                if lease_is_live(p))
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+def gather(out, record, index=None):
+  """(metrics {name: [total, E]}, finished [total] bool, chunk facts) from every valid chunk file."""
+  index = index or ChunkIndex(out, record)
+  total = int(np.prod([len(v) for _, v in record['axes']]))
+  evals = len(record['eval_steps'])
+  grid, done, facts = {}, np.zeros(total, bool), []
+  paths = chunk_files(out)
+  for key in sorted(index.finished()):
+    try:
+      chunk = read_chunk(paths[key], record)
+    except (DamagedChunk, KeyError):  # changed or removed since it was validated
+      continue
+    positions = chunk['positions']
+    for name, value in chunk['metrics'].items():
+      if name not in grid:
+        grid[name] = np.full((total, evals), np.nan, np.float32)
+      grid[name][positions] = value
+    done[positions] = True
+    facts.append({'key': key, 'runs': int(positions.size),
+                  'finished_at': float(chunk['finished_at']) if 'finished_at' in chunk else float('nan'),
+                  'seconds': float(chunk['seconds']) if 'seconds' in chunk else float('nan'),
+                  'shard': str(chunk['shard']) if 'shard' in chunk else '',
+                  'diverged': diverged_runs(chunk['metrics'])})
+  return grid, done, facts
+
+
+def merge(out, allow_missing=False, keep_chunks=True):
   """Assembles every chunk in `out` into <out>/<name>.npz; returns (path, diverged run coordinates).
 
-  Raises StoreError if runs are missing or a chunk comes from a different config.
+  Raises StoreError if runs are missing (unless allow_missing: they stay NaN and the `finished`
+  mask says which) or a chunk comes from a different config. Without keep_chunks the chunk
+  files are removed after a complete merge.
   """
-  plan = read_plan(out)
-  if plan is None:
+  record = read_plan(out)
+  if record is None:
     raise StoreError(f'{out} has no {CHUNK_DIR}/{PLAN_FILE}: not a sweep folder')
-  axes = [(name, [tuple(v) if isinstance(v, list) else v for v in values]) for name, values in plan['axes']]
-  shape = tuple(len(values) for _, values in axes)
-  total = int(np.prod(shape))
-  grid, done = {}, np.zeros(total, bool)
-  for chunk_id in sorted(finished_chunks(out)):
-    path = chunk_path(out, chunk_id)
-    with np.load(path) as f:
-      if str(f['config_hash']) != plan['config_hash']:
-        raise StoreError(f'{path} comes from a different config (hash {f["config_hash"]}, '
-                         f'plan {plan["config_hash"]}); refusing to merge it')
-      positions = f['positions']
-      for key in f.files:
-        if key.startswith('metric_'):
-          name = key[len('metric_'):]
-          if name not in grid:
-            grid[name] = np.full((total, len(plan['eval_steps'])), np.nan, np.float32)
-          grid[name][positions] = f[key]
-      done[positions] = True
-  if not done.all():
+  path = merged_paths(out, record['name'])[0]
+  grid, done, _ = gather(out, record)
+  if not done.any() and is_complete(out, record):
+    return path, results.load(path).diverged()  # merged before, chunks removed since
+  if not done.all() and not allow_missing:
     missing = int((~done).sum())
-    raise StoreError(f'{missing:,} of {total:,} runs have no finished chunk in {out}; '
-                     'run the remaining shards (or rerun the command) first')
+    raise StoreError(f'{missing:,} of {done.size:,} runs have no finished chunk in {out}; '
+                     'run the remaining shards (or rerun the command) first, or merge with --allow_missing')
+  if not grid:
+    raise StoreError(f'{out} has no finished chunk yet: nothing to merge')
+  shape = tuple(len(values) for _, values in record['axes'])
   metrics = {k: v.reshape(shape + (-1,)) for k, v in grid.items()}
-  path = os.path.join(out, f'{plan["name"]}.npz')
-  results.save(path, axes, plan['eval_steps'], metrics, plan['config_json'], **plan['info'])
+  results.save(path, plan_axes(record), record['eval_steps'], metrics, record['config_json'],
+               finished=done.reshape(shape), config_hash=record['config_hash'], **record['info'])
+  if done.all() and not keep_chunks:
+    remove_chunks(out)
   return path, results.load(path).diverged()
+
+
+def is_complete(out, record):
+  """Whether the folder's merged grid exists, belongs to this config and has every run."""
+  path = merged_paths(out, record['name'])[0]
+  if not os.path.exists(path):
+    return False
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      return ('config_hash' in f.files and str(f['config_hash']) == record['config_hash']
+              and 'finished' in f.files and bool(np.all(f['finished'])))
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    return False
 
 
 def diverged_runs(metrics):

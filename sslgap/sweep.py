@@ -3,7 +3,9 @@
 The grid is the product of the config's sweep axes. Static axes (and the data seed) are
 looped in Python; every other axis is flattened and cut into fixed-size chunks, each one
 call of `jit(vmap(run))` with its run axis sharded over the local devices. A static point
-compiles once; data seeds reuse its kernel. A run's result depends only on its grid point.
+compiles once; data seeds reuse its kernel. A run's result depends only on its grid point,
+so a chunk that runs out of device memory is simply run in halves, and the runs still
+missing from a folder can be cut into chunks of another size (a replan).
 """
 
 import dataclasses
@@ -49,6 +51,9 @@ class Plan:
   bytes_per_run: int = 0
   shared_bytes: int = 0
   budget_bytes: int = 0
+  device: dict = dataclasses.field(default_factory=dict)  # {'kind', 'platform', 'count'} planned for
+  measured: dict = None  # XLA's {'fixed', 'per_run'} bytes per device, where it was measured
+  layout: tuple = None  # (group index [C], offsets [C + 1], traced runs): explicit chunks of a replan
 
   @property
   def shape(self):
@@ -68,6 +73,8 @@ class Plan:
 
   @property
   def num_chunks(self):
+    if self.layout is not None:
+      return len(self.layout[0])
     return len(self.groups) * self.chunks_per_group
 
   @property
@@ -85,9 +92,32 @@ class Plan:
 
   def chunk(self, chunk_id):
     """(group, flat traced indices) of a chunk."""
+    if self.layout is not None:
+      group_index, offsets, runs = self.layout
+      return self.groups[int(group_index[chunk_id])], runs[offsets[chunk_id]:offsets[chunk_id + 1]]
     group = self.groups[chunk_id // self.chunks_per_group]
     start = (chunk_id % self.chunks_per_group) * self.chunk_size
     return group, np.arange(start, min(start + self.chunk_size, self.runs_per_group))
+
+  def kernel_of(self, chunk_id):
+    return self.chunk(chunk_id)[0].kernel_id
+
+  def with_layout(self, layout):
+    """This plan with explicit chunks (a replan's), sized self.chunk_size."""
+    return dataclasses.replace(self, layout=layout)
+
+  def layout_of_missing(self, done):
+    """Explicit chunks of self.chunk_size over the runs not yet `done` ([total] bool grid mask)."""
+    group_index, offsets, runs = [], [0], []
+    for g, group in enumerate(self.groups):
+      traced = np.arange(self.runs_per_group)
+      missing = traced[~done[self.grid_index(group, traced)]]
+      for start in range(0, missing.size, self.chunk_size):
+        piece = missing[start:start + self.chunk_size]
+        group_index.append(g)
+        runs.extend(piece.tolist())
+        offsets.append(len(runs))
+    return (np.asarray(group_index, np.int64), np.asarray(offsets, np.int64), np.asarray(runs, np.int64))
 
   def grid_index(self, group, traced_flat):
     """Flat positions in the full grid of a group's traced runs."""
@@ -103,14 +133,19 @@ class Plan:
     traced = [names[i] for i in self.traced]
     looped = [n for i, n in enumerate(names) if i not in self.traced]
     gb = lambda b: f'{b / 1e9:.3g} GB'
-    return '\n'.join([
+    device = self.device or {}
+    lines = [
         f'grid {dict(zip(names, self.shape))}: {self.num_runs:,} runs of {self.config.train.steps:,} steps',
         f'vmapped axes {traced}; looped in Python {looped} ({self.num_kernels} compiled kernel(s), '
         f'{len(self.groups)} group(s) with their own data)',
-        f'{self.num_chunks:,} chunk(s) of {self.chunk_size:,} runs over {self.num_devices} device(s); '
-        f'estimated {self.bytes_per_run / 1e6:.3g} MB per run, {gb(self.shared_bytes)} shared data, '
-        f'budget {gb(self.budget_bytes)} per device',
-    ])
+        f'{self.num_chunks:,} chunk(s) of {self.chunk_size:,} runs over {self.num_devices} device(s) '
+        f'({device.get("kind", "?")}); budget {gb(self.budget_bytes)} per device',
+        f'memory per device: formula {self.bytes_per_run / 1e6:.3g} MB per run + {gb(self.shared_bytes)} shared data',
+    ]
+    if self.measured:
+      lines[-1] += (f'; XLA (measured) {self.measured["per_run"] / 1e6:.3g} MB per run + '
+                    f'{gb(self.measured["fixed"])} fixed (chunk size from XLA\'s figure)')
+    return '\n'.join(lines)
 
 
 def _data_bytes(config):
@@ -119,16 +154,26 @@ def _data_bytes(config):
   return row * (hparams.pool_size(config) + config.task.test_size)
 
 
-def _budget(config, memory_budget):
+def _budget(config, memory_budget, device):
   if memory_budget:
     return memory.parse_bytes(memory_budget)
   if config.engine.memory_budget:
     return memory.parse_bytes(config.engine.memory_budget)
-  return memory.default_budget(config.engine.memory_fraction)
+  return memory.default_budget(config.engine.memory_fraction, device)
 
 
-def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None):
-  """Validates the config and cuts its grid into chunks that fit the memory budget."""
+def this_device(num_devices=None):
+  device = jax.local_devices()[0]
+  return {'kind': device.device_kind, 'platform': device.platform, 'count': num_devices or jax.local_device_count(),
+          'memory': memory.device_memory_bytes(device)}
+
+
+def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, device=None):
+  """Validates the config and cuts its grid into chunks that fit the memory budget.
+
+  device: plan for another device ({'kind', 'platform', 'count', 'memory'}, see
+  memory.named_device) instead of this machine's; its chunk size comes from the formula.
+  """
   config_lib.validate(config)
   axes = config_lib.sweep_axes(config)
   names = [name for name, _ in axes]
@@ -146,23 +191,65 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None):
     for j, seed in enumerate(seeds):
       where = dict(fixed, **({seed_axis: j} if seed_axis is not None else {}))
       groups.append(Group(concrete, where, int(seed), kernel_id))
-  num_devices = num_devices or jax.local_device_count()
+  device = dict(device or this_device(num_devices))
+  num_devices = device['count']
   per_run = max(memory.total_bytes_per_run(c) for c in concretes)
   shared = max(_data_bytes(c) for c in concretes)
-  budget = _budget(config, memory_budget)
+  budget = _budget(config, memory_budget, device)
   runs_per_group = int(np.prod([len(axes[i][1]) for i in traced], dtype=np.int64))
   size = chunk_size or config.engine.chunk_size
-  if not size:
-    cap = config.engine.max_chunk_size
-    if jax.local_devices()[0].platform == 'cpu':
-      cap = min(cap, min(memory.cpu_runs_per_device(c) for c in concretes) * num_devices)
-    size = memory.choose_chunk_size(per_run, budget, shared, runs_per_group, num_devices, cap)
-  return Plan(config, axes, traced, groups, int(size), train.eval_steps(config), num_devices,
-              per_run, shared, budget)
+  plan = Plan(config, axes, traced, groups, 0, train.eval_steps(config), num_devices, per_run, shared, budget, device)
+  if size:
+    return dataclasses.replace(plan, chunk_size=int(size))
+  cap = config.engine.max_chunk_size
+  if device['platform'] == 'cpu':
+    cap = min(cap, min(memory.cpu_runs_per_device(c) for c in concretes) * num_devices)
+  size = memory.choose_chunk_size(per_run, budget, shared, runs_per_group, num_devices, cap)
+  plan = dataclasses.replace(plan, chunk_size=int(size))
+  if _measures_memory(config, device):
+    measured = measure_memory(plan)
+    size = memory.choose_chunk_size_measured(measured, budget, runs_per_group, num_devices, cap)
+    plan = dataclasses.replace(plan, chunk_size=int(size), measured=measured)
+  return plan
+
+
+def _measures_memory(config, device):
+  """XLA's memory analysis sizes chunks on this machine's accelerators (engine.memory_model)."""
+  model = config.engine.memory_model
+  if model == 'formula' or device.get('kind') != this_device()['kind']:
+    return False
+  return model == 'measured' or device['platform'] != 'cpu'
+
+
+def measure_memory(plan, kernel_ids=None, widths=(64, 128)):
+  """XLA's bytes per device, fitted as fixed + per run to each kernel compiled at two chunk widths
+  (runs per device): {'fixed', 'per_run'} of the largest, and 'per_kernel' {kernel id: fit}."""
+  executor = Executor(plan)
+  per_kernel = {}
+  for group in {g.kernel_id: g for g in plan.groups}.values():
+    if kernel_ids is None or group.kernel_id in kernel_ids:
+      points = [(w, memory.compiled_bytes(executor.compile(group, w * plan.num_devices))) for w in widths]
+      fixed, per_run = memory.fit_fixed_and_per_run(*points[0], *points[1])
+      per_kernel[group.kernel_id] = {'fixed': fixed, 'per_run': per_run}
+  return {'fixed': max(f['fixed'] for f in per_kernel.values()),
+          'per_run': max(f['per_run'] for f in per_kernel.values()), 'per_kernel': per_kernel}
+
+def is_out_of_memory(error):
+  return isinstance(error, jax.errors.JaxRuntimeError) and 'RESOURCE_EXHAUSTED' in str(error)
+
+
+def _execute(compiled, hp, data):
+  """One kernel call (a seam for tests that inject device errors)."""
+  return compiled(hp, data)
 
 
 class Executor:
-  """Compiles each static point's kernel once and runs chunks of the plan on all local devices."""
+  """Compiles each static point's kernel once per chunk width and runs chunks on all local devices.
+
+  A chunk that runs out of device memory is run in halves (and every later chunk of that
+  kernel at the smaller width); its results do not change, since a run's result depends only
+  on its grid point.
+  """
 
   def __init__(self, plan):
     self.plan = plan
@@ -171,32 +258,45 @@ class Executor:
     self._runs = NamedSharding(mesh, PartitionSpec('runs'))
     self._replicated = NamedSharding(mesh, PartitionSpec())
     self._kernels = {}
+    self._width = {}  # kernel id -> runs per call, once a chunk ran out of memory
     self._data = {}
     self.compile_count = 0
     self.compile_seconds = 0.0
     self.compiled_peak_bytes = {}
+    self.splits = 0
 
-  def _kernel(self, group, hp, data):
-    if group.kernel_id not in self._kernels:
+  def _abstract_data(self, group):
+    task = tasks.make_task(group.config.task)
+    pool = hparams.pool_size(group.config)
+    build = lambda: data_lib.select_seed(data_lib.build_data(task, pool, group.config.task.test_size, [0],
+                                                             group.config.data.debias), 0)
+    return jax.eval_shape(build)
+
+  def compile(self, group, width):
+    """The compiled kernel of group's static point for `width` runs per call (a device multiple)."""
+    key = (group.kernel_id, width)
+    if key not in self._kernels:
       start = time.perf_counter()
       run = train.make_run(group.config, hparams.pool_size(group.config))
       kernel = jax.jit(jax.vmap(run, in_axes=(0, None)), in_shardings=(self._runs, self._replicated),
                        out_shardings=self._runs)
-      compiled = kernel.lower(hp, data).compile()
-      self.compile_seconds += time.perf_counter() - start
+      hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                                  self.chunk_hp(group, np.zeros(1, np.int64), width))
+      with jax.default_matmul_precision(group.config.train.matmul_precision):  # a trace-time setting
+        compiled = kernel.lower(hp, self._abstract_data(group)).compile()
+      seconds = time.perf_counter() - start
+      self.compile_seconds += seconds
       self.compile_count += 1
-      stats = compiled.memory_analysis()
-      peak = getattr(stats, 'peak_memory_in_bytes', 0) if stats is not None else 0
-      self.compiled_peak_bytes[group.kernel_id] = peak
-      log.info('compiled kernel %d in %.1f s; XLA peak %.3g GB per device (estimate %.3g GB)',
-               group.kernel_id, time.perf_counter() - start, peak / 1e9, self.estimated_peak_bytes / 1e9)
-      self._kernels[group.kernel_id] = compiled
-    return self._kernels[group.kernel_id]
+      self.compiled_peak_bytes[key] = memory.compiled_bytes(compiled)
+      log.info('compiled kernel %d for %d runs per call in %.1f s; XLA %.4g MB per device (formula %.4g MB)',
+               group.kernel_id, width, seconds, self.compiled_peak_bytes[key] / 1e6,
+               self.estimated_peak_bytes(width) / 1e6)
+      self._kernels[key] = compiled
+    return self._kernels[key]
 
-  @property
-  def estimated_peak_bytes(self):
+  def estimated_peak_bytes(self, width=None):
     plan = self.plan
-    return plan.shared_bytes + plan.bytes_per_run * plan.batch_size // plan.num_devices
+    return plan.shared_bytes + plan.bytes_per_run * (width or plan.batch_size) // plan.num_devices
 
   def _group_data(self, group):
     key = (group.kernel_id, group.data_seed)
@@ -209,10 +309,11 @@ class Executor:
       self._data = {key: data}  # one data seed resident at a time
     return self._data[key]
 
-  def chunk_hp(self, group, traced_flat):
-    """The hp dict of a chunk, padded to the kernel's batch by repeating its last run."""
+  def chunk_hp(self, group, traced_flat, width=None):
+    """The hp dict of some runs of a group, padded to `width` runs by repeating the last one."""
     plan = self.plan
-    padded = np.concatenate([traced_flat, np.full(plan.batch_size - len(traced_flat), traced_flat[-1])])
+    width = width or plan.batch_size
+    padded = np.concatenate([traced_flat, np.full(width - len(traced_flat), traced_flat[-1])])
     axis_index = dict(zip(plan.traced, np.unravel_index(padded, plan.traced_shape)))
     traced_names = {plan.axes[pos][0]: pos for pos in plan.traced}
     hp = {}
@@ -223,17 +324,45 @@ class Executor:
         hp[key] = table[axis_index[pos]]
       else:
         value = convert(group.config.hp[source] if source else None)
-        hp[key] = np.broadcast_to(value, (plan.batch_size,) + np.shape(value))
+        hp[key] = np.broadcast_to(value, (width,) + np.shape(value))
     return hp
+
+  def prepare(self, chunk_id):
+    """Builds the chunk's data and compiles its kernel, so that running it measures the run alone."""
+    group, _ = self.plan.chunk(chunk_id)
+    self._group_data(group)
+    self.compile(group, self._width.get(group.kernel_id, self.plan.batch_size))
+
+  def _call(self, group, runs, data, width):
+    hp = jax.device_put(self.chunk_hp(group, runs, width), self._runs)
+    metrics = jax.device_get(_execute(self.compile(group, width), hp, data))
+    return {k: np.asarray(v[:len(runs)]) for k, v in metrics.items()}
 
   def run_chunk(self, chunk_id):
     """({metric: [runs in chunk, E]}, flat grid positions) of one chunk."""
     group, traced_flat = self.plan.chunk(chunk_id)
     data = self._group_data(group)
-    hp = jax.device_put(self.chunk_hp(group, traced_flat), self._runs)
-    metrics = jax.device_get(self._kernel(group, hp, data)(hp, data))
-    n = len(traced_flat)
-    return {k: np.asarray(v[:n]) for k, v in metrics.items()}, self.plan.grid_index(group, traced_flat)
+    devices = self.plan.num_devices
+    pieces, done = [traced_flat], []
+    while pieces:
+      runs = pieces.pop(0)
+      width = self._width.get(group.kernel_id, self.plan.batch_size)
+      if len(runs) > width:
+        pieces = [runs[i:i + width] for i in range(0, len(runs), width)] + pieces
+        continue
+      try:
+        done.append(self._call(group, runs, data, width))
+      except Exception as error:  # noqa: BLE001 - only out-of-memory errors are retried
+        if not is_out_of_memory(error) or width <= devices:
+          raise
+        half = -(-(width // 2) // devices) * devices
+        log.warning('chunk %d ran out of device memory at %d runs per call; running it (and later chunks of '
+                    'kernel %d) %d runs at a time', chunk_id, width, group.kernel_id, half)
+        self._width[group.kernel_id] = half
+        self.splits += 1
+        pieces.insert(0, runs)
+    metrics = {k: np.concatenate([d[k] for d in done]) for k in done[0]}
+    return metrics, self.plan.grid_index(group, traced_flat)
 
 
 def new_grid(plan, metrics):

@@ -6,49 +6,16 @@ These run the experiment script as a user would, with a tiny grid of 12 runs.
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
 from sslgap import memory
-from sslgap import results
 from sslgap import store
 from sslgap import sweep
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ['--config=sweeps/init_scale_heatmap.py:small', '--config.task.n=8', '--config.task.k=3',
-        '--config.task.test_size=256', '--config.data.eval_train_size=64',
-        '--config.model.width=16', '--config.train.batch_size=16',
-        '--config.sweep.init_scale_first=(0.5,1.0,2.0)', '--config.sweep.init_scale_rest=(1.0,)',
-        '--config.sweep.dataset_size=(32,256)', '--config.sweep.seed=(0,1)']
-SHORT = ['--config.train.steps=20', '--config.train.eval_every=10']
-
-
-def cli(out, *args, devices=1, wait=True):
-  env = dict(os.environ, JAX_PLATFORMS='cpu', PYTHONUNBUFFERED='1', SSLGAP_HOST_DEVICES=str(devices))
-  env.pop('XLA_FLAGS', None)
-  command = [sys.executable, 'experiments/init_scale_heatmap.py', *TINY, f'--out={out}', *args]
-  if not wait:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-  done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-  assert done.returncode == 0, done.stderr
-  return done.stderr
-
-
-def grid(out):
-  return results.load(os.path.join(out, 'init_scale_heatmap.npz'))
-
-
-def assert_same_grid(a, b, exact=False):
-  assert a.axis_names == b.axis_names and set(a.metrics) == set(b.metrics)
-  for name in a.metrics:
-    if exact:
-      np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-    else:
-      np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+from sweep_cli import LONGER, SHORT, assert_same_grid, grid, module
+from sweep_cli import run as cli
 
 
 @pytest.fixture(scope='module')
@@ -69,8 +36,9 @@ def test_reference_run_logs_plan_compiles_and_summary(reference):
 
 
 def test_result_does_not_depend_on_chunk_size(reference, tmp_path):
-  cli(tmp_path, *SHORT, '--chunk_size=5', '--quiet')
-  assert len(store.finished_chunks(tmp_path)) == 3
+  log = cli(tmp_path, *SHORT, '--chunk_size=5', '--quiet', '--keep_chunks')
+  assert len(store.chunk_files(tmp_path)) == 3
+  assert log.count('chunk ') >= 3 and 'done (3/3 of this process)' in log  # --quiet: one line per chunk
   assert_same_grid(grid(tmp_path), grid(reference[0]))
 
 
@@ -83,23 +51,24 @@ def test_four_devices_equal_one_device(reference, tmp_path):
 def test_two_shards_merged_equal_one_shard(reference, tmp_path):
   log = cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=1/2')
   assert 'other shards still have chunks to run' in log
-  assert store.finished_chunks(tmp_path) == {1}
+  assert set(store.chunk_files(tmp_path)) == {(0, 1)}
   assert not os.path.exists(os.path.join(tmp_path, 'init_scale_heatmap.npz'))
   with pytest.raises(store.StoreError, match='have no finished chunk'):
     store.merge(str(tmp_path))
-  cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=0/2', '--quiet')
-  assert store.finished_chunks(tmp_path) == {0, 1, 2}
+  cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=0/2', '--quiet', '--keep_chunks')
+  assert set(store.chunk_files(tmp_path)) == {(0, 0), (0, 1), (0, 2)}
   assert_same_grid(grid(tmp_path), grid(reference[0]))
   os.remove(os.path.join(tmp_path, 'init_scale_heatmap.npz'))
-  merged = subprocess.run([sys.executable, '-m', 'sslgap.merge', str(tmp_path)], cwd=ROOT, capture_output=True,
-                          text=True)
-  assert merged.returncode == 0, merged.stderr
+  stdout, _ = module('sslgap.merge', tmp_path)
+  assert 'wrote' in stdout and not store.chunk_files(tmp_path)  # a complete merge removes the chunks
   assert_same_grid(grid(tmp_path), grid(reference[0]), exact=True)
+  again = cli(tmp_path, *SHORT, '--chunk_size=4')
+  assert 'is complete already' in again
 
 
 def test_merge_refuses_a_chunk_of_another_config(reference, tmp_path):
   other = tmp_path / 'other'
-  cli(other, '--config.train.steps=20', '--config.train.eval_every=20', '--chunk_size=12', '--quiet')
+  cli(other, '--config.train.steps=20', '--config.train.eval_every=20', '--chunk_size=12', '--quiet', '--keep_chunks')
   mixed = tmp_path / 'mixed'
   shutil.copytree(reference[0], mixed)
   shutil.copy(store.chunk_path(other, 0), store.chunk_path(mixed, 0))
@@ -109,52 +78,54 @@ def test_merge_refuses_a_chunk_of_another_config(reference, tmp_path):
 
 def test_a_different_config_in_a_used_folder_is_refused(reference, tmp_path):
   shutil.copytree(reference[0], tmp_path / 'used')
-  env = dict(os.environ, JAX_PLATFORMS='cpu')
-  done = subprocess.run([sys.executable, 'experiments/init_scale_heatmap.py', *TINY, '--config.hp.lr=0.3',
-                         *SHORT, f'--out={tmp_path / "used"}'], cwd=ROOT, env=env, capture_output=True, text=True)
-  assert done.returncode == 2
-  assert 'holds chunks of a different config' in done.stderr and '--fresh' in done.stderr
+  stderr = cli(tmp_path / 'used', '--config.hp.lr=0.3', *SHORT, expect=2)
+  assert 'holds chunks of a different config' in stderr and '--fresh' in stderr
+  assert len(stderr.strip().splitlines()) == 1
   cli(tmp_path / 'used', '--config.hp.lr=0.3', *SHORT, '--fresh', '--quiet')
   assert grid(tmp_path / 'used').config['hp']['lr'] == 0.3
 
 
-def test_interrupted_sweep_resumes_to_the_uninterrupted_result(tmp_path):
-  longer = ['--config.train.steps=600', '--config.train.eval_every=300', '--chunk_size=1']
-  uninterrupted = tmp_path / 'whole'
-  cli(uninterrupted, *longer, '--quiet')
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory):
+  """The 12 runs of LONGER, one chunk each, run without interruption."""
+  out = tmp_path_factory.mktemp('uninterrupted')
+  cli(out, *LONGER, '--quiet')
+  return grid(out)
+
+
+def test_interrupted_sweep_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path):
   out = tmp_path / 'interrupted'
-  process = cli(out, *longer, wait=False)
+  process = cli(out, *LONGER, wait=False)
   deadline = time.time() + 120
-  while time.time() < deadline and not store.finished_chunks(out):
+  while time.time() < deadline and not store.chunk_files(out):
     time.sleep(0.05)
   process.send_signal(signal.SIGTERM)
   _, stderr = process.communicate(timeout=120)
   assert process.returncode == 128 + signal.SIGTERM, stderr
   assert 'Rerun the same command to resume' in stderr
-  finished = store.finished_chunks(out)
+  finished = store.chunk_files(out)
   assert 1 <= len(finished) < 12
   assert not os.path.exists(out / 'init_scale_heatmap.npz')
-  assert not [n for n in os.listdir(store.chunk_dir(out)) if n.endswith('.tmp')]
-  log = cli(out, *longer)
+  assert not [n for n in os.listdir(store.chunk_dir(out)) if n.endswith(('.tmp', '.lease'))]
+  log = cli(out, *LONGER)
   assert f'({len(finished)} already done)' in log
-  assert_same_grid(grid(out), grid(uninterrupted), exact=True)
+  assert_same_grid(grid(out), uninterrupted, exact=True)
 
 
-def test_resume_keeps_the_folders_chunk_size(reference, tmp_path):
-  shutil.copytree(reference[0], tmp_path / 'r')
-  env = dict(os.environ, JAX_PLATFORMS='cpu')
-  done = subprocess.run([sys.executable, 'experiments/init_scale_heatmap.py', *TINY, *SHORT, '--chunk_size=5',
-                         f'--out={tmp_path / "r"}'], cwd=ROOT, env=env, capture_output=True, text=True)
-  assert done.returncode == 2 and 'was started with chunks of 12 runs' in done.stderr
+def test_resume_keeps_the_folders_chunk_size(tmp_path):
+  cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=0/3', '--quiet')
+  stderr = cli(tmp_path, *SHORT, '--chunk_size=5', expect=2)
+  assert 'was started with chunks of 4 runs' in stderr and '--replan' in stderr
 
 
 def test_submitit_local_launcher_runs_shards_and_merges(reference, tmp_path):
   pytest.importorskip('submitit')
-  log = cli(tmp_path, *SHORT, '--chunk_size=4', '--launcher=local', '--shards=2')
+  log = cli(tmp_path, *SHORT, '--chunk_size=4', '--launcher=local', '--shards=2', '--keep_chunks')
   assert 'submitted 2 shard job(s)' in log
-  assert store.finished_chunks(tmp_path) == {0, 1, 2}
+  assert set(store.chunk_files(tmp_path)) == {(0, 0), (0, 1), (0, 2)}
   assert_same_grid(grid(tmp_path), grid(reference[0]))
   assert os.path.exists(tmp_path / 'init_scale_heatmap.png')
+  assert os.listdir(tmp_path / 'jax_cache')  # the launcher's compilation cache is on, in the folder
 
 
 def test_persistent_compilation_cache_is_written(tmp_path):

@@ -1,0 +1,29 @@
+"""Small command-line tools (python -m sslgap.merge, .status, .show, ...): one-line errors, exit code 2."""
+
+import argparse
+import math
+import sys
+
+
+def fail(message):
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(2)
+
+
+class Parser(argparse.ArgumentParser):
+  """argparse, but a usage error is one line naming the problem, then exit code 2."""
+
+  def error(self, message):
+    fail(f'{message} (see {self.prog} --help)')
+
+
+def duration(seconds):
+  if not math.isfinite(seconds):
+    return '?'
+  if seconds < 120:
+    return f'{seconds:.1f} s'
+  if seconds < 7200:
+    return f'{seconds / 60:.1f} min'
+  if seconds < 3 * 86400:
+    return f'{seconds / 3600:.1f} hours'
+  return f'{seconds / 86400:.1f} days'

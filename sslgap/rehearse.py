@@ -1,0 +1,171 @@
+"""Rehearsing a sweep: run a few real chunks, measure them, project the whole sweep's wall time.
+
+`--max_chunks K` runs K chunks of the real plan, the first unfinished chunk of each compiled
+kernel in turn, so that every kernel is timed when K allows. A kernel that was not timed is
+projected from a timed one by the ratio of their FLOPs per run (run_flops). Compile time is
+counted once per kernel per process (each shard compiles what it runs).
+"""
+
+import copy
+import dataclasses
+
+import numpy as np
+
+from sslgap import command
+from sslgap import hparams
+from sslgap import memory
+from sslgap import tasks
+
+
+def choose_chunks(plan, todo, count):
+  """Up to `count` chunks of `todo`: the first of each kernel, then the second of each, ..."""
+  by_kernel = {}
+  for chunk_id in todo:
+    by_kernel.setdefault(plan.kernel_of(chunk_id), []).append(chunk_id)
+  chosen, depth = [], 0
+  while len(chosen) < count and any(len(v) > depth for v in by_kernel.values()):
+    for chunks in by_kernel.values():
+      if len(chosen) < count and len(chunks) > depth:
+        chosen.append(chunks[depth])
+    depth += 1
+  return chosen
+
+
+def run_flops(config):
+  """FLOPs of one run: 6 x parameters per trained example (x tokens for a Transformer) over all
+  steps (full-batch phases at their sizes), plus 2 x parameters per evaluated example."""
+  task = tasks.make_task(config.task)
+  params = memory.param_count(config)
+  tokens = task.example_shape[0] if config.model.kind == 'transformer' else 1
+  steps = config.train.steps
+  if config.data.mode == 'full_batch':
+    sizes, lengths = hparams.static_phases(config)
+    ends = np.minimum(np.cumsum(list(lengths) + [steps]), steps)
+    per_phase = np.diff(np.concatenate([[0], ends]))
+    examples = float(np.dot(per_phase, sizes))
+  else:
+    gradients = 2 if config.data.online_groups else 1
+    examples = float(steps * config.train.batch_size * gradients)
+  evaluations = steps // config.train.eval_every + 1
+  evaluated = evaluations * (config.task.test_size + config.data.eval_train_size)
+  return tokens * params * (6.0 * examples + 2.0 * evaluated)
+
+
+def shortened(config, steps):
+  """A copy of config that trains `steps` steps (or fewer), with phase lengths in steps and the
+  evaluated examples scaled alike, so that training and evaluation keep their shares of the
+  work: a rehearsal that a slow device finishes in seconds. Its time scales back by
+  run_flops(config) / run_flops(shortened config)."""
+  c = copy.deepcopy(config)
+  if steps >= c.train.steps:
+    return c
+  factor = steps / c.train.steps
+  evaluations = c.train.steps // c.train.eval_every
+  c.train.eval_every = max(1, steps // min(evaluations, steps))
+  c.train.steps = c.train.eval_every * (steps // c.train.eval_every)
+  kept = c.train.steps // c.train.eval_every
+  shrink = factor * (evaluations + 1) / (kept + 1)
+  c.task.test_size = max(16, int(round(c.task.test_size * shrink)))
+  c.data.eval_train_size = max(16, int(round(c.data.eval_train_size * shrink)))
+  if c.data.phase_unit == 'steps':
+    scale = lambda lengths: tuple(max(1, int(round(v * factor))) for v in lengths)
+    c.hp.phase_lengths = scale(c.hp.phase_lengths)
+    if 'phase_lengths' in c.sweep:
+      c.sweep.phase_lengths = tuple(scale(v) for v in c.sweep.phase_lengths)
+  return c
+
+
+@dataclasses.dataclass
+class KernelTiming:
+  """What the rehearsal measured for one compiled kernel."""
+
+  kernel_id: int
+  label: str
+  chunk_seconds: list = dataclasses.field(default_factory=list)
+  chunk_runs: list = dataclasses.field(default_factory=list)
+  compile_seconds: float = 0.0
+  measured_bytes_per_run: float = 0.0  # XLA's figure for the compiled kernel, fitted at two widths
+  estimated_bytes_per_run: float = 0.0  # the formula's figure (sslgap.memory)
+  peak_bytes: int = 0  # a CPU's peak RSS growth, or an accelerator allocator's peak, while a chunk ran
+
+  @property
+  def seconds_per_chunk(self):
+    return float(np.median(self.chunk_seconds)) if self.chunk_seconds else float('nan')
+
+
+@dataclasses.dataclass
+class Projection:
+  total_seconds: float
+  remaining_seconds: float
+  shard_seconds: list  # per shard, for the whole sweep
+  scaled_kernels: list  # kernel ids projected from another kernel's time
+
+
+def project(plan, timings, shards=1, finished=(), flops=None):
+  """Wall time of the whole sweep (and of what is left, and per shard) from the timed chunks.
+
+  timings: {kernel id: KernelTiming}; flops: {kernel id: FLOPs per run} for scaling kernels
+  that were not timed (run_flops of each kernel's config by default).
+  """
+  timed = {k: t for k, t in timings.items() if t.chunk_seconds}
+  if not timed:
+    raise ValueError('no chunk was timed')
+  kernels = sorted({g.kernel_id for g in plan.groups})
+  if flops is None:
+    configs = {g.kernel_id: g.config for g in plan.groups}
+    flops = {k: run_flops(configs[k]) for k in kernels}
+  reference = max(timed, key=lambda k: len(timed[k].chunk_seconds))
+  per_chunk, compile_seconds, scaled = {}, {}, []
+  for k in kernels:
+    if k in timed:
+      per_chunk[k], compile_seconds[k] = timed[k].seconds_per_chunk, timed[k].compile_seconds
+    else:
+      ratio = flops[k] / flops[reference]
+      per_chunk[k] = timed[reference].seconds_per_chunk * ratio
+      compile_seconds[k] = timed[reference].compile_seconds
+      scaled.append(k)
+  finished = set(finished)
+  kernel_of = [plan.kernel_of(c) for c in range(plan.num_chunks)]
+  shard_seconds = []
+  for shard in range(shards):
+    mine = [kernel_of[c] for c in range(plan.num_chunks) if c % shards == shard]
+    shard_seconds.append(sum(per_chunk[k] for k in mine) + sum(compile_seconds[k] for k in set(mine)))
+  total = sum(per_chunk[k] for k in kernel_of) + sum(compile_seconds.values())
+  left = [kernel_of[c] for c in range(plan.num_chunks) if c not in finished]
+  remaining = sum(per_chunk[k] for k in left) + sum(compile_seconds[k] for k in set(left))
+  return Projection(total, remaining, shard_seconds, scaled)
+
+
+def report(plan, timings, projection, shards=1):
+  """Lines for the log: one per kernel, then the line that starts with `projected:`."""
+  lines = []
+  for k, t in sorted(timings.items()):
+    if not t.chunk_seconds:
+      continue
+    runs = int(np.median(t.chunk_runs))
+    lines.append(f'rehearsal: kernel {k}{" " + t.label if t.label else ""}: {len(t.chunk_seconds)} chunk(s) of {runs:,} runs, '
+                 f'{t.seconds_per_chunk:.3g} s per chunk ({runs / t.seconds_per_chunk:,.0f} runs/s), compile '
+                 f'{t.compile_seconds:.1f} s; memory per run {t.measured_bytes_per_run / 1e6:.3g} MB measured (XLA, '
+                 f'two chunk widths), {t.estimated_bytes_per_run / 1e6:.3g} MB estimated (formula); peak '
+                 f'{t.peak_bytes / 1e6:,.0f} MB while the chunk ran')
+  device = plan.device or {}
+  text = (f'projected: {plan.num_chunks:,} chunk(s), {plan.num_runs:,} runs: {command.duration(projection.total_seconds)} '
+          f'on this device ({device.get("kind", "?")} x{plan.num_devices}); {command.duration(projection.remaining_seconds)} '
+          'for the chunks not yet done')
+  if shards > 1:
+    text += (f'; with {shards} shards {command.duration(max(projection.shard_seconds))} for the slowest shard '
+             f'(mean {command.duration(float(np.mean(projection.shard_seconds)))})')
+  if projection.scaled_kernels:
+    text += f'; kernels {projection.scaled_kernels} scaled from a timed kernel by FLOPs'
+  return lines + [text]
+
+
+def as_json(plan, timings, projection):
+  """What a rehearsal measured and projected, for rehearsal.json."""
+  return {
+      'device': plan.device, 'runs': plan.num_runs, 'chunks': plan.num_chunks, 'chunk_size': plan.chunk_size,
+      'kernels': plan.num_kernels, 'measured_memory': plan.measured,
+      'timings': [dataclasses.asdict(t) for t in timings.values()],
+      'projected_seconds': projection.total_seconds, 'remaining_seconds': projection.remaining_seconds,
+      'shard_seconds': projection.shard_seconds, 'scaled_kernels': projection.scaled_kernels,
+  }

@@ -1,0 +1,102 @@
+"""Where a sweep folder stands, without touching it: python -m sslgap.status DIR [--json] [--shards N]
+
+Chunks done of the total (per shard), runs per second and the ETA from the chunk files' finish
+times, diverged runs, damaged chunk files, and the chunks other processes are computing now.
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from sslgap import command
+from sslgap import store
+
+
+def folder_status(out, shards=None):
+  """A dict of the folder's progress (what --json prints)."""
+  record = store.read_plan(out)
+  if record is None:
+    raise store.StoreError(f'{out} has no {store.CHUNK_DIR}/{store.PLAN_FILE}: not a sweep folder (or not started)')
+  number = len(record['layouts']) - 1
+  layout = record['layouts'][-1]
+  shards = shards or record.get('shards') or 1
+  merged = store.merged_paths(out, record['name'])[0]
+  total_runs = int(np.prod([len(v) for _, v in record['axes']]))
+  if store.is_complete(out, record) and not store.chunk_files(out):
+    return {'folder': out, 'name': record['name'], 'complete': True, 'merged': merged, 'runs_total': total_runs,
+            'runs_done': total_runs, 'chunks_total': layout['num_chunks'], 'chunks_done': layout['num_chunks']}
+  index = store.ChunkIndex(out, record, read_only=True)
+  _, done, facts = store.gather(out, record, index)
+  active = {c for lay, c in index.finished(number)}
+  per_shard = []
+  for i in range(shards):
+    mine = range(i, layout['num_chunks'], shards)
+    per_shard.append({'shard': f'{i}/{shards}', 'chunks_done': sum(c in active for c in mine), 'chunks_total': len(mine)})
+  times = sorted(f['finished_at'] for f in facts if np.isfinite(f['finished_at']))
+  rate = None
+  if len(times) >= 2 and times[-1] > times[0]:
+    runs_after_first = sum(f['runs'] for f in facts if f['finished_at'] > times[0])
+    rate = runs_after_first / (times[-1] - times[0])
+  left = int((~done).sum())
+  return {
+      'folder': out, 'name': record['name'], 'complete': bool(done.all()),
+      'merged': merged if os.path.exists(merged) else None,
+      'runs_total': total_runs, 'runs_done': int(done.sum()),
+      'chunks_total': layout['num_chunks'], 'chunks_done': len(active), 'layout': number,
+      'chunk_size': layout['chunk_size'], 'planned_on': layout['device'].get('kind'),
+      'per_shard': per_shard,
+      'runs_per_second': rate, 'eta_seconds': left / rate if rate else None,
+      'last_chunk_seconds_ago': time.time() - times[-1] if times else None,
+      'diverged_runs': sum(f['diverged'] for f in facts),
+      'damaged_chunks': index.damaged,
+      'in_progress': store.live_leases(out),
+  }
+
+
+def describe(status):
+  lines = [f'{status["folder"]} ({status["name"]}): {status["runs_done"]:,} of {status["runs_total"]:,} runs, '
+           f'{status["chunks_done"]:,} of {status["chunks_total"]:,} chunks done']
+  if status['complete']:
+    lines.append(f'complete; grid: {status["merged"] or "not merged yet (python -m sslgap.merge)"}')
+    return '\n'.join(lines)
+  lines.append(f'chunks of {status["chunk_size"]:,} runs, planned on {status["planned_on"]}'
+               + (f' (layout {status["layout"]}, from --replan)' if status['layout'] else ''))
+  if len(status['per_shard']) > 1:
+    lines.append('per shard: ' + ', '.join(f'{s["shard"]} {s["chunks_done"]}/{s["chunks_total"]}'
+                                          for s in status['per_shard']))
+  if status['runs_per_second']:
+    lines.append(f'{status["runs_per_second"]:,.3g} runs/s from the chunk finish times; ETA '
+                 f'{command.duration(status["eta_seconds"])}; last chunk {command.duration(status["last_chunk_seconds_ago"])} ago')
+  lines.append(f'{status["diverged_runs"]} diverged run(s); {len(status["damaged_chunks"])} damaged chunk file(s)'
+               + (': ' + ', '.join(status['damaged_chunks']) if status['damaged_chunks'] else ''))
+  if status['in_progress']:
+    lines.append(f'being computed now: {", ".join(status["in_progress"][:8])}'
+                 + (' ...' if len(status['in_progress']) > 8 else ''))
+  if status['merged']:
+    lines.append(f'a partial grid is at {status["merged"]}')
+  return '\n'.join(lines)
+
+
+def main(argv=None):
+  parser = command.Parser(prog='python -m sslgap.status', description=__doc__.splitlines()[0])
+  parser.add_argument('folder', help='the sweep folder (the --out of the experiment)')
+  parser.add_argument('--json', action='store_true', help='print the status as JSON')
+  parser.add_argument('--shards', type=int, default=None, help='count per shard for N shards (default: as planned)')
+  args = parser.parse_args(argv)
+  if not os.path.isdir(args.folder):
+    command.fail(f'{args.folder}: no such folder')
+  if args.shards is not None and args.shards < 1:
+    command.fail(f'--shards must be at least 1, got {args.shards}')
+  try:
+    status = folder_status(args.folder, args.shards)
+  except store.StoreError as e:
+    command.fail(str(e))
+  print(json.dumps(status, indent=1) if args.json else describe(status))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

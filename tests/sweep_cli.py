@@ -1,0 +1,60 @@
+"""Running the experiment scripts as a user would, on a tiny grid of 12 runs (shared by the tests)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from sslgap import results
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ['--config=sweeps/init_scale_heatmap.py:small', '--config.task.n=8', '--config.task.k=3',
+        '--config.task.test_size=256', '--config.data.eval_train_size=64',
+        '--config.model.width=16', '--config.train.batch_size=16',
+        '--config.sweep.init_scale_first=(0.5,1.0,2.0)', '--config.sweep.init_scale_rest=(1.0,)',
+        '--config.sweep.dataset_size=(32,256)', '--config.sweep.seed=(0,1)']
+SHORT = ['--config.train.steps=20', '--config.train.eval_every=10']
+# Long enough per run that a chunk of one run takes a noticeable time (for signals mid-sweep).
+LONGER = ['--config.train.steps=600', '--config.train.eval_every=300', '--chunk_size=1']
+
+
+def env(devices=1, **extra):
+  """The subprocess environment: CPU, `devices` XLA devices, no inherited XLA_FLAGS."""
+  e = dict(os.environ, JAX_PLATFORMS='cpu', PYTHONUNBUFFERED='1', SSLGAP_HOST_DEVICES=str(devices), **extra)
+  e.pop('XLA_FLAGS', None)
+  return e
+
+
+def command(out, *args, script='experiments/init_scale_heatmap.py', tiny=True):
+  return [sys.executable, script, *(TINY if tiny else []), f'--out={out}', *args]
+
+
+def run(out, *args, devices=1, wait=True, expect=0, **kwargs):
+  """Runs the script; returns its stderr (asserting the exit code) or, with wait=False, the process."""
+  cmd = command(out, *args, **kwargs)
+  if not wait:
+    return subprocess.Popen(cmd, cwd=ROOT, env=env(devices), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  done = subprocess.run(cmd, cwd=ROOT, env=env(devices), capture_output=True, text=True)
+  assert done.returncode == expect, done.stderr
+  return done.stderr
+
+
+def module(*args, expect=0):
+  """python -m <args>: (stdout, stderr), asserting the exit code."""
+  done = subprocess.run([sys.executable, '-m', *map(str, args)], cwd=ROOT, env=env(), capture_output=True, text=True)
+  assert done.returncode == expect, (done.stdout, done.stderr)
+  return done.stdout, done.stderr
+
+
+def grid(out, name='init_scale_heatmap'):
+  return results.load(os.path.join(out, f'{name}.npz'))
+
+
+def assert_same_grid(a, b, exact=False):
+  assert a.axis_names == b.axis_names and set(a.metrics) == set(b.metrics)
+  for name in a.metrics:
+    if exact:
+      np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    else:
+      np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
