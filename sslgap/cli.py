@@ -49,6 +49,8 @@ _SHARDS = flags.DEFINE_integer('shards', 4, 'Number of shards for --launcher (an
 _SLURM_PARTITION = flags.DEFINE_string('slurm_partition', None, 'Slurm partition for --launcher=slurm.')
 _TIMEOUT_MIN = flags.DEFINE_integer('timeout_min', 240, 'Time limit per shard job, minutes.', lower_bound=1)
 _GPUS_PER_NODE = flags.DEFINE_integer('gpus_per_node', 1, 'GPUs per shard job for --launcher=slurm.', lower_bound=0)
+_MAX_TIMEOUTS = flags.DEFINE_integer('max_timeouts', 20, 'Times a shard that reaches its time limit is requeued '
+                                     '(preempted shards are requeued without limit).', lower_bound=0)
 _SIGNAL_DELAY = flags.DEFINE_integer('signal_delay_s', 120, 'Seconds before the time limit at which Slurm signals a '
                                      'shard to save its chunk and requeue (keep it above a chunk\'s time).',
                                      lower_bound=1)
@@ -164,7 +166,8 @@ def _run_experiment(config, plot):
     from sslgap import launch
     path = launch.launch(config, out, _SHARDS.value, _LAUNCHER.value, options, partition=_SLURM_PARTITION.value,
                          timeout_min=_TIMEOUT_MIN.value, gpus_per_node=_GPUS_PER_NODE.value,
-                         signal_delay_s=_SIGNAL_DELAY.value, compilation_cache=_CACHE.value)
+                         signal_delay_s=_SIGNAL_DELAY.value, max_timeouts=_MAX_TIMEOUTS.value,
+                         compilation_cache=_CACHE.value)
   else:
     summary = runner.run_to_folder(config, out, options)
     if summary.stopped_by:

@@ -13,6 +13,7 @@ JAX's persistent compilation cache lives in <out>/jax_cache, so requeued shards 
 `--launcher=local` runs the shards as local processes (what the tests use).
 """
 
+import dataclasses
 import logging
 import os
 import signal
@@ -52,16 +53,24 @@ class ShardJob:
 
 
 def launch(config, out, shards, cluster, options, partition=None, timeout_min=240, gpus_per_node=1,
-           signal_delay_s=120, compilation_cache=None):
-  """Submits the shards, waits for them, merges; returns the .npz path."""
+           signal_delay_s=120, max_timeouts=20, compilation_cache=None):
+  """Submits the shards, waits for them, merges; returns the .npz path.
+
+  --fresh and --replan act once, here, before any shard starts (a requeued shard must not repeat
+  them); a preempted shard is requeued any number of times, a timed-out one max_timeouts times."""
   try:
     import submitit
   except ImportError:
     raise store.StoreError("--launcher needs submitit: pip install -e '.[cluster]'") from None
+  _, record, _, complete = runner.prepare_folder(config, out, options)
+  if complete:
+    return store.merged_paths(out, record['name'])[0]
+  options = dataclasses.replace(options, fresh=False, replan=False, max_chunks=0)
   executor = submitit.AutoExecutor(folder=os.path.join(out, 'submitit'), cluster=cluster)
   params = dict(timeout_min=timeout_min, name=f'sslgap-{config.name}')
   if cluster == 'slurm':
-    params.update(gpus_per_node=gpus_per_node, slurm_array_parallelism=shards, slurm_signal_delay_s=signal_delay_s)
+    params.update(gpus_per_node=gpus_per_node, slurm_array_parallelism=shards, slurm_signal_delay_s=signal_delay_s,
+                  slurm_max_num_timeout=max_timeouts)
     if partition:
       params['slurm_partition'] = partition
   executor.update_parameters(**params)

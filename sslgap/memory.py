@@ -12,10 +12,8 @@ import os
 import re
 
 import jax
-import numpy as np
 
 from sslgap import hparams
-from sslgap import models
 from sslgap import tasks
 from sslgap import train
 

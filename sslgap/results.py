@@ -141,8 +141,8 @@ class Results:
     return self[metric][..., -1]
 
   def diverged(self, metric='test_loss'):
-    """Coordinates ({axis: value}) of the runs whose final metric is NaN or infinite."""
-    bad = np.argwhere(~np.isfinite(self.final(metric)))
+    """Coordinates ({axis: value}) of the finished runs whose final metric is NaN or infinite."""
+    bad = np.argwhere(~np.isfinite(self.final(metric)) & self.finished)
     return [{a: self.coords[a][i].item() for a, i in zip(self.axis_names, index)} for index in bad]
 
   def steps_to_target(self, metric, target, above=True):

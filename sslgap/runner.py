@@ -5,13 +5,12 @@ so processes on the same shard split its chunks instead of repeating them, and w
 finishes the last chunk merges the grid.
 """
 
-import contextlib
 import dataclasses
-import glob
 import json
 import logging
 import os
 import signal
+import threading
 import time
 
 import jax
@@ -27,6 +26,7 @@ from sslgap import store
 from sslgap import sweep
 
 log = logging.getLogger('sslgap')
+BUSY_POLL_S = 1.0  # how often a process that has nothing left looks at the chunks others compute
 progress_log = logging.getLogger('sslgap.progress')  # one line per chunk when there is no bar
 
 
@@ -78,43 +78,85 @@ class Summary:
 
 
 class _StopOnSignal:
-  """First signal: finish (and save) the current chunk, then stop. A second one abandons the chunk
-  at once if abandon_on_second, but never while a finished chunk is being written."""
+  """First signal: finish (and save) the current chunk, then stop. A second one, if
+  abandon_on_second, abandons the chunk at once (on_abandon runs first), unless it was computed
+  already and is being written: then it is written, and the process exits.
 
-  def __init__(self, signals, abandon_on_second):
-    self.signals, self.abandon_on_second = signals, abandon_on_second
+  Python runs signal handlers only between bytecodes, so while XLA computes a chunk they would
+  wait for it; a thread that reads signal.set_wakeup_fd sees each signal when it arrives.
+  """
+
+  def __init__(self, signals, abandon_on_second, on_abandon=None):
+    self.signals, self.abandon_on_second, self.on_abandon = tuple(signals), abandon_on_second, on_abandon
     self.signum = 0
-    self._writing = False
+    self._lock = threading.Lock()
+    self._protected = False
     self._exit_after_write = 0
 
   def __enter__(self):
+    self._previous, self._pipe = {}, None
+    if threading.current_thread() is not threading.main_thread():
+      return self  # only the main thread may handle signals: a run in another thread keeps the defaults
     self._previous = {s: signal.signal(s, self._handle) for s in self.signals}
+    if self.abandon_on_second:
+      read, write = os.pipe()
+      os.set_blocking(write, False)
+      self._pipe, self._old_fd = (read, write), signal.set_wakeup_fd(write)
+      threading.Thread(target=self._watch, daemon=True).start()
     return self
 
   def _handle(self, signum, frame):
-    if self.signum and self.abandon_on_second:
-      if self._writing:
-        self._exit_after_write = signum
+    if self._pipe is None:  # no watcher thread: count it here
+      self._note(signum)
+
+  def _watch(self):
+    while True:
+      try:
+        data = os.read(self._pipe[0], 1)
+      except OSError:
         return
-      os._exit(128 + signum)  # finished chunks are on disk; the current one is abandoned
-    if not self.signum:
-      self.signum = signum
+      if not data:
+        return
+      if data[0] in self.signals:
+        self._note(data[0])
+
+  def _note(self, signum):
+    with self._lock:
+      first = not self.signum
+      if first:
+        self.signum = signum
+      elif self._protected:
+        self._exit_after_write = signum
+    if first:
       log.warning('%s received: finishing the current chunk, then stopping%s', signal.Signals(signum).name,
                   ' (again to abandon it)' if self.abandon_on_second else '')
+    elif self.abandon_on_second and not self._exit_after_write:
+      self._leave(signum)
 
-  @contextlib.contextmanager
-  def writing(self):
-    self._writing = True
-    try:
-      yield
-    finally:
-      self._writing = False
-      if self._exit_after_write:
-        os._exit(128 + self._exit_after_write)
+  def _leave(self, signum):
+    log.warning('%s received again: abandoning the current chunk; the saved ones stay', signal.Signals(signum).name)
+    if self.on_abandon:
+      self.on_abandon()
+    os._exit(128 + signum)
+
+  def protect(self):
+    """From here until done_writing(), a computed chunk is saved before any exit."""
+    with self._lock:
+      self._protected = True
+
+  def done_writing(self):
+    with self._lock:
+      self._protected, leave = False, self._exit_after_write
+    if leave:
+      self._leave(leave)
 
   def __exit__(self, *exc):
     for s, handler in self._previous.items():
       signal.signal(s, handler)
+    if self._pipe:
+      signal.set_wakeup_fd(self._old_fd)
+      for fd in self._pipe:
+        os.close(fd)
 
 
 def parse_shard(text):
@@ -162,15 +204,10 @@ def _folder_plan(config, out, record, plan, options):
   return plan, record, number
 
 
-def _remove_stale_temporaries(out):
-  for path in glob.glob(os.path.join(store.chunk_dir(out), '.*.tmp')):
-    with contextlib.suppress(OSError):
-      if time.time() - os.path.getmtime(path) > store.LEASE_STALE_S:
-        os.remove(path)
-
-
-def _measure_chunk(executor, chunk_id):
-  """(metrics, positions, seconds without compiling, compile seconds, peak bytes).
+def _measure_chunk(executor, chunk_id, stop):
+  """(metrics, positions, seconds without compiling, compile seconds, peak bytes), or None if a
+  stop signal came while the chunk's kernel was compiled. From its return the chunk is protected
+  from being abandoned (stop.protect) until it is written.
 
   Peak bytes: on a CPU the growth of the process's peak resident memory while the chunk runs (its
   data and kernel are ready before); on an accelerator the allocator's peak in use.
@@ -178,6 +215,8 @@ def _measure_chunk(executor, chunk_id):
   plan = executor.plan
   before = executor.compile_seconds
   executor.prepare(chunk_id)
+  if stop.signum:
+    return None
   prepared = executor.compile_seconds
   on_cpu = plan.device.get('platform') == 'cpu'
   if on_cpu:
@@ -185,14 +224,16 @@ def _measure_chunk(executor, chunk_id):
     base = memory.rss_bytes()
   start = time.perf_counter()
   metrics, positions = executor.run_chunk(chunk_id)
+  stop.protect()
   seconds = time.perf_counter() - start - (executor.compile_seconds - prepared)
   peak = max(memory.peak_rss_bytes() - base, 0) if on_cpu else memory.allocator_peak_bytes()
   return metrics, positions, seconds, executor.compile_seconds - before, peak
 
 
-def run_to_folder(config, out, options=None):
-  """Runs this shard's unfinished chunks into `out`; merges the grid when every chunk is done."""
-  options = options or Options()
+def prepare_folder(config, out, options):
+  """(plan, plan record, layout number, complete) of `out` for this config: planned (or the folder's
+  plan), emptied first with options.fresh, re-chunked with options.replan. Validates the config
+  before anything is written."""
   existing = None if options.fresh or options.replan or not os.path.isdir(out) else store.read_plan(out)
   # A folder's chunk size is fixed: planning it again (compiling, on an accelerator) would be wasted.
   folder_chunk_size = existing['layouts'][-1]['chunk_size'] if existing else None
@@ -204,15 +245,23 @@ def run_to_folder(config, out, options=None):
   layout = store.layout_record(plan.chunk_size, plan.num_chunks, plan.device)
   record = store.open_plan(out, store.plan_record(config.name, config_json, plan.axes, plan.eval_steps, layout,
                                                   _device_info(), shards=options.shard[1]))
-  summary = Summary()
   if store.is_complete(out, record) and not options.max_chunks:
+    return plan, record, len(record['layouts']) - 1, True
+  return _folder_plan(config, out, record, plan, options) + (False,)
+
+
+def run_to_folder(config, out, options=None):
+  """Runs this shard's unfinished chunks into `out`; merges the grid when every chunk is done."""
+  options = options or Options()
+  plan, record, number, complete = prepare_folder(config, out, options)
+  summary = Summary()
+  if complete:
     summary.path = store.merged_paths(out, record['name'])[0]
     log.warning('%s is complete already: %s (--fresh to compute it again)', out, summary.path)
     return summary
-  plan, record, number = _folder_plan(config, out, record, plan, options)
   for line in plan.describe().splitlines():
     log.info(line)
-  _remove_stale_temporaries(out)
+  store.remove_stale_temporaries(out)
   index, count = options.shard
   chunks = store.ChunkIndex(out, record)
   finished = {c for _, c in chunks.finished(number)}
@@ -227,35 +276,48 @@ def run_to_folder(config, out, options=None):
   stamp = store.plan_stamp(out)
   bar = tqdm(total=sum(len(plan.chunk(c)[1]) for c in todo), unit='run', unit_scale=True,
              disable=not options.progress, smoothing=0.1)
-  queue, busy = list(todo), []
+  queue, busy, waited = list(todo), [], False
   start_time = time.perf_counter()
   try:
-    with _StopOnSignal(options.stop_signals, options.abandon_on_second_signal) as stop, bar:
-      while queue and not stop.signum:
+    with _StopOnSignal(options.stop_signals, options.abandon_on_second_signal, leases.close) as stop, bar:
+      while (queue or busy) and not stop.signum:
+        if not queue:  # only chunks that others hold are left: wait until they are written, or free again
+          waiting = [c for c in busy if not os.path.exists(store.chunk_path(out, c, number))]
+          queue = [c for c in waiting if not store.lease_is_live(store.lease_path(out, number, c))]
+          busy = [c for c in waiting if c not in queue]
+          if not queue:
+            if busy and not options.max_chunks:
+              if not waited:
+                log.warning('waiting for %d chunk(s) that other processes are computing', len(busy))
+              waited = True
+              time.sleep(BUSY_POLL_S)
+              continue
+            break
         chunk_id = queue.pop(0)
         if store.plan_stamp(out) != stamp:
           log.warning('%s was replanned by another process: stopping; rerun to continue with its new chunks', out)
           break
         if os.path.exists(store.chunk_path(out, chunk_id, number)) or not leases.take(number, chunk_id):
           busy.append(chunk_id)
-        else:
+          continue
+        try:
+          measured = _measure_chunk(executor, chunk_id, stop)
+          if measured is None:
+            break
+          metrics, positions, seconds, compiled, peak = measured
           try:
-            metrics, positions, seconds, compiled, peak = _measure_chunk(executor, chunk_id)
-            with stop.writing():
-              store.write_chunk(out, number, chunk_id, positions, metrics, record['config_hash'], seconds=seconds,
-                                shard=f'{index}/{count}', host=store.HOST)
+            store.write_chunk(out, number, chunk_id, positions, metrics, record['config_hash'], seconds=seconds,
+                              shard=f'{index}/{count}', host=store.HOST)
           finally:
-            leases.release(number, chunk_id)
-          _count_chunk(summary, timings, plan, chunk_id, len(positions), metrics, seconds, compiled, peak)
-          bar.update(len(positions))
-          bar.set_postfix(chunks=f'{summary.chunks_run}/{len(todo)}',
-                          run_steps_per_s=f'{summary.run_steps / max(summary.run_seconds, 1e-9):.3g}')
-          if not options.progress:
-            _log_chunk(chunk_id, len(positions), seconds, summary, len(todo), time.perf_counter() - start_time)
-        if not queue and busy:  # chunks others held: done by now, or free again if their holder died
-          waiting = [c for c in busy if not os.path.exists(store.chunk_path(out, c, number))]
-          queue = [c for c in waiting if not store.lease_is_live(store.lease_path(out, number, c))]
-          busy = [c for c in waiting if c not in queue]
+            stop.done_writing()
+        finally:
+          leases.release(number, chunk_id)
+        _count_chunk(summary, timings, plan, chunk_id, len(positions), metrics, seconds, compiled, peak)
+        bar.update(len(positions))
+        bar.set_postfix(chunks=f'{summary.chunks_run}/{len(todo)}',
+                        run_steps_per_s=f'{summary.run_steps / max(summary.run_seconds, 1e-9):.3g}')
+        if not options.progress:
+          _log_chunk(chunk_id, len(positions), seconds, summary, len(todo), time.perf_counter() - start_time)
   finally:
     leases.close()
   summary.busy_elsewhere = busy

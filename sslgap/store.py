@@ -37,7 +37,7 @@ log = logging.getLogger('sslgap')
 CHUNK_DIR = 'chunks'
 PLAN_FILE = 'plan.json'
 RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes')
-PLAN_FORMAT = 2
+PLAN_FORMAT = 2  # format 1 (sslgap before chunk layouts) is refused: its config hash differs too
 # A lease not refreshed for this long belongs to a process that is gone (another host's
 # process cannot be asked); leases are refreshed every LEASE_REFRESH_S while a chunk runs.
 LEASE_STALE_S = float(os.environ.get('SSLGAP_LEASE_STALE_S', 600))
@@ -100,16 +100,6 @@ def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1):
   }
 
 
-def _upgrade(record):
-  """plan.json of format 1 (one chunk size, no layouts) in today's form."""
-  if 'layouts' not in record:
-    record['layouts'] = [{'chunk_size': record.pop('chunk_size'), 'num_chunks': record.pop('num_chunks'),
-                          'device': {'kind': record['info'].get('device_kind', '?'), 'platform': '?', 'count': 0},
-                          'created': 0.0}]
-    record.setdefault('shards', 1)
-  return record
-
-
 def read_plan(out):
   """The folder's plan, or None if it has none; StoreError names a damaged plan.json."""
   path = plan_path(out)
@@ -122,7 +112,10 @@ def read_plan(out):
     raise StoreError(f'{path} is damaged ({e}); --fresh starts the folder over') from None
   if not isinstance(record, dict) or 'config_hash' not in record:
     raise StoreError(f'{path} is not an sslgap plan; --fresh starts the folder over')
-  return _upgrade(record)
+  if record.get('format') != PLAN_FORMAT:
+    raise StoreError(f'{path} was written by an older sslgap, whose chunks this one cannot continue; '
+                     '--fresh starts the folder over')
+  return record
 
 
 def plan_axes(record):
@@ -202,6 +195,9 @@ def read_chunk(path, record):
   try:
     with np.load(path, allow_pickle=False) as f:
       content = {k: f[k] for k in f.files}  # reads (and CRC-checks) every array
+  except PermissionError:
+    raise StoreError(f'{path}: permission denied (a chunk another user wrote? their umask must let you read it)') \
+        from None
   except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
     raise DamagedChunk(f'unreadable ({e or type(e).__name__})') from None
   for key in ('positions', 'config_hash'):
@@ -281,11 +277,22 @@ def remove_chunks(out):
   for pattern in ('*.lease', 'layout_*.npz', '*.damaged'):
     for path in glob.glob(os.path.join(chunk_dir(out), pattern)):
       files.remove(path)
+  remove_stale_temporaries(out)
+
+
+def remove_stale_temporaries(out):
+  """Temporary files of writers killed mid-write (a live writer's are far younger than this)."""
+  for path in glob.glob(os.path.join(chunk_dir(out), '.*.tmp')) + glob.glob(os.path.join(out, '.*.tmp')):
+    with contextlib.suppress(OSError):
+      if time.time() - os.path.getmtime(path) > LEASE_STALE_S:
+        os.remove(path)
 
 
 # --- leases ----------------------------------------------------------------------------------
 
 HOST = socket.gethostname()
+# A cluster job keeps its id when it is requeued: a lease of this job's earlier incarnation is stale.
+JOB = os.environ.get('SLURM_JOB_ID') or os.environ.get('SUBMITIT_LOCAL_JOB_ID') or ''
 
 
 def lease_path(out, layout, chunk_id):
@@ -303,16 +310,20 @@ def _pid_alive(pid):
 
 
 def read_lease(path):
-  """(owner dict, seconds since last refresh) or None if there is no lease."""
+  """(owner dict, seconds since its last refresh) or None if there is no lease.
+
+  An owner that cannot be read (being written, or another user's file) is {}: only its age counts."""
   try:
     age = time.time() - os.stat(path).st_mtime
+  except FileNotFoundError:
+    return None
+  try:
     with open(path) as f:
-      owner = json.load(f)
+      return json.load(f), age
   except FileNotFoundError:
     return None
   except (OSError, ValueError):
-    return {}, 0.0  # being written right now
-  return owner, age
+    return {}, age
 
 
 def lease_is_live(path):
@@ -320,16 +331,18 @@ def lease_is_live(path):
   if found is None:
     return False
   owner, age = found
-  if owner.get('host') == HOST and isinstance(owner.get('pid'), int) and not _pid_alive(owner['pid']):
-    return False
+  if owner.get('host') == HOST and isinstance(owner.get('pid'), int) and owner['pid'] != os.getpid():
+    if not _pid_alive(owner['pid']) or (JOB and owner.get('job') == JOB):
+      return False  # a dead process here, or this job before it was requeued
   return age < LEASE_STALE_S
 
 
 class Leases:
   """Chunk leases held by this process, refreshed by a background thread while chunks run.
 
-  take() creates the lease atomically; a lease whose owner is gone (a dead process on this
-  host, or no refresh for LEASE_STALE_S) is taken over.
+  take() creates a lease atomically. A lease whose owner is gone (a dead process on this host,
+  this job before a requeue, or no refresh for LEASE_STALE_S) is taken over: renamed aside first,
+  which only one process can do, then created anew. Only the owner removes a lease.
   """
 
   def __init__(self, out):
@@ -342,28 +355,41 @@ class Leases:
     self._thread.start()
 
   def _owner(self):
-    return json.dumps({'host': HOST, 'pid': os.getpid(), 'token': self.token, 'since': time.time()})
+    return json.dumps({'host': HOST, 'pid': os.getpid(), 'job': JOB, 'token': self.token, 'since': time.time()})
 
   def take(self, layout, chunk_id):
     path = lease_path(self.out, layout, chunk_id)
     if not files.write_text(path, self._owner(), exclusive=True):
       if lease_is_live(path):
         return False
-      files.write_text(path, self._owner())  # take over a dead owner's lease
-      time.sleep(0.01)
-      found = read_lease(path)
-      if not found or found[0].get('token') != self.token:
-        return False  # another process took it over at the same moment
+      aside = f'{path}.{self.token.replace(":", "_")}.stale'
+      try:
+        os.rename(path, aside)  # of several processes taking it over, one renames it
+      except FileNotFoundError:
+        return False
+      if lease_is_live(aside):  # renamed a lease that another process had just taken over: put it back
+        with contextlib.suppress(OSError):
+          os.link(aside, path)
+        files.remove(aside)
+        return False
+      files.remove(aside)
+      if not files.write_text(path, self._owner(), exclusive=True):
+        return False
       log.info('took over the abandoned lease of %s', os.path.basename(path))
     with self._lock:
       self._held.add(path)
     return True
 
+  def _remove_if_mine(self, path):
+    found = read_lease(path)
+    if found and found[0].get('token') == self.token:
+      files.remove(path)
+
   def release(self, layout, chunk_id):
     path = lease_path(self.out, layout, chunk_id)
     with self._lock:
       self._held.discard(path)
-    files.remove(path)
+    self._remove_if_mine(path)
 
   def _refresh(self):
     while not self._stop.wait(LEASE_REFRESH_S):
@@ -378,7 +404,7 @@ class Leases:
     with self._lock:
       held, self._held = list(self._held), set()
     for path in held:
-      files.remove(path)
+      self._remove_if_mine(path)
 
 
 def live_leases(out):
@@ -415,32 +441,72 @@ def gather(out, record, index=None):
   return grid, done, facts
 
 
+@contextlib.contextmanager
+def _merge_lock(out, timeout=600.0):
+  """Holds chunks/merge.lock: two processes that finish the last chunks together merge in turn."""
+  path = os.path.join(chunk_dir(out), 'merge.lock')
+  owner = json.dumps({'host': HOST, 'pid': os.getpid(), 'job': JOB, 'since': time.time()})
+  deadline = time.time() + timeout
+  while not files.write_text(path, owner, exclusive=True):
+    if not lease_is_live(path):
+      files.remove(path)  # its holder died
+      continue
+    if time.time() > deadline:
+      raise StoreError(f'{path} has been held by another process for {timeout:.0f} s; remove it if none is merging')
+    time.sleep(0.2)
+  try:
+    yield
+  finally:
+    files.remove(path)
+
+
+def _grid_so_far(path, record):
+  """(metrics {name: [total, E]}, finished [total]) of a merged grid of this config, else empty."""
+  total = int(np.prod([len(v) for _, v in record['axes']]))
+  if not os.path.exists(path):
+    return {}, np.zeros(total, bool)
+  try:
+    grid = results.load(path)
+  except results.ResultsError:
+    return {}, np.zeros(total, bool)
+  if str(grid.info.get('config_hash', '')) != record['config_hash']:
+    return {}, np.zeros(total, bool)
+  return ({k: v.reshape(total, -1).copy() for k, v in grid.metrics.items()}, grid.finished.reshape(total).copy())
+
+
 def merge(out, allow_missing=False, keep_chunks=True):
-  """Assembles every chunk in `out` into <out>/<name>.npz; returns (path, diverged run coordinates).
+  """Assembles every chunk in `out`, and the grid merged before, into <out>/<name>.npz; returns
+  (path, diverged run coordinates).
 
   Raises StoreError if runs are missing (unless allow_missing: they stay NaN and the `finished`
   mask says which) or a chunk comes from a different config. Without keep_chunks the chunk
-  files are removed after a complete merge.
+  files are removed after a complete merge. Merges of one folder take turns (a lock file).
   """
   record = read_plan(out)
   if record is None:
     raise StoreError(f'{out} has no {CHUNK_DIR}/{PLAN_FILE}: not a sweep folder')
   path = merged_paths(out, record['name'])[0]
-  grid, done, _ = gather(out, record)
-  if not done.any() and is_complete(out, record):
-    return path, results.load(path).diverged()  # merged before, chunks removed since
-  if not done.all() and not allow_missing:
-    missing = int((~done).sum())
-    raise StoreError(f'{missing:,} of {done.size:,} runs have no finished chunk in {out}; '
-                     'run the remaining shards (or rerun the command) first, or merge with --allow_missing')
-  if not grid:
-    raise StoreError(f'{out} has no finished chunk yet: nothing to merge')
-  shape = tuple(len(values) for _, values in record['axes'])
-  metrics = {k: v.reshape(shape + (-1,)) for k, v in grid.items()}
-  results.save(path, plan_axes(record), record['eval_steps'], metrics, record['config_json'],
-               finished=done.reshape(shape), config_hash=record['config_hash'], **record['info'])
-  if done.all() and not keep_chunks:
-    remove_chunks(out)
+  with _merge_lock(out):
+    grid, done = _grid_so_far(path, record)
+    new, new_done, _ = gather(out, record)
+    for name, values in new.items():
+      if name not in grid:
+        grid[name] = np.full_like(values, np.nan)
+      grid[name][new_done] = values[new_done]
+    complete_before = done.all()
+    done |= new_done
+    if not done.all() and not allow_missing:
+      raise StoreError(f'{int((~done).sum()):,} of {done.size:,} runs have no finished chunk in {out}; '
+                       'run the remaining shards (or rerun the command) first, or merge with --allow_missing')
+    if not grid:
+      raise StoreError(f'{out} has no finished chunk yet: nothing to merge')
+    if not (complete_before and not new_done.any()):
+      shape = tuple(len(values) for _, values in record['axes'])
+      metrics = {k: v.reshape(shape + (-1,)) for k, v in grid.items()}
+      results.save(path, plan_axes(record), record['eval_steps'], metrics, record['config_json'],
+                   finished=done.reshape(shape), config_hash=record['config_hash'], **record['info'])
+    if done.all() and not keep_chunks:
+      remove_chunks(out)
   return path, results.load(path).diverged()
 
 

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -79,6 +80,72 @@ def test_two_processes_on_one_folder_split_the_work(tmp_path):
   assert np.all(grid(tmp_path).finished)
 
 
+def test_a_second_signal_abandons_the_chunk_at_once_and_leaves_no_lease(tmp_path):
+  process = cli(tmp_path, '--config.train.steps=200000', '--config.train.eval_every=100000', '--chunk_size=1',
+                '--quiet', wait=False)
+  deadline = time.time() + 120
+  while time.time() < deadline and not any(n.endswith('.lease') for n in _listing(tmp_path)):
+    time.sleep(0.05)
+  time.sleep(0.5)  # XLA is computing the first chunk (about 10 s of work)
+  process.send_signal(signal.SIGTERM)
+  time.sleep(0.3)
+  sent = time.time()
+  process.send_signal(signal.SIGTERM)
+  _, stderr = process.communicate(timeout=60)
+  assert process.returncode == 128 + signal.SIGTERM, stderr
+  assert time.time() - sent < 3, 'the second signal waited for the chunk'
+  assert 'abandoning the current chunk' in stderr
+  assert not [n for n in _listing(tmp_path) if n.endswith(('.lease', '.tmp'))] and not store.chunk_files(tmp_path)
+
+
+def _listing(out):
+  return os.listdir(store.chunk_dir(out)) if os.path.isdir(store.chunk_dir(out)) else []
+
+
+def test_leases_are_taken_over_only_from_the_dead_and_released_only_by_their_owner(tmp_path, monkeypatch):
+  os.makedirs(store.chunk_dir(tmp_path))
+  first, second = store.Leases(str(tmp_path)), store.Leases(str(tmp_path))
+  try:
+    assert first.take(0, 3) and not second.take(0, 3)
+    second.release(0, 3)  # not its lease: it stays
+    assert store.lease_is_live(store.lease_path(tmp_path, 0, 3))
+    dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True)
+    with open(store.lease_path(tmp_path, 0, 4), 'w') as f:
+      json.dump({'host': store.HOST, 'pid': int(dead.stdout), 'token': 'gone'}, f)
+    assert second.take(0, 4)  # a dead process's lease on this host
+    assert store.read_lease(store.lease_path(tmp_path, 0, 4))[0]['token'] == second.token
+    monkeypatch.setattr(store, 'JOB', '4242')
+    with open(store.lease_path(tmp_path, 0, 5), 'w') as f:
+      json.dump({'host': store.HOST, 'pid': os.getppid(), 'job': '4242', 'token': 'before the requeue'}, f)
+    assert not store.lease_is_live(store.lease_path(tmp_path, 0, 5)) and second.take(0, 5)  # this job, before a requeue
+    old = store.lease_path(tmp_path, 0, 6)
+    with open(old, 'w') as f:
+      json.dump({'host': 'another-host', 'pid': 1, 'token': 'far away'}, f)
+    assert store.lease_is_live(old)
+    os.utime(old, (time.time() - store.LEASE_STALE_S - 1,) * 2)
+    assert not store.lease_is_live(old) and second.take(0, 6)  # not refreshed for too long
+  finally:
+    first.close()
+    second.close()
+  assert not [n for n in os.listdir(store.chunk_dir(tmp_path)) if n.endswith(('.lease', '.stale'))]
+
+
+def test_merges_that_run_together_take_turns_and_never_shrink_a_grid(tmp_path):
+  cli(tmp_path, *SHORT, '--chunk_size=3', '--keep_chunks', '--quiet')
+  os.remove(tmp_path / 'init_scale_heatmap.npz')
+  shutil.copy(store.chunk_path(tmp_path, 0), tmp_path / 'chunk_0_copy')
+  merges = [subprocess.Popen([sys.executable, '-m', 'sslgap.merge', str(tmp_path)], cwd=ROOT, env=env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+  outputs = [m.communicate(timeout=120) for m in merges]
+  assert all(m.returncode == 0 for m in merges), outputs
+  assert np.all(grid(tmp_path).finished) and not store.chunk_files(tmp_path)
+  complete = grid(tmp_path)
+  shutil.copy(tmp_path / 'chunk_0_copy', store.chunk_path(tmp_path, 0))  # a chunk again, the others gone
+  stdout, _ = module('sslgap.merge', tmp_path, '--allow_missing')
+  assert 'runs finished' not in stdout  # still the whole grid
+  assert_same_grid(grid(tmp_path), complete, exact=True)
+
+
 def test_files_follow_the_umask(tmp_path):
   previous = os.umask(0o027)
   try:
@@ -124,7 +191,7 @@ def test_status_and_a_partial_merge_of_a_half_finished_folder(tmp_path):
   _, stderr = module('sslgap.merge', tmp_path, expect=2)
   assert 'have no finished chunk' in stderr and '--allow_missing' in stderr
   stdout, _ = module('sslgap.merge', tmp_path, '--allow_missing')
-  assert '6 of 12 runs finished' in stdout
+  assert '6 of 12 runs finished' in stdout and '(0 diverged run(s)' in stdout  # missing is not diverged
   r = grid(tmp_path)
   assert r.finished.sum() == 6
   assert np.all(np.isnan(r['test_loss'][~r.finished])) and np.all(np.isfinite(r['test_loss'][r.finished]))
