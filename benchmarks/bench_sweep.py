@@ -42,6 +42,7 @@ import numpy as np
 
 from sslgap import config as config_lib
 from sslgap import memory
+from sslgap import spec
 from sslgap import sweep
 
 _WORKLOADS = flags.DEFINE_list('workloads', ['mlp', 'fullbatch', 'transformer'], 'Workloads to run.')
@@ -93,7 +94,7 @@ def config_for(w, steps, runs):
 
 
 def params_per_run(w):
-  return memory.param_count(config_for(w, 1, 1))
+  return memory.param_count(spec.derive(config_for(w, 1, 1)))
 
 
 def flop_count(w):
@@ -120,7 +121,7 @@ def torch_data(torch, w):
 
 @functools.lru_cache(maxsize=None)
 def torch_transformer_class(torch):
-  """The same encoder as sslgap.transformer.Transformer (pre-LN, mean readout), in PyTorch."""
+  """The same encoder as sslgap.models.transformer.Transformer (pre-LN, mean readout), in PyTorch."""
   nn, dim, heads = torch.nn, TFM['dim'], TFM['heads']
 
   class Block(nn.Module):

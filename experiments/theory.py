@@ -13,7 +13,7 @@ import numpy as np
 
 from sslgap import cli
 from sslgap import plotting
-from sslgap import theory
+from sslgap.models import quadratic_neuron as theory
 
 
 def summarize(results, config):

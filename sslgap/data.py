@@ -3,28 +3,18 @@
 One pool of examples is generated per data seed and shared by every run with that seed.
 A dataset of size N is the pool's first N examples, so nested multi-phase subsets are
 prefixes and a phase schedule is just a per-step bound on the sampled index. Online
-batches (size 0 in a schedule) are drawn fresh inside the compiled step.
+batches (size 0 in a schedule) are drawn fresh inside the compiled step. Debiased pools are
+transformations that each task defines (sslgap.tasks).
 """
 
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from sslgap import tasks
 
-ONLINE = 0  # the dataset size that means "sample fresh every step"
 # Largest population we enumerate so that subsets are drawn without repeats.
 MAX_ENUMERATED_POPULATION = 2**24
-
-
-DEBIAS = {
-    'parity': ('none', 'mean', 'second_order'),
-    'sim': ('none', 'mean', 'whiten'),
-    'modadd': ('none',),
-    'icl': ('none',),
-}
 
 
 class Data(NamedTuple):
@@ -38,56 +28,6 @@ class Data(NamedTuple):
   test_y: jax.Array  # [S, T]
 
 
-def hadamard_signs(n, k):
-  """[G, n] sign patterns: each column sums to zero, columns are orthogonal, and the product of
-  the first k columns sums to zero too (rows of a Sylvester Hadamard matrix, G = 2^m > n)."""
-  m = max(1, n.bit_length())
-  codes = list(range(1, n + 1))
-  parity = 0
-  for c in codes[:k]:
-    parity ^= c
-  if parity == 0:  # the support's product would be the all-ones column: use a spare code
-    if n + 1 >= 2**m:
-      m += 1
-    codes[k - 1] = n + 1
-  rows = np.arange(2**m)[:, None] & np.asarray(codes)[None, :]
-  popcount = np.vectorize(lambda v: bin(v).count('1'))(rows)
-  return np.where(popcount % 2 == 0, 1, -1).astype(np.int8)
-
-
-def debias_group_size(task, kind):
-  """Prefixes of a debiased pool are exactly debiased when their size is a multiple of this."""
-  if kind == 'mean':
-    return 2
-  if kind == 'second_order':
-    return hadamard_signs(task.n, task.k).shape[0]
-  return 1
-
-
-def debias(task, target, kind, x):
-  """A pool transformation that removes the sample's low-order biases.
-
-  parity 'mean': antipodal pairs (x, -x), so every even prefix has column means exactly 0.
-  parity 'second_order': each base input times the rows of hadamard_signs, so every prefix of
-    a multiple of G inputs has zero column means, zero pairwise products and zero label mean.
-  sim 'mean': centred; sim 'whiten': empirical mean 0 and covariance I (exact for the whole pool).
-  """
-  if kind == 'none':
-    return x
-  if isinstance(task, tasks.SparseParity):
-    if kind == 'mean':
-      base = x[:(x.shape[0] + 1) // 2]
-      return jnp.stack([base, -base], axis=1).reshape((-1,) + x.shape[1:])[:x.shape[0]]
-    signs = jnp.asarray(hadamard_signs(task.n, task.k))
-    groups = -(-x.shape[0] // signs.shape[0])
-    return (x[:groups, None, :] * signs[None]).reshape(-1, x.shape[1])[:x.shape[0]]
-  x = x - jnp.mean(x, axis=0)
-  if kind == 'whiten':
-    values, vectors = jnp.linalg.eigh(x.T @ x / x.shape[0])
-    x = x @ (vectors * values**-0.5) @ vectors.T
-  return x
-
-
 def _data_for_seed(task, pool_size, test_size, debias_kind, seed):
   target_key, pool_key, test_key, label_key = jax.random.split(jax.random.key(seed), 4)
   target = task.init_target(target_key)
@@ -99,8 +39,8 @@ def _data_for_seed(task, pool_size, test_size, debias_kind, seed):
     pool_x, pool_y = (a[:pool_size] for a in task.population(target, pool_key))
   else:
     pool_x, pool_y = task.sample(target, pool_key, pool_size)
-  if debias_kind != 'none':
-    pool_x = debias(task, target, debias_kind, pool_x)
+  if debias_kind != 'none':  # a transformation of the pool that the task defines (Fig 3a)
+    pool_x = task.debias(target, debias_kind, pool_x)
     pool_y = task.label(target, pool_x)
   test_x, test_y = task.sample(target, test_key, test_size)
   return Data(target, pool_x, pool_y, task.random_labels(target, label_key, pool_x), test_x, test_y)

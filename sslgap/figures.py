@@ -59,11 +59,28 @@ def curves_plot(c, metrics, lines=None, series=None, panels=None, x=('steps', 'c
   return c
 
 
-def check_preset(arg, presets=('small', 'paper')):
-  arg = arg or 'paper'
-  if arg not in presets:
-    raise ValueError(f'unknown preset {arg!r}; use one of {presets} (none means paper scale)')
-  return arg
+def preset(arg, presets=('small', 'paper')):
+  """The preset a config's get_config(arg) was given: one of `presets`; none means 'paper'.
+
+  A preset name is its parts (a task, a kind of intervention) and a scale, joined by '_'
+  ('sim_init_small'); the paper scale has no suffix ('sim_init', or 'paper' alone)."""
+  name = arg or 'paper'
+  if name not in presets:
+    raise ValueError(f'unknown preset {name!r}; use one of {tuple(presets)} (none means paper scale)')
+  return name
+
+
+def scale_of(name):
+  """'small', 'medium' or 'paper' for a preset name."""
+  for scale in ('small', 'medium'):
+    if name == scale or name.endswith('_' + scale):
+      return scale
+  return 'paper'
+
+
+def parts_of(name):
+  """A preset name's parts without its scale: 'sim_init_small' -> ['sim', 'init'], 'small' -> []."""
+  return [p for p in name.split('_') if p not in ('small', 'medium', 'paper')]
 
 
 def transformer_task(task, loss, steps, eval_every, layers=2, heads=4, dim=32, causal=False, readout='mean',
@@ -94,16 +111,3 @@ TRANSFORMER_TASKS = {
                'paper': (dict(name='modadd', p=97, base=4), 'cross_entropy',
                          dict(dim=64, heads=4, causal=True, readout='last'))},
 }
-
-
-def parse_task_preset(arg, tasks=('parity', 'sim', 'icl', 'modadd'), default='parity'):
-  """'small' / 'paper' (the default task) or '<task>_small' / '<task>': (task, scale)."""
-  arg = arg or 'paper'
-  task, _, scale = arg.rpartition('_') if arg.endswith('small') else (arg, '', 'paper')
-  task = task or default
-  if task == 'paper':
-    task = default
-  if task not in tasks or scale not in ('small', 'paper'):
-    options = [f'{t}_small' for t in tasks] + list(tasks) + ['small', 'paper']
-    raise ValueError(f'unknown preset {arg!r}; use one of {options}')
-  return task, scale

@@ -1,90 +1,172 @@
-"""Which hyper-parameters are traced, and how config values become the run's traced arrays.
+"""Every traced hyper-parameter, declared once: its kind, default, valid range and when it is used.
 
-`config.hp` holds every value that may be vmapped. Most keys pass to the run as scalars;
-the data schedule is turned into two vectors (`phase_sizes`, `phase_lengths`) so that a
-single N-subset and a multi-phase schedule are one code path. In full-batch mode the
-dataset sizes set shapes, so they are static and the sweep loops over them outside.
+The declarations below are the whole story of what a sweep may vmap. From them follow the
+defaults of `config.hp` (sslgap.config.base_config), the checks of every value (a default or a
+swept one), which keys a config uses (sweeping an unused one is an error), and the conversion of
+config values into the run's traced inputs. Adding a traced hyper-parameter is one declaration
+here plus its use in the run.
+
+Config keys are flat (`lr`, `init_scale_first`); the run receives a pytree where per-group
+multipliers are mappings (`hp['init_scale'] == {'first': ..., 'rest': ...}`) and the data
+schedule is always `phase_sizes` [P] with `phase_lengths` [P - 1] (a single `dataset_size` is a
+one-phase schedule). Dataset sizes are ints where 0 means online; 'online' is accepted in
+configs and converted here, at the edge (size_value). In full-batch mode the dataset sizes set
+array shapes, so they are static: the sweep loops over them outside the compiled run.
 """
+
+import dataclasses
+import math
+from typing import Callable
 
 import numpy as np
 
-from sslgap import data as data_lib
-from sslgap import optim
+ONLINE = 0  # the dataset size that means "sample fresh every step"
+ONLINE_NAME = 'online'  # how configs (and figure labels) write it
 
-INT_HP = ('random_label_phases', 'online_bias_samples')
-# hp keys the engine handles itself rather than passing to the run.
-ENGINE_HP = ('data_seed',)
-SCHEDULE_HP = ('dataset_size', 'phase_sizes', 'phase_lengths')
 
+@dataclasses.dataclass(frozen=True)
+class Facts:
+  """The static facts that decide which hyper-parameters a config uses."""
+
+  optimizer: str
+  groups: tuple
+  mode: str  # 'minibatch' or 'full_batch'
+  multi_phase: bool
+  auto: bool
+  biased_sampling: bool  # the task can sample from coordinate-biased distributions
+  model_hparams: tuple = None  # a model that trains itself reads exactly these
+
+
+def always(_):
+  return True
+
+
+def never(_):
+  return False
+
+
+def _adamw(f):
+  return f.optimizer == 'adamw'
+
+
+@dataclasses.dataclass(frozen=True)
+class HParam:
+  name: str
+  kind: str  # 'seed', 'float', 'int', 'size', 'sizes' or 'lengths'
+  default: object
+  low: float = None  # valid range; open or closed at each end
+  high: object = None  # a number, or 'population' (the task's population size)
+  low_open: bool = False
+  high_open: bool = False
+  used: Callable = always  # (Facts) -> bool
+  per_group: bool = False  # one value per layer group: config keys <name>_<group>
+  engine: bool = False  # read by the engine itself (the data seed), not passed to the run
+  schedule: bool = False  # a dataset size or phase length: static in full-batch mode
+  doc: str = ''
+
+
+DECLARED = (
+    HParam('seed', 'seed', 0, doc='initialisation, batch order and probes of a run'),
+    HParam('data_seed', 'seed', 0, engine=True, doc='the pool, the hidden target and the test set'),
+    HParam('lr', 'float', 0.1, low=0, low_open=True, doc='learning rate'),
+    HParam('momentum', 'float', 0.9, low=0, high=1, high_open=True, used=lambda f: f.optimizer == 'momentum'),
+    HParam('b1', 'float', 0.9, low=0, high=1, high_open=True, used=_adamw),
+    HParam('b2', 'float', 0.999, low=0, high=1, high_open=True, used=_adamw),
+    HParam('weight_decay', 'float', 0.0, low=0, used=_adamw),
+    HParam('init_scale', 'float', 1.0, low=0, per_group=True, doc='multiplies the group\'s initial weights and biases'),
+    HParam('lr_mult', 'float', 1.0, low=0, per_group=True, doc='multiplies the group\'s updates'),
+    HParam('alpha', 'float', 1.0, low=0, low_open=True, used=lambda f: {'first', 'rest'} <= set(f.groups),
+           doc='alpha-scaling: the first group\'s init / alpha, every other group\'s x alpha'),
+    HParam('random_label_phases', 'int', 0, low=0, doc='phases trained on random labels'),
+    HParam('pool_fraction', 'float', 1.0, low=0, high=1, used=lambda f: f.mode == 'minibatch',
+           doc='the share of a batch drawn from the subset; the rest is fresh (two-set training)'),
+    HParam('online_bias_samples', 'int', 0, low=0, high='population',
+           used=lambda f: f.mode == 'minibatch' and f.biased_sampling,
+           doc='online inputs from the coordinate biases of this many pool examples (0: unbiased)'),
+    HParam('phase_sizes', 'sizes', (), schedule=True, used=lambda f: f.multi_phase or f.auto),
+    HParam('phase_lengths', 'lengths', (), schedule=True, used=lambda f: f.multi_phase and not f.auto),
+    HParam('auto_train_acc', 'float', 0.75, low=0, high=1, used=lambda f: f.auto),
+    HParam('auto_max_epochs', 'float', 50.0, low=0, low_open=True, used=lambda f: f.auto),
+    HParam('a_star', 'float', 0.5, low=0, high=1, low_open=True, used=never, doc='the theory model\'s |a| target'),
+    HParam('dataset_size', 'size', ONLINE, schedule=True, used=lambda f: not f.multi_phase and not f.auto,
+           doc="a prefix of the data seed's pool, or 'online' (0)"),
+)
+BY_NAME = {h.name: h for h in DECLARED}
+# Groups every base config carries keys for (the MLP's and the Transformer's default groups).
+BASE_GROUPS = ('first', 'rest', 'qk')
+
+
+def config_key(hparam, group=None):
+  return f'{hparam.name}_{group}' if hparam.per_group else hparam.name
+
+
+def config_defaults(groups=BASE_GROUPS):
+  """{config key: default} of every declared hyper-parameter (config.hp of a base config)."""
+  out = {}
+  for h in DECLARED:
+    for group in (groups if h.per_group else (None,)):
+      out[config_key(h, group)] = h.default
+  return out
+
+
+def lookup(key, groups):
+  """(HParam, group or None) of a config key, or None if no declaration has it."""
+  if key in BY_NAME and not BY_NAME[key].per_group:
+    return BY_NAME[key], None
+  for h in DECLARED:
+    if h.per_group and key.startswith(h.name + '_') and key[len(h.name) + 1:] in groups:
+      return h, key[len(h.name) + 1:]
+  return None
+
+
+def size_value(value):
+  """A dataset size as an int; 'online' (or 0) means fresh samples every step."""
+  return ONLINE if value == ONLINE_NAME else int(value)
+
+
+# --- which keys a config uses ------------------------------------------------------------------
 
 def layer_group_names(config):
-  names = []
-  for _, group in config.model.layer_groups:
-    if group not in names:
-      names.append(group)
-  return names
+  return list(dict.fromkeys(group for _, group in config.model.layer_groups))  # in rule order
+
+
+def facts(config):
+  from sslgap import models
+  from sslgap import tasks
+  model_cls = models.MODELS.get(config.model.kind)
+  task_cls = tasks.TASKS.get(config.task.name)
+  return Facts(optimizer=config.optim.kind, groups=tuple(layer_group_names(config)), mode=config.data.mode,
+               multi_phase=is_multi_phase(config), auto=config.data.schedule == 'auto',
+               biased_sampling=bool(task_cls and hasattr(task_cls, 'sample_biased')),
+               model_hparams=getattr(model_cls, 'hparams', None))
 
 
 def is_multi_phase(config):
   return len(config.hp.phase_sizes) > 0
 
 
-def static_hp_keys(config):
-  """hp keys that set shapes under this config, so each value compiles once."""
-  return SCHEDULE_HP if config.data.mode == 'full_batch' else ()
-
-
-def is_auto_schedule(config):
-  return config.data.schedule == 'auto'
+def used_hparams(config):
+  """[(HParam, group or None)] this config reads, in declaration order."""
+  f = facts(config)
+  out = []
+  for h in DECLARED:
+    if f.model_hparams is not None:
+      if h.name in f.model_hparams:
+        out.append((h, None))
+      continue
+    if h.used(f):
+      out += [(h, g) for g in f.groups] if h.per_group else [(h, None)]
+  return out
 
 
 def used_hp_keys(config):
-  """The hp keys this config reads, in a fixed order."""
-  if config.model.kind == 'quadratic_neuron':
-    return ['seed', 'data_seed', 'lr', 'a_star', 'random_label_phases', 'dataset_size']
-  keys = ['seed', 'data_seed', 'lr', *optim.OPTIMIZER_HP[config.optim.kind]]
-  groups = layer_group_names(config)
-  for group in groups:
-    keys += [f'init_scale_{group}', f'lr_mult_{group}']
-  if {'first', 'rest'} <= set(groups):
-    keys.append('alpha')
-  keys.append('random_label_phases')
-  if config.data.mode == 'minibatch':
-    keys.append('pool_fraction')
-    if config.task.name == 'parity':
-      keys.append('online_bias_samples')
-  if is_auto_schedule(config):
-    keys += ['phase_sizes', 'auto_train_acc', 'auto_max_epochs']
-  else:
-    keys += ['phase_sizes', 'phase_lengths'] if is_multi_phase(config) else ['dataset_size']
-  return keys
+  """The config hp keys this config reads, in a fixed order."""
+  return [config_key(h, g) for h, g in used_hparams(config)]
 
 
-def size_value(value):
-  """A dataset size as an int; 'online' (or 0) means fresh samples every step."""
-  return data_lib.ONLINE if value == 'online' else int(value)
-
-
-def _schedule_sources(config):
-  """How the run's (phase_sizes [P], phase_lengths [P-1]) come from config hp keys."""
-  as_sizes = lambda v: np.asarray([size_value(s) for s in v], np.int32)
-  if is_auto_schedule(config):
-    return {'phase_sizes': ('phase_sizes', as_sizes)}
-  if is_multi_phase(config):
-    return {'phase_sizes': ('phase_sizes', as_sizes),
-            'phase_lengths': ('phase_lengths', lambda v: np.asarray(v, np.int32))}
-  return {'phase_sizes': ('dataset_size', lambda v: as_sizes([v])),
-          'phase_lengths': (None, lambda _: np.zeros((0,), np.int32))}
-
-
-def _convert(hp_values, sources):
-  return {k: convert(hp_values[src] if src else None) for k, (src, convert) in sources.items()}
-
-
-def static_phases(config):
-  """Full-batch phases: static (sizes, lengths) tuples; one step per epoch."""
-  arrays = _convert(config.hp, _schedule_sources(config))
-  return tuple(arrays['phase_sizes'].tolist()), tuple(arrays['phase_lengths'].tolist())
+def static_hp_keys(config):
+  """hp keys that set shapes under this config, so each value compiles once."""
+  return [h.name for h in DECLARED if h.schedule] if config.data.mode == 'full_batch' else []
 
 
 def axis_values(config, key):
@@ -94,6 +176,11 @@ def axis_values(config, key):
   return [config.hp[key]]
 
 
+def values_used(config, key):
+  """Every value of an hp key the sweep may run with (its default if the config does not use it)."""
+  return axis_values(config, key) if key in used_hp_keys(config) else [config.hp[key]]
+
+
 def all_dataset_sizes(config):
   """Every dataset size the sweep may use (0 = online)."""
   if is_multi_phase(config):
@@ -101,52 +188,96 @@ def all_dataset_sizes(config):
   return [size_value(s) for s in axis_values(config, 'dataset_size')]
 
 
-def _values(config, key):
-  return axis_values(config, key) if key in used_hp_keys(config) else [config.hp[key]]
+# --- the run's traced inputs ---------------------------------------------------------------------
 
-
-def pool_size(config):
-  """Examples the pool must hold: the largest finite dataset, and the biased-online samples."""
-  sizes = [s for s in all_dataset_sizes(config) if s != data_lib.ONLINE]
-  if 'online_bias_samples' in used_hp_keys(config):
-    sizes += [int(m) for m in _values(config, 'online_bias_samples')]
-  return max(sizes, default=0)
-
-
-def uses_online(config):
-  return data_lib.ONLINE in all_dataset_sizes(config)
-
-
-def uses_fresh_samples(config):
-  """Whether some step draws fresh examples: an online phase, or a two-set batch (pool_fraction < 1)."""
-  fractions = _values(config, 'pool_fraction') if 'pool_fraction' in used_hp_keys(config) else [1.0]
-  return uses_online(config) or pool_size(config) == 0 or any(f < 1 for f in fractions)
-
-
-def uses_random_labels(config):
-  return any(int(v) > 0 for v in _values(config, 'random_label_phases'))
-
-
-def uses_online_bias(config):
-  return 'online_bias_samples' in used_hp_keys(config) and any(
-      int(m) > 0 for m in _values(config, 'online_bias_samples'))
+CONVERTERS = {
+    'seed': np.uint32,
+    'float': np.float32,
+    'int': np.int32,
+    'sizes': lambda v: np.asarray([size_value(s) for s in v], np.int32),
+    'lengths': lambda v: np.asarray(v, np.int32),
+}
 
 
 def run_hp_sources(config):
-  """{run hp key: (config hp key or None, converter)}: how each traced input of the run is made.
-
-  A converter maps one config value to the numpy value the run receives; a key with no
-  config source is the same constant for every run.
-  """
-  sources = {'seed': ('seed', np.uint32)}
-  for key in used_hp_keys(config):
-    if key not in ENGINE_HP + SCHEDULE_HP + ('seed',):
-      sources[key] = (key, np.int32 if key in INT_HP else np.float32)
-  if config.data.mode != 'full_batch':
-    sources.update(_schedule_sources(config))
+  """{path in the run's hp pytree: (config hp key or None, converter)}: how each traced input of a
+  run is made. A converter maps one config value to the numpy value the run receives; a path with
+  no config key is the same constant for every run."""
+  sources = {}
+  full_batch = config.data.mode == 'full_batch'
+  for h, group in used_hparams(config):
+    if h.engine or (full_batch and h.schedule):
+      continue
+    key = config_key(h, group)
+    if h.name == 'dataset_size':  # a one-phase schedule
+      sources[('phase_sizes',)] = (key, lambda v: CONVERTERS['sizes']([v]))
+      sources[('phase_lengths',)] = (None, lambda _: np.zeros((0,), np.int32))
+    else:
+      sources[(h.name, group) if h.per_group else (h.name,)] = (key, CONVERTERS[h.kind])
   return sources
 
 
+def nest(flat):
+  """{path tuple: value} -> the nested dict the run receives."""
+  out = {}
+  for path, value in flat.items():
+    node = out
+    for part in path[:-1]:
+      node = node.setdefault(part, {})
+    node[path[-1]] = value
+  return out
+
+
 def run_hp(config, overrides=None):
-  """The run's hp dict for one point: config.hp with `overrides` ({hp key: value}) applied."""
-  return _convert(dict(config.hp.items(), **(overrides or {})), run_hp_sources(config))
+  """The run's hp pytree for one point: config.hp with `overrides` ({hp key: value}) applied."""
+  values = dict(config.hp.items(), **(overrides or {}))
+  return nest({path: convert(values[key] if key else None) for path, (key, convert) in run_hp_sources(config).items()})
+
+
+def static_phases(config):
+  """Full-batch phases: static (sizes, lengths) tuples; one step per epoch."""
+  if is_multi_phase(config):
+    return (tuple(size_value(s) for s in config.hp.phase_sizes), tuple(int(v) for v in config.hp.phase_lengths))
+  return (size_value(config.hp.dataset_size),), ()
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+def _is_int(v):
+  return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_number(v):
+  return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def check_value(hparam, value, where, population):
+  """A message saying what is wrong with one value of a declared hyper-parameter, or None.
+
+  Dataset sizes are checked against the task and data plan by sslgap.config (check_size)."""
+  kind = hparam.kind
+  if kind == 'seed':
+    if not (_is_int(value) and 0 <= value < 2**32):
+      return f'must be an integer in [0, 2**32), got {value!r}'
+    return None
+  if kind == 'lengths':
+    if not (isinstance(value, (tuple, list)) and all(_is_int(v) and v >= 0 for v in value)):
+      return f'must be a tuple of non-negative integers, got {value!r}'
+    return None
+  if kind in ('size', 'sizes'):
+    return None
+  if kind == 'int' and not _is_int(value):
+    return f'must be a non-negative integer, got {value!r}' if hparam.low == 0 else f'must be an integer, got {value!r}'
+  if not (_is_number(value) and math.isfinite(value)):
+    return f'must be a finite number, got {value!r}'
+  high = population if hparam.high == 'population' else hparam.high
+  below = hparam.low is not None and (value <= hparam.low if hparam.low_open else value < hparam.low)
+  above = high is not None and (value >= high if hparam.high_open else value > high)
+  if hparam.high == 'population' and above:
+    return f'{value} exceeds the population size {population}'
+  if below or above:
+    if hparam.low == 0 and high is None:
+      return f'must be {"positive" if hparam.low_open else "non-negative"}, got {value!r}'
+    left, right = '(' if hparam.low_open else '[', ')' if hparam.high_open else ']'
+    return f'must be in {left}{hparam.low}, {high}{right}, got {value!r}'
+  return None

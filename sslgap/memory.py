@@ -7,15 +7,10 @@ slice (two consecutive layers' activations live at once). benchmarks/bench_memor
 measures it against the process's real peak.
 """
 
-import math
 import os
 import re
 
 import jax
-
-from sslgap import hparams
-from sslgap import tasks
-from sslgap import train
 
 FLOAT_BYTES = 4
 OPTIMIZER_SLOTS = {'sgd': 0, 'momentum': 1, 'adamw': 2}
@@ -24,62 +19,43 @@ ACCELERATOR_FRACTION = 0.8
 HOST_FRACTION = 0.5
 
 
-def param_count(config):
-  task = tasks.make_task(config.task)
-  if config.model.kind == 'quadratic_neuron':
-    return tasks.input_dim(task) + 1
-  shapes = jax.eval_shape(train.build_model(config.model, task).init, jax.random.key(0),
-                          jax.ShapeDtypeStruct((1,) + task.example_shape, task.x_dtype))
-  return sum(math.prod(s.shape) for s in jax.tree_util.tree_leaves(shapes))
+def param_count(spec):
+  return spec.model.param_count()
 
 
-def examples_per_step(config):
+def examples_per_step(spec):
   """Examples one step of one run pushes through the model (the largest full-batch slice)."""
-  if config.model.kind == 'quadratic_neuron':
-    return hparams.pool_size(config)  # phase 1 reads the whole pool every step
-  if config.data.mode != 'full_batch':
-    return config.train.batch_size
-  return min(max(hparams.static_phases(config)[0]), train.full_batch_microbatch(config))
+  if not spec.full_batch:
+    return spec.batch_size
+  return min(max(spec.static_phases[0]), spec.full_batch_microbatch)
 
 
-def bytes_per_run(config):
-  """{component: bytes} for one run of this static config; step and evaluation never coexist."""
-  task = tasks.make_task(config.task)
-  params = param_count(config)
-  rows = examples_per_step(config)
-  eval_rows = min(config.data.eval_batch_size, max(config.task.test_size, config.data.eval_train_size))
-  metrics = len(train.metric_names(config)) * len(train.eval_steps(config))
-  slots = OPTIMIZER_SLOTS[config.optim.kind]
-  if config.model.kind == 'quadratic_neuron':  # the pool is shared; a run holds w, a and a few [M] vectors
-    return {'state': 2 * FLOAT_BYTES * params, 'step': 3 * FLOAT_BYTES * rows, 'evaluation': 0,
-            'metrics': FLOAT_BYTES * metrics}
-  if config.model.kind == 'transformer':
-    m = config.model
-    seq = task.example_shape[0]
-    per_token_layer = (6 + 2 * m.mlp_ratio) * m.dim + 2 * m.heads * seq  # activations and attention
-    return {
-        'state': 2 * FLOAT_BYTES * params * (1 + slots),
-        'step': FLOAT_BYTES * (3 * params + 3 * rows * seq * (m.layers * per_token_layer + 2 * m.dim)),
-        'evaluation': FLOAT_BYTES * eval_rows * seq * per_token_layer,
-        'metrics': FLOAT_BYTES * metrics,
-    }
-  widths = config.model.hidden_layers * config.model.width + 1
+def bytes_per_run(spec):
+  """{component: bytes} for one run of a run spec; step and evaluation never coexist.
+
+  The model plug-in gives the activations (activation_floats), or the whole figure (bytes_per_run)."""
+  metrics = FLOAT_BYTES * len(spec.metric_names) * len(spec.eval_steps)
+  if hasattr(spec.model, 'bytes_per_run'):
+    return dict(spec.model.bytes_per_run(spec), metrics=metrics)
+  params = param_count(spec)
+  eval_rows = min(spec.eval_batch_size, max(spec.test_size, spec.eval_train_size))
+  step, evaluation = spec.model.activation_floats(examples_per_step(spec), eval_rows)
   return {
-      'state': 2 * FLOAT_BYTES * params * (1 + slots),
-      'step': FLOAT_BYTES * (3 * params + rows * (tasks.input_dim(task) + 4 * widths)),
-      'evaluation': FLOAT_BYTES * eval_rows * (widths + config.model.width),
-      'metrics': FLOAT_BYTES * metrics,
+      'state': 2 * FLOAT_BYTES * params * (1 + OPTIMIZER_SLOTS[spec.optimizer]),
+      'step': FLOAT_BYTES * (3 * params + step),
+      'evaluation': FLOAT_BYTES * evaluation,
+      'metrics': metrics,
   }
 
 
-def cpu_runs_per_device(config):
-  """Runs whose training steps fit engine.cpu_cache_bytes together, at least one."""
-  parts = bytes_per_run(config)
-  return max(1, parse_bytes(config.engine.cpu_cache_bytes) // (parts['state'] // 2 + parts['step']))
+def cpu_runs_per_device(spec, cache_bytes):
+  """Runs whose training steps fit `cache_bytes` (engine.cpu_cache_bytes) together, at least one."""
+  parts = bytes_per_run(spec)
+  return max(1, parse_bytes(cache_bytes) // (parts['state'] // 2 + parts['step']))
 
 
-def total_bytes_per_run(config):
-  parts = bytes_per_run(config)
+def total_bytes_per_run(spec):
+  parts = bytes_per_run(spec)
   return parts['state'] + parts['metrics'] + max(parts['step'], parts['evaluation'])
 
 

@@ -7,14 +7,7 @@ path serves every learning rate, beta2 and layer multiplier in a sweep.
 import jax
 import optax
 
-OPTIMIZERS = ('sgd', 'momentum', 'adamw')
-
-# Which hp keys each optimiser reads, besides lr and the per-group multipliers.
-OPTIMIZER_HP = {
-    'sgd': (),
-    'momentum': ('momentum',),
-    'adamw': ('b1', 'b2', 'weight_decay'),
-}
+OPTIMIZERS = ('sgd', 'momentum', 'adamw')  # which hp each reads is declared in sslgap.hparams
 
 
 def scale_by_tree(multipliers):
@@ -27,15 +20,13 @@ def scale_by_tree(multipliers):
   return optax.GradientTransformation(lambda _: optax.EmptyState(), update)
 
 
-def make_optimizer(optim_config, hp, lr_multipliers):
-  kind = optim_config.kind
+def make_optimizer(kind, eps, hp, lr_multipliers):
   if kind == 'sgd':
     base = optax.sgd(hp['lr'])
   elif kind == 'momentum':
     base = optax.sgd(hp['lr'], momentum=hp['momentum'])
   elif kind == 'adamw':
-    base = optax.adamw(hp['lr'], b1=hp['b1'], b2=hp['b2'], eps=optim_config.eps,
-                       weight_decay=hp['weight_decay'])
+    base = optax.adamw(hp['lr'], b1=hp['b1'], b2=hp['b2'], eps=eps, weight_decay=hp['weight_decay'])
   else:
     raise ValueError(f'config.optim.kind: unknown optimiser {kind!r}; known: {OPTIMIZERS}')
   return optax.chain(base, scale_by_tree(lr_multipliers))

@@ -7,6 +7,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sslgap import results as results_lib  # noqa: E402
+
 
 def size_label(size, population=None):
   size = int(size)
@@ -84,28 +86,6 @@ def metric_values(results, name):
   return DERIVED[name](results.metrics) if name in DERIVED else results[name]
 
 
-def examples_seen(config, coords, eval_steps):
-  """Cumulative examples processed at each eval step: batch x steps, or the current dataset
-  size summed over steps for full-batch GD (whose phases are static)."""
-  if config['data']['mode'] != 'full_batch':
-    return eval_steps * float(config['train']['batch_size'])
-  hp = dict(config['hp'], **coords)
-  if hp.get('phase_sizes'):
-    sizes, lengths = list(hp['phase_sizes']), list(hp['phase_lengths'])
-  else:
-    sizes, lengths = [hp['dataset_size']], []
-  ends = np.cumsum(lengths + [np.inf])
-  per_step = np.asarray([sizes[int(np.searchsorted(ends, s, side='right'))] for s in range(int(eval_steps[-1]))])
-  return np.concatenate([[0.0], np.cumsum(per_step, dtype=float)])[eval_steps]
-
-
-def _parse(value):
-  text = str(value)
-  if text.startswith('('):
-    return tuple(int(v) if v.strip().lstrip('-').isdigit() else v.strip(" '") for v in text[1:-1].split(',') if v.strip())
-  return value.item() if hasattr(value, 'item') else value
-
-
 def series_label(selection):
   def fmt(axis, value):
     if axis == 'dataset_size':
@@ -113,7 +93,7 @@ def series_label(selection):
     if axis == 'phase_sizes':
       return 'phases ' + ' > '.join('online' if v in (0, 'online') else f'{v:,}' for v in value)
     return f'{axis}={value:g}' if isinstance(value, float) else f'{axis}={value}'
-  return ', '.join(fmt(a, _parse(v)) for a, v in selection.items())
+  return ', '.join(fmt(a, results_lib.parse_coord(v)) for a, v in selection.items())
 
 
 def best_curve(results, metric, best):
@@ -144,7 +124,7 @@ def _panel_results(results, plot, panel):
 
 def _set_panel_title(ax, plot, panel):
   if panel is not None:
-    ax.set_title(f'{plot["panels"]} = {_parse(panel)}', fontsize=9)
+    ax.set_title(f'{plot["panels"]} = {results_lib.parse_coord(panel)}', fontsize=9)
 
 
 def _finish(fig, axes, plot):
@@ -168,10 +148,10 @@ def curves(results, plot):
       line = sub.sel(**selection)
       for m, metric in enumerate(metrics):
         y, tuned = best_curve(line, metric, plot.get('best', 'max'))
-        coords = {a: _parse(v) for a, v in dict(selection, **tuned).items()}
+        coords = {a: results_lib.parse_coord(v) for a, v in dict(selection, **tuned).items()}
         for c, x_kind in enumerate(xs):
           ax = axes[m, p * len(xs) + c]
-          x = results.eval_steps if x_kind == 'steps' else examples_seen(results.config, coords, results.eval_steps)
+          x = results.eval_steps if x_kind == 'steps' else results_lib.examples_seen(results.config, coords, results.eval_steps)
           suffix = ''.join(f' ({a}={v:.3g})' for a, v in tuned.items() if isinstance(v, float) and a != 'seed')
           keep = x > 0 if x_kind == 'compute' else slice(None)  # log axis: step 0 has no place
           ax.plot(x[keep], y[keep], label=(label or series_label(selection)) + suffix)

@@ -12,9 +12,7 @@ import dataclasses
 import numpy as np
 
 from sslgap import command
-from sslgap import hparams
 from sslgap import memory
-from sslgap import tasks
 
 
 def choose_chunks(plan, todo, count):
@@ -31,23 +29,22 @@ def choose_chunks(plan, todo, count):
   return chosen
 
 
-def run_flops(config):
-  """FLOPs of one run: 6 x parameters per trained example (x tokens for a Transformer) over all
+def run_flops(spec):
+  """FLOPs of one run: 6 x parameters per trained example (x tokens for a sequence model) over all
   steps (full-batch phases at their sizes), plus 2 x parameters per evaluated example."""
-  task = tasks.make_task(config.task)
-  params = memory.param_count(config)
-  tokens = task.example_shape[0] if config.model.kind == 'transformer' else 1
-  steps = config.train.steps
-  if config.data.mode == 'full_batch':
-    sizes, lengths = hparams.static_phases(config)
+  params = memory.param_count(spec)
+  tokens = spec.task.example_shape[0] if spec.task.sequence or spec.model.kind == 'transformer' else 1
+  steps = spec.steps
+  if spec.full_batch:
+    sizes, lengths = spec.static_phases
     ends = np.minimum(np.cumsum(list(lengths) + [steps]), steps)
     per_phase = np.diff(np.concatenate([[0], ends]))
     examples = float(np.dot(per_phase, sizes))
   else:
-    gradients = 2 if config.data.online_groups else 1
-    examples = float(steps * config.train.batch_size * gradients)
-  evaluations = steps // config.train.eval_every + 1
-  evaluated = evaluations * (config.task.test_size + config.data.eval_train_size)
+    gradients = 2 if spec.online_groups else 1
+    examples = float(steps * spec.batch_size * gradients)
+  evaluations = steps // spec.eval_every + 1
+  evaluated = evaluations * (spec.test_size + spec.eval_train_size)
   return tokens * params * (6.0 * examples + 2.0 * evaluated)
 
 
@@ -112,8 +109,8 @@ def project(plan, timings, shards=1, finished=(), flops=None):
     raise ValueError('no chunk was timed')
   kernels = sorted({g.kernel_id for g in plan.groups})
   if flops is None:
-    configs = {g.kernel_id: g.config for g in plan.groups}
-    flops = {k: run_flops(configs[k]) for k in kernels}
+    specs = {g.kernel_id: g.spec for g in plan.groups}
+    flops = {k: run_flops(specs[k]) for k in kernels}
   reference = max(timed, key=lambda k: len(timed[k].chunk_seconds))
   per_chunk, compile_seconds, scaled = {}, {}, []
   for k in kernels:

@@ -1,6 +1,6 @@
 """The .npz result grid: writing it, and loading it with named-axis selection (numpy only).
 
-Layout (the public contract, see DESIGN.md):
+Layout (the public contract):
   axis_names           1-D str array, the grid axes in order
   coord_<axis>         1-D array of that axis's values
   eval_steps           1-D int array of the steps at which metrics were recorded
@@ -17,16 +17,44 @@ import zipfile
 import numpy as np
 
 from sslgap import files
+from sslgap import hparams
 
-COMPUTE_UNIT = 'examples'  # compute = examples processed = batch size x steps (N x steps for GD)
+SCHEDULE_AXES = ('dataset_size', 'phase_sizes', 'phase_lengths')
 
 
 def coord_array(values):
   """Axis values as a numpy array; 'online' dataset sizes are stored as 0, tuples as strings."""
-  values = [0 if v == 'online' else v for v in values]
+  values = [hparams.size_value(v) if v == hparams.ONLINE_NAME else v for v in values]
   if any(isinstance(v, (tuple, list)) for v in values):
     return np.asarray([str(tuple(v)) for v in values])
   return np.asarray(values)
+
+
+def parse_coord(value):
+  """A stored coordinate as a value: tuples come back from their string form, 'online' as 0."""
+  text = str(value)
+  if text.startswith('('):
+    parts = [v.strip(" '") for v in text[1:-1].split(',') if v.strip()]
+    return tuple(hparams.size_value(v) if v == hparams.ONLINE_NAME or v.lstrip('-').isdigit() else v for v in parts)
+  return value.item() if hasattr(value, 'item') else value
+
+
+def examples_seen(config, point, eval_steps):
+  """Compute (examples processed) a run has spent at each eval step: batch x steps, or for
+  full-batch GD the size of the phase's dataset summed over its steps. point: {axis: value}
+  of the run's swept values (its dataset size or phases)."""
+  eval_steps = np.asarray(eval_steps)
+  if config.get('data', {}).get('mode') != 'full_batch':
+    return eval_steps * float(config['train']['batch_size'])
+  hp = dict(config['hp'], **point)
+  if hp.get('phase_sizes'):
+    sizes, lengths = list(hp['phase_sizes']), list(hp['phase_lengths'])
+  else:
+    sizes, lengths = [hp['dataset_size']], []
+  ends = np.cumsum(list(lengths) + [np.inf])
+  per_step = np.asarray([sizes[int(np.searchsorted(ends, s, side='right'))] for s in range(int(eval_steps[-1]))],
+                        float)
+  return np.concatenate([[0.0], np.cumsum(per_step)])[eval_steps]
 
 
 def atomic_savez(path, **arrays):
@@ -98,7 +126,7 @@ class Results:
     elif coords.dtype.kind in 'fc':
       hits = np.flatnonzero(np.isclose(coords, value, rtol=1e-6, atol=0))
     else:
-      hits = np.flatnonzero(coords == (0 if value == 'online' else value))
+      hits = np.flatnonzero(coords == (hparams.ONLINE if value == hparams.ONLINE_NAME else value))
     if hits.size == 0:
       raise KeyError(f'axis {axis!r} has no value {value!r}; values: {coords.tolist()}')
     return int(hits[0])
@@ -154,20 +182,26 @@ class Results:
     return np.where(hit.any(axis=-1), steps, np.nan)
 
   def compute_to_target(self, metric, target, above=True):
-    """Examples processed until the target: batch x steps, or N x steps for full-batch GD."""
-    steps = self.steps_to_target(metric, target, above)
-    return steps * self.examples_per_step()
+    """Examples processed until the target (see examples_seen); NaN if never reached."""
+    values = self[metric]
+    hit = values >= target if above else values <= target
+    seen = np.broadcast_to(self.examples_seen(), values.shape)
+    compute = np.take_along_axis(seen, np.argmax(hit, axis=-1)[..., None], axis=-1)[..., 0]
+    return np.where(hit.any(axis=-1), compute, np.nan)
 
-  def examples_per_step(self):
-    """Per grid point (broadcastable) number of examples each step processes."""
-    cfg = self.config
-    if cfg.get('data', {}).get('mode') != 'full_batch':
-      return float(cfg['train']['batch_size'])
-    if 'dataset_size' in self.axis_names:
-      shape = [1] * len(self.axis_names)
-      shape[self._axis('dataset_size')] = -1
-      return self.coords['dataset_size'].astype(float).reshape(shape)
-    return float(cfg['hp']['dataset_size'])
+  def examples_seen(self):
+    """Cumulative examples processed at each eval step, [*axis sizes, E] (size 1 on the axes
+    that do not change it): batch x steps, or for full-batch GD the datasets of its phases."""
+    scheduled = [a for a in SCHEDULE_AXES if a in self.axis_names]
+    shape = [len(self.coords[a]) if a in scheduled else 1 for a in self.axis_names] + [len(self.eval_steps)]
+    out = np.zeros(shape)
+    for index in np.ndindex(*[len(self.coords[a]) for a in scheduled]):
+      point = {a: parse_coord(self.coords[a][i]) for a, i in zip(scheduled, index)}
+      where = [0] * len(self.axis_names)
+      for a, i in zip(scheduled, index):
+        where[self.axis_names.index(a)] = i
+      out[tuple(where)] = examples_seen(self.config, point, self.eval_steps)
+    return out
 
 
 class ResultsError(ValueError):

@@ -21,6 +21,7 @@ from sslgap import config as config_lib
 from sslgap import data as data_lib
 from sslgap import hparams
 from sslgap import memory
+from sslgap import spec as spec_lib
 from sslgap import tasks
 from sslgap import train
 
@@ -31,7 +32,8 @@ log = logging.getLogger('sslgap')
 class Group:
   """Runs that share one compiled kernel and one data seed."""
 
-  config: object  # the concrete config of the static point
+  config: object  # the concrete config of the static point (its hp values for the chunks' inputs)
+  spec: object  # its run spec (sslgap.spec): all that compiling and running it reads
   fixed: dict  # axis position -> value index, for static axes and the data seed
   data_seed: int
   kernel_id: int
@@ -148,10 +150,9 @@ class Plan:
     return '\n'.join(lines)
 
 
-def _data_bytes(config):
-  task = tasks.make_task(config.task)
-  row = tasks.input_dim(task) * np.dtype(task.x_dtype).itemsize + 8
-  return row * (hparams.pool_size(config) + config.task.test_size)
+def _data_bytes(spec):
+  row = tasks.input_dim(spec.task) * np.dtype(spec.task.x_dtype).itemsize + 8
+  return row * (spec.pool_size + spec.test_size)
 
 
 def _budget(config, memory_budget, device):
@@ -180,30 +181,30 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
   static = [i for i, name in enumerate(names) if config_lib.is_static_axis(config, name)]
   seed_axis = names.index('data_seed') if 'data_seed' in names else None
   traced = [i for i in range(len(axes)) if i not in static and i != seed_axis]
-  groups, concretes = [], []
+  groups, specs = [], []
   static_ranges = [range(len(axes[i][1])) for i in static]
   for kernel_id, static_index in enumerate(itertools.product(*static_ranges)):
     point = {names[i]: axes[i][1][j] for i, j in zip(static, static_index)}
     concrete = config_lib.concrete_config(config, point)
-    concretes.append(concrete)
+    specs.append(spec_lib.derive(concrete))
     fixed = dict(zip(static, static_index))
     seeds = axes[seed_axis][1] if seed_axis is not None else [config.hp.data_seed]
     for j, seed in enumerate(seeds):
       where = dict(fixed, **({seed_axis: j} if seed_axis is not None else {}))
-      groups.append(Group(concrete, where, int(seed), kernel_id))
+      groups.append(Group(concrete, specs[-1], where, int(seed), kernel_id))
   device = dict(device or this_device(num_devices))
   num_devices = device['count']
-  per_run = max(memory.total_bytes_per_run(c) for c in concretes)
-  shared = max(_data_bytes(c) for c in concretes)
+  per_run = max(memory.total_bytes_per_run(s) for s in specs)
+  shared = max(_data_bytes(s) for s in specs)
   budget = _budget(config, memory_budget, device)
   runs_per_group = int(np.prod([len(axes[i][1]) for i in traced], dtype=np.int64))
   size = chunk_size or config.engine.chunk_size
-  plan = Plan(config, axes, traced, groups, 0, train.eval_steps(config), num_devices, per_run, shared, budget, device)
+  plan = Plan(config, axes, traced, groups, 0, specs[0].eval_steps, num_devices, per_run, shared, budget, device)
   if size:
     return dataclasses.replace(plan, chunk_size=int(size))
   cap = config.engine.max_chunk_size
   if device['platform'] == 'cpu':
-    cap = min(cap, min(memory.cpu_runs_per_device(c) for c in concretes) * num_devices)
+    cap = min(cap, min(memory.cpu_runs_per_device(s, config.engine.cpu_cache_bytes) for s in specs) * num_devices)
   size = memory.choose_chunk_size(per_run, budget, shared, runs_per_group, num_devices, cap)
   plan = dataclasses.replace(plan, chunk_size=int(size))
   if _measures_memory(config, device):
@@ -266,23 +267,19 @@ class Executor:
     self.splits = 0
 
   def _abstract_data(self, group):
-    task = tasks.make_task(group.config.task)
-    pool = hparams.pool_size(group.config)
-    build = lambda: data_lib.select_seed(data_lib.build_data(task, pool, group.config.task.test_size, [0],
-                                                             group.config.data.debias), 0)
-    return jax.eval_shape(build)
+    return jax.eval_shape(lambda: data_lib.select_seed(spec_lib.data_for(group.spec, [0]), 0))
 
   def compile(self, group, width):
     """The compiled kernel of group's static point for `width` runs per call (a device multiple)."""
     key = (group.kernel_id, width)
     if key not in self._kernels:
       start = time.perf_counter()
-      run = train.make_run(group.config, hparams.pool_size(group.config))
+      run = train.make_run(group.spec)
       kernel = jax.jit(jax.vmap(run, in_axes=(0, None)), in_shardings=(self._runs, self._replicated),
                        out_shardings=self._runs)
       hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
                                   self.chunk_hp(group, np.zeros(1, np.int64), width))
-      with jax.default_matmul_precision(group.config.train.matmul_precision):  # a trace-time setting
+      with jax.default_matmul_precision(group.spec.matmul_precision):  # a trace-time setting
         compiled = kernel.lower(hp, self._abstract_data(group)).compile()
       seconds = time.perf_counter() - start
       self.compile_seconds += seconds
@@ -301,10 +298,7 @@ class Executor:
   def _group_data(self, group):
     key = (group.kernel_id, group.data_seed)
     if key not in self._data:
-      task = tasks.make_task(group.config.task)
-      pool = hparams.pool_size(group.config)
-      stacked = data_lib.build_data(task, pool, group.config.task.test_size, [group.data_seed],
-                                    group.config.data.debias)
+      stacked = spec_lib.data_for(group.spec, [group.data_seed])
       data = jax.device_put(data_lib.select_seed(stacked, 0), self._replicated)
       self._data = {key: data}  # one data seed resident at a time
     return self._data[key]
@@ -317,15 +311,15 @@ class Executor:
     axis_index = dict(zip(plan.traced, np.unravel_index(padded, plan.traced_shape)))
     traced_names = {plan.axes[pos][0]: pos for pos in plan.traced}
     hp = {}
-    for key, (source, convert) in hparams.run_hp_sources(group.config).items():
+    for path, (source, convert) in hparams.run_hp_sources(group.config).items():
       if source in traced_names:
         pos = traced_names[source]
         table = np.stack([convert(v) for v in plan.axes[pos][1]])
-        hp[key] = table[axis_index[pos]]
+        hp[path] = table[axis_index[pos]]
       else:
         value = convert(group.config.hp[source] if source else None)
-        hp[key] = np.broadcast_to(value, (width,) + np.shape(value))
-    return hp
+        hp[path] = np.broadcast_to(value, (width,) + np.shape(value))
+    return hparams.nest(hp)
 
   def prepare(self, chunk_id):
     """Builds the chunk's data and compiles its kernel, so that running it measures the run alone."""

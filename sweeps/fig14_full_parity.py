@@ -14,7 +14,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   n = 16 if preset == 'small' else 20
   steps = 4000 if preset == 'small' else 20000
   c = figures.parity_mlp(n=n, k=n, hidden_layers=2, steps=steps, eval_every=steps // 20)

@@ -16,7 +16,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   steps = 3000 if preset == 'small' else 20000
   c = figures.parity_mlp(hidden_layers=2, steps=steps, eval_every=steps // 20)
   c.name = 'fig19_auto_schedule'

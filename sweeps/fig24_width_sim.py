@@ -13,7 +13,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   steps = 8000 if preset == 'small' else 40000
   c = figures.sim_mlp(steps=steps, eval_every=steps // 20)
   c.name = 'fig24_width_sim'

@@ -14,7 +14,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   steps = 1000 if preset == 'small' else 3000
   c = figures.parity_mlp(steps=steps, eval_every=steps // 20)
   c.name = 'fig2_parity_gd'

@@ -14,7 +14,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   small = preset == 'small'
   d, first, second, steps = (20, 2048, 32000, 1500) if small else (40, 8192, 256000, 4000)
   c = figures.sim_mlp(d=d, steps=steps, eval_every=steps // 20)

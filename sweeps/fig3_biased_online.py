@@ -16,7 +16,7 @@ M_VALUES = (16, 64, 256, 1024, 8192)
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   steps = 2000 if preset == 'small' else 10000
   c = figures.parity_mlp(hidden_layers=2, steps=steps, eval_every=steps // 20)
   c.name = 'fig3_biased_online'

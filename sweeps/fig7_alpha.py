@@ -15,7 +15,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   c = figures.parity_mlp(hidden_layers=2, steps=2000, eval_every=200)
   c.name = 'fig7_alpha'
   c.sweep.model__width = (32, 64, 128) if preset == 'small' else (64, 128, 256, 512, 1024)

@@ -15,7 +15,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   c = figures.parity_mlp(hidden_layers=2, steps=2000, eval_every=100)
   c.name = 'fig7_mup'
   c.sweep.model__parameterization = ('standard', 'mup')

@@ -12,6 +12,7 @@ Our choices, not the paper's (its Fig 6 sizes are unknown): the task (20,6)-pari
 to 16, 12 learning rates on a 1.2x grid with the best one shown per cell, 64 seeds).
 """
 
+from sslgap import figures
 from sslgap.config import base_config, log2_grid
 
 POPULATION = 2**20
@@ -35,17 +36,16 @@ def get_config(arg=None):
   c.name = 'init_scale_heatmap'
   c.plot.x, c.plot.y = 'init_scale_first', 'init_scale_rest'
   c.plot.labels = dict(init_scale_first='first-layer init scale', init_scale_rest='other-layers init scale')
-  if arg == 'small':
+  preset = figures.preset(arg)
+  if preset == 'small':
     c.sweep.init_scale_first = log2_grid(-2, 2, 2)
     c.sweep.init_scale_rest = log2_grid(-2, 2, 2)
     c.sweep.dataset_size = (8192, POPULATION)
     c.sweep.seed = (0, 1, 2, 3)
-  elif arg in (None, '', 'paper'):
+  else:
     c.sweep.init_scale_first = log2_grid(-4, 4, 4)
     c.sweep.init_scale_rest = log2_grid(-4, 4, 4)
     c.sweep.lr = tuple(0.1 * 1.2**i for i in range(-6, 6))
     c.sweep.dataset_size = (8192, POPULATION)
     c.sweep.seed = tuple(range(64))
-  else:
-    raise ValueError(f'unknown preset {arg!r}; use "small" or none (paper scale)')
   return c

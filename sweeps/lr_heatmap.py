@@ -14,6 +14,7 @@ from 1/16 to 64 at paper scale) and 64 seeds.
 import importlib.util
 import os
 
+from sslgap import figures
 from sslgap.config import log2_grid
 
 
@@ -32,17 +33,16 @@ def get_config(arg=None):
   c.name = 'lr_heatmap'
   c.plot.x, c.plot.y = 'lr_mult_first', 'lr_mult_rest'
   c.plot.labels = dict(lr_mult_first='first-layer lr / 0.1', lr_mult_rest='other-layers lr / 0.1')
-  if arg == 'small':
+  preset = figures.preset(arg)
+  if preset == 'small':
     c.sweep.lr_mult_first = log2_grid(-3, 5, 1)
     c.sweep.lr_mult_rest = log2_grid(-3, 5, 1)
     c.sweep.dataset_size = (8192, _fig6.POPULATION)
     c.sweep.seed = (0, 1, 2, 3)
-  elif arg in (None, '', 'paper'):
+  else:
     ratio = 1.2
     c.sweep.lr_mult_first = tuple(ratio**i for i in range(-15, 24))
     c.sweep.lr_mult_rest = tuple(ratio**i for i in range(-15, 24))
     c.sweep.dataset_size = (8192, _fig6.POPULATION)
     c.sweep.seed = tuple(range(64))
-  else:
-    raise ValueError(f'unknown preset {arg!r}; use "small" or none (paper scale)')
   return c

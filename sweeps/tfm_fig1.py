@@ -44,7 +44,8 @@ def schedules(task, budget, steps, c):
 
 
 def get_config(arg=None):
-  task, scale = figures.parse_task_preset(arg)
+  name = figures.preset(arg, PRESETS)
+  task, scale = (figures.parts_of(name) or ['parity'])[0], figures.scale_of(name)
   fields, loss, model = figures.TRANSFORMER_TASKS[task][scale]
   steps = 3000 if scale == 'small' else 30000
   c = figures.transformer_task(fields, loss, steps, steps // 20, **model)

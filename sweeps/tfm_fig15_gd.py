@@ -14,7 +14,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   n = 10 if preset == 'small' else 16
   steps = 400 if preset == 'small' else 3000
   c = figures.transformer_task(dict(name='parity', n=n, k=3), 'hinge', steps, steps // 20)

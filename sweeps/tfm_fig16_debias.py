@@ -14,7 +14,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   fields, loss, model = figures.TRANSFORMER_TASKS['parity'][preset]
   steps = 2000 if preset == 'small' else 30000
   c = figures.transformer_task(fields, loss, steps, steps // 20, **model)

@@ -17,7 +17,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   fields, loss, model = figures.TRANSFORMER_TASKS['modadd'][preset]
   steps = 3000 if preset == 'small' else 30000
   c = figures.transformer_task(fields, loss, steps, steps // 20, lr=3e-3, **model)

@@ -15,7 +15,8 @@ PRESETS = ('small', 'modadd_small', 'paper', 'modadd')
 
 
 def get_config(arg=None):
-  task, scale = figures.parse_task_preset(arg, tasks=('parity', 'modadd'))
+  name = figures.preset(arg, PRESETS)
+  task, scale = (figures.parts_of(name) or ['parity'])[0], figures.scale_of(name)
   steps = (400 if task == 'parity' else 3000) if scale == 'small' else 20000
   if task == 'parity':
     n = 10 if scale == 'small' else 16

@@ -26,14 +26,12 @@ SUBSET = {'parity': {'small': 512, 'paper': 16384}, 'sim': {'small': 1024, 'pape
 
 
 def parse(arg):
-  arg = arg or 'lr'
-  scale = 'small' if arg.endswith('small') else 'paper'
-  parts = [p for p in arg.replace('small', '').split('_') if p]
+  """(task, kind, scale) of a preset: the task defaults to parity, the kind to lr."""
+  name = figures.preset(arg or 'lr', PRESETS)
+  parts = figures.parts_of(name)
   task = parts[0] if parts and parts[0] in SUBSET else 'parity'
   kind = parts[-1] if parts and parts[-1] in KINDS else 'lr'
-  if arg not in PRESETS:
-    raise ValueError(f'unknown preset {arg!r}; use one of {PRESETS}')
-  return task, kind, scale
+  return task, kind, figures.scale_of(name)
 
 
 def get_config(arg=None):

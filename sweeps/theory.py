@@ -17,7 +17,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   c = config_lib.base_config()
   c.name = 'theory'
   d = 64

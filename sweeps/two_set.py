@@ -14,7 +14,7 @@ from sslgap import figures
 
 
 def get_config(arg=None):
-  preset = figures.check_preset(arg)
+  preset = figures.preset(arg)
   steps = 2000 if preset == 'small' else 10000
   c = figures.parity_mlp(hidden_layers=2, steps=steps, eval_every=steps // 20)
   c.name = 'two_set'

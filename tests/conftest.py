@@ -30,10 +30,10 @@ def tiny_config():
 @pytest.fixture
 def check_chunk_equals_runs_alone():
   """Runs a config's first chunk vmapped, then each of its runs alone under jit, and compares."""
+  import chex
   import jax
   import numpy as np
 
-  from sslgap import hparams
   from sslgap import sweep
   from sslgap import train
 
@@ -42,12 +42,11 @@ def check_chunk_equals_runs_alone():
     executor = sweep.Executor(plan)
     metrics, where = executor.run_chunk(0)
     data = executor._group_data(plan.groups[0])
-    alone = jax.jit(train.make_run(plan.groups[0].config, hparams.pool_size(config)))
+    alone = jax.jit(train.make_run(plan.groups[0].spec))
     hp = executor.chunk_hp(plan.groups[0], np.arange(len(where)))
     for i in range(len(where)):
-      single = alone({k: v[i] for k, v in hp.items()}, data)
-      for name, value in single.items():
-        np.testing.assert_allclose(metrics[name][i], np.asarray(value), rtol=2e-5, atol=2e-6, err_msg=name)
+      single = alone(jax.tree_util.tree_map(lambda v: v[i], hp), data)
+      chex.assert_trees_all_close({k: v[i] for k, v in metrics.items()}, single, rtol=2e-5, atol=2e-6)
     return plan, where
 
   return check

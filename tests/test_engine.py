@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sslgap import memory
+from sslgap import spec as spec_lib
 from sslgap import store
 from sslgap import sweep
 from sweep_cli import LONGER, SHORT, assert_same_grid, grid, module
@@ -137,7 +138,7 @@ def test_persistent_compilation_cache_is_written(tmp_path):
 def test_chunk_size_fits_the_memory_budget(tiny_config):
   tiny_config.sweep.seed = tuple(range(100))
   tiny_config.engine.cpu_cache_bytes = '1GB'  # let memory alone decide
-  per_run = memory.total_bytes_per_run(tiny_config)
+  per_run = memory.total_bytes_per_run(spec_lib.derive(tiny_config))
   shared = sweep.make_plan(tiny_config).shared_bytes
   budget = shared + 30.5 * per_run
   plan = sweep.make_plan(tiny_config, memory_budget=str(int(budget)), num_devices=1)
@@ -150,12 +151,13 @@ def test_chunk_size_fits_the_memory_budget(tiny_config):
 
 def test_cpu_chunks_hold_a_cache_sized_number_of_runs_per_device(tiny_config):
   tiny_config.sweep.seed = tuple(range(100))
-  parts = memory.bytes_per_run(tiny_config)
-  per_device = memory.cpu_runs_per_device(tiny_config)
+  parts = memory.bytes_per_run(spec_lib.derive(tiny_config))
+  per_device = memory.cpu_runs_per_device(spec_lib.derive(tiny_config), '6MB')
   assert per_device == 6_000_000 // (parts['state'] // 2 + parts['step'])
   assert sweep.make_plan(tiny_config, num_devices=2).chunk_size == min(2 * per_device, 100)
   tiny_config.engine.cpu_cache_bytes = '100kB'
-  assert sweep.make_plan(tiny_config, num_devices=2).chunk_size == 2 * memory.cpu_runs_per_device(tiny_config) < 100
+  assert sweep.make_plan(tiny_config, num_devices=2).chunk_size == 2 * memory.cpu_runs_per_device(
+      spec_lib.derive(tiny_config), '100kB') < 100
 
 
 def test_choose_chunk_size_is_a_device_multiple_within_budget():

@@ -6,6 +6,7 @@ import pytest
 from sslgap import hparams
 from sslgap import models
 from sslgap import train
+from sslgap import spec as spec_lib
 
 
 def _params(scheme, width=256, din=200, hidden_layers=2, key=0):
@@ -45,7 +46,7 @@ def test_layer_groups_follow_the_rules():
 def test_init_scale_multipliers_scale_exactly(tiny_config):
   c = tiny_config
   c.model.hidden_layers = 2
-  trainer = train.Trainer(c, pool_size=64)
+  trainer = train.Run(spec_lib.derive(c))
   key = jax.random.key(7)
   base, _ = trainer.init_params(hparams.run_hp(c), key)
   scaled, _ = trainer.init_params(hparams.run_hp(c, {'init_scale_first': 0.25, 'init_scale_rest': 3.0}), key)

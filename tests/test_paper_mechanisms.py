@@ -10,14 +10,16 @@ from sslgap import data as data_lib
 from sslgap import hparams
 from sslgap import models
 from sslgap import parameterization
+from sslgap import schedules
 from sslgap import sweep
 from sslgap import tasks
 from sslgap import train
+from sslgap import spec as spec_lib
 
 
 def _data(config, seed=0):
   task = tasks.make_task(config.task)
-  pool = hparams.pool_size(config)
+  pool = spec_lib.pool_size(config)
   stacked = data_lib.build_data(task, pool, config.task.test_size, [seed], config.data.debias)
   return data_lib.select_seed(stacked, 0), pool
 
@@ -73,22 +75,22 @@ def test_random_labels_are_fixed_per_example_and_ignore_the_input(tiny_config):
   c.hp.phase_sizes, c.hp.phase_lengths = (64, 'online'), (10,)
   c.hp.random_label_phases = 1
   data, pool = _data(c)
-  trainer = train.Trainer(c, pool)
+  trainer = train.Run(spec_lib.derive(c))
   hp = hparams.run_hp(c)
-  state = train.PhaseState(jnp.int32(0), jnp.int32(0))
+  state = schedules.PhaseState(jnp.int32(0), jnp.int32(0))
   seen = {}
   for step in range(6):
     key = jax.random.fold_in(jax.random.key(1), step)
     index = data_lib.batch_indices(0, 0, 64, step, 16, 'with_replacement', key, key)
-    x, y = trainer.minibatch(data, hp, state, jnp.int32(64), step, key, key, None)
+    x, y = trainer.examples.minibatch(data, hp, state, jnp.int32(64), step, key, key, None)
     np.testing.assert_array_equal(np.asarray(y), np.asarray(data.pool_y_random)[np.asarray(index)])
     for i, label in zip(np.asarray(index), np.asarray(y)):
       assert seen.setdefault(int(i), label) == label  # the same label every time it is drawn
   agreement = np.mean(np.asarray(data.pool_y_random) == np.asarray(data.pool_y))
   assert 0.3 < agreement < 0.7
   # After phase 1 the true labels come back.
-  later = train.PhaseState(jnp.int32(1), jnp.int32(10))
-  x, y = trainer.minibatch(data, hp, later, jnp.int32(0), 12, key, key, None)
+  later = schedules.PhaseState(jnp.int32(1), jnp.int32(10))
+  x, y = trainer.examples.minibatch(data, hp, later, jnp.int32(0), 12, key, key, None)
   np.testing.assert_array_equal(np.asarray(y), np.prod(np.asarray(x, np.float32)[:, :3], axis=1))
 
 
@@ -110,12 +112,12 @@ def test_biased_online_samples_follow_the_m_sample_frequencies(tiny_config):
   c.sweep.online_bias_samples = (0, 32)
   data, pool = _data(c)
   assert pool == 32
-  trainer = train.Trainer(c, pool)
-  p_zero = trainer.online_bias(hparams.run_hp(c, {'online_bias_samples': 0}), data)
+  trainer = train.Run(spec_lib.derive(c))
+  p_zero = trainer.examples.online_bias(hparams.run_hp(c, {'online_bias_samples': 0}), data)
   np.testing.assert_array_equal(np.asarray(p_zero), 0.5)
-  p = trainer.online_bias(hparams.run_hp(c, {'online_bias_samples': 32}), data)
+  p = trainer.examples.online_bias(hparams.run_hp(c, {'online_bias_samples': 32}), data)
   np.testing.assert_allclose(np.asarray(p), (np.asarray(data.pool_x)[:32] == 1).mean(axis=0), rtol=1e-6)
-  x, y = trainer.task.sample_biased(data.target, jax.random.key(2), 200000, p)
+  x, y = trainer.spec.task.sample_biased(data.target, jax.random.key(2), 200000, p)
   np.testing.assert_allclose((np.asarray(x) == 1).mean(axis=0), np.asarray(p), atol=0.01)
 
 
@@ -123,12 +125,12 @@ def test_two_set_batches_take_the_leading_fraction_from_the_small_set(tiny_confi
   c = tiny_config
   c.sweep.pool_fraction = (0.25,)
   data, pool = _data(c)
-  trainer = train.Trainer(c, pool)
-  assert trainer.uses_fresh
+  trainer = train.Run(spec_lib.derive(c))
+  assert trainer.spec.uses_fresh
   hp = hparams.run_hp(c, {'pool_fraction': 0.25})
   key = jax.random.key(3)
-  state = train.PhaseState(jnp.int32(0), jnp.int32(0))
-  x, _ = trainer.minibatch(data, hp, state, jnp.int32(64), 0, key, key, None)
+  state = schedules.PhaseState(jnp.int32(0), jnp.int32(0))
+  x, _ = trainer.examples.minibatch(data, hp, state, jnp.int32(64), 0, key, key, None)
   index = np.asarray(data_lib.batch_indices(0, 0, 64, 0, 16, 'with_replacement', key, key))
   pool_x = np.asarray(data.pool_x)
   np.testing.assert_array_equal(np.asarray(x)[:4], pool_x[index[:4]])
@@ -144,29 +146,29 @@ def _auto(tiny_config, acc, epochs):
   c.hp.auto_train_acc, c.hp.auto_max_epochs = acc, epochs
   c.task.n = 10
   data, pool = _data(c)
-  trainer = train.Trainer(c, pool)
+  trainer = train.Run(spec_lib.derive(c))
   hp = hparams.run_hp(c)
   params, _ = trainer.init_params(hp, jax.random.key(0))
-  return jax.jit(lambda state, step: trainer.next_phase_state(state, hp, params, data, step))
+  return jax.jit(lambda state, step: trainer.schedule.at(state, hp, params, data, step))
 
 
 def test_auto_schedule_advances_at_the_first_check_when_accuracy_suffices(tiny_config):
   advance = _auto(tiny_config, acc=0.0, epochs=1000.0)
-  start = train.PhaseState(jnp.int32(0), jnp.int32(0))
+  start = schedules.PhaseState(jnp.int32(0), jnp.int32(0))
   for step in range(1, 5):  # not a check step
     assert int(advance(start, step).phase) == 0
   moved = advance(start, 5)
   assert (int(moved.phase), int(moved.start)) == (1, 5)
-  last = train.PhaseState(jnp.int32(2), jnp.int32(5))
+  last = schedules.PhaseState(jnp.int32(2), jnp.int32(5))
   assert int(advance(last, 10).phase) == 2  # the last phase runs to the end
 
 
 def test_auto_schedule_advances_after_max_epochs_without_accuracy(tiny_config):
   advance = _auto(tiny_config, acc=1.0, epochs=5.0)  # 5 epochs of 32 examples, batch 16: 10 steps
-  start = train.PhaseState(jnp.int32(0), jnp.int32(0))
+  start = schedules.PhaseState(jnp.int32(0), jnp.int32(0))
   assert int(advance(start, 5).phase) == 0
   assert (int(advance(start, 10).phase), int(advance(start, 10).start)) == (1, 10)
-  second = train.PhaseState(jnp.int32(1), jnp.int32(10))  # 64 examples: 20 steps
+  second = schedules.PhaseState(jnp.int32(1), jnp.int32(10))  # 64 examples: 20 steps
   assert int(advance(second, 25).phase) == 1 and int(advance(second, 30).phase) == 2
 
 
@@ -187,7 +189,7 @@ def test_auto_schedule_runs_in_a_sweep_and_each_run_moves_on_its_own(tiny_config
 def test_alpha_divides_the_first_layer_and_multiplies_the_rest(tiny_config):
   c = tiny_config
   c.model.hidden_layers = 2
-  trainer = train.Trainer(c, 64)
+  trainer = train.Run(spec_lib.derive(c))
   key = jax.random.key(1)
   base, _ = trainer.init_params(hparams.run_hp(c), key)
   scaled, _ = trainer.init_params(hparams.run_hp(c, {'alpha': 4.0}), key)
@@ -203,12 +205,12 @@ def _coord_change(kind, width, lr, steps=3):
   c.task.n, c.task.k = 20, 6
   c.model.hidden_layers, c.model.width, c.model.parameterization = 2, width, kind
   c.hp.lr = lr
-  trainer = train.Trainer(c, 0)
+  trainer = train.Run(spec_lib.derive(c))
   hp = hparams.run_hp(c)
   params, groups = trainer.init_params(hp, jax.random.key(0))
   optimizer = trainer.make_optimizer(hp, params, groups)
-  x, y = trainer.task.sample({}, jax.random.key(1), 256)
-  apply = lambda p: trainer.model.apply({'params': p}, x)
+  x, y = trainer.spec.task.sample({}, jax.random.key(1), 256)
+  apply = lambda p: trainer.net.apply({'params': p}, x)
   before, state, p = apply(params), optimizer.init(params), params
   for _ in range(steps):
     updates, state = optimizer.update(jax.grad(trainer.mean_loss)(p, x, y), state, p)

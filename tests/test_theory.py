@@ -9,7 +9,7 @@ import pytest
 
 from sslgap import config as config_lib
 from sslgap import sweep
-from sslgap import theory
+from sslgap.models import quadratic_neuron as theory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

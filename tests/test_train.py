@@ -1,3 +1,4 @@
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,11 +9,12 @@ from sslgap import hparams
 from sslgap import sweep
 from sslgap import tasks
 from sslgap import train
+from sslgap import spec as spec_lib
 
 
 def _data(config, seed=0):
   task = tasks.make_task(config.task)
-  pool = hparams.pool_size(config)
+  pool = spec_lib.pool_size(config)
   return data_lib.select_seed(data_lib.build_data(task, pool, config.task.test_size, [seed]), 0), pool
 
 
@@ -32,7 +34,7 @@ def test_changing_traced_values_does_not_recompile(tiny_config):
   c.sweep.dataset_size = (16, 64, 'online')
   data, pool = _data(c)
   traces = []
-  run = train.make_run(c, pool)
+  run = train.make_run(spec_lib.derive(c))
 
   def counted(hp, data):
     traces.append(1)
@@ -51,7 +53,7 @@ def test_changing_traced_values_does_not_recompile(tiny_config):
   outputs = []
   for overrides in variants:
     hp = hparams.run_hp(c, overrides)
-    batch = {k: np.stack([v, base[k]]) for k, v in hp.items()}
+    batch = jax.tree_util.tree_map(lambda a, b: np.stack([a, b]), hp, base)
     outputs.append(kernel(batch, data)['test_loss'][0, -1])
   assert len(traces) == 1 and kernel._cache_size() == 1
   assert len(set(np.asarray(outputs).tolist())) == len(variants)  # every change had an effect
@@ -83,12 +85,11 @@ def test_full_batch_gd_equals_sgd_with_batch_n_without_replacement(tiny_config, 
   c.data.mode = 'full_batch'
   c.data.full_batch_microbatch = microbatch  # 48: all at once; 20: 3 padded slices
   data, pool = _data(c)
-  gd_params, gd_metrics = jax.jit(train.Trainer(c, pool).train)(hparams.run_hp(c), data)
+  gd_params, gd_metrics = jax.jit(train.Run(spec_lib.derive(c)).train)(hparams.run_hp(c), data)
 
   c.data.mode, c.data.sampling, c.train.batch_size = 'minibatch', 'without_replacement', 48
-  sgd_params, sgd_metrics = jax.jit(train.Trainer(c, pool).train)(hparams.run_hp(c), data)
-  for a, b in zip(jax.tree_util.tree_leaves(gd_params), jax.tree_util.tree_leaves(sgd_params)):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+  sgd_params, sgd_metrics = jax.jit(train.Run(spec_lib.derive(c)).train)(hparams.run_hp(c), data)
+  chex.assert_trees_all_close(gd_params, sgd_params, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(gd_metrics['test_loss'], sgd_metrics['test_loss'], rtol=1e-5)
   # The run really moved: otherwise equality would be trivial.
   assert abs(float(gd_metrics['test_loss'][-1] - gd_metrics['test_loss'][0])) > 1e-4
@@ -147,15 +148,15 @@ def test_epoch_phase_lengths_convert_to_steps(tiny_config):
   c = tiny_config
   c.hp.phase_sizes, c.hp.phase_lengths = (32, 'online'), (2,)
   c.data.phase_unit = 'epochs'
-  trainer = train.Trainer(c, 32)
-  np.testing.assert_array_equal(trainer.phase_ends(hparams.run_hp(c)), [2 * 32 // 16, c.train.steps])
+  trainer = train.Run(spec_lib.derive(c))
+  np.testing.assert_array_equal(trainer.schedule.phase_ends(hparams.run_hp(c)), [2 * 32 // 16, c.train.steps])
 
 
 def test_layer_learning_rate_multiplier_touches_only_its_group(tiny_config):
   c = tiny_config
   c.model.hidden_layers = 2
   data, pool = _data(c)
-  trainer = train.Trainer(c, pool)
+  trainer = train.Run(spec_lib.derive(c))
   hp = hparams.run_hp(c, {'lr_mult_first': 0.0})
   init, _ = trainer.init_params(hp, jax.random.split(jax.random.key(hp['seed']), 4)[0])
   final, _ = jax.jit(trainer.train)(hp, data)
@@ -219,10 +220,10 @@ def test_optimiser_hyperparameters_are_traced(tiny_config, kind, overrides):
   c.optim.kind = kind
   c.hp.lr = 0.01
   data, pool = _data(c)
-  kernel = jax.jit(jax.vmap(train.make_run(c, pool), in_axes=(0, None)))
+  kernel = jax.jit(jax.vmap(train.make_run(spec_lib.derive(c)), in_axes=(0, None)))
   losses = []
   for o in overrides:
-    hp = {k: v[None] for k, v in hparams.run_hp(c, o).items()}
+    hp = jax.tree_util.tree_map(lambda v: v[None], hparams.run_hp(c, o))
     losses.append(float(kernel(hp, data)['test_loss'][0, -1]))
   assert kernel._cache_size() == 1
   assert losses[0] != losses[1] and np.all(np.isfinite(losses))
@@ -232,8 +233,8 @@ def test_evaluation_in_slices_equals_evaluation_at_once(tiny_config):
   c = tiny_config
   data, pool = _data(c)
   hp = hparams.run_hp(c)
-  whole = jax.jit(train.make_run(c, pool))(hp, data)
+  whole = jax.jit(train.make_run(spec_lib.derive(c)))(hp, data)
   c.data.eval_batch_size = 100  # 256 test examples: slices of 100, 100 and a padded 56
-  sliced = jax.jit(train.make_run(c, pool))(hp, data)
+  sliced = jax.jit(train.make_run(spec_lib.derive(c)))(hp, data)
   for name in whole:
     np.testing.assert_allclose(np.asarray(sliced[name]), np.asarray(whole[name]), rtol=1e-5, err_msg=name)

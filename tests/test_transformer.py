@@ -1,6 +1,5 @@
 """The Transformer and its tasks: masks, QK norm, QK groups, last-token readout, digit encoding."""
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,10 +8,10 @@ import pytest
 from sslgap import config as config_lib
 from sslgap import data as data_lib
 from sslgap import hparams
-from sslgap import sweep
 from sslgap import tasks
 from sslgap import train
-from sslgap import transformer
+from sslgap.models import transformer
+from sslgap import spec as spec_lib
 
 
 def _model(causal=False, qk_norm=False, readout='mean', vocab=5, out_dim=1):
@@ -83,10 +82,10 @@ def test_icl_examples_hold_the_context_and_the_query():
 def test_icl_loss_is_on_the_last_token_only(transformer_config):
   c = config_lib.set_task(transformer_config, name='icl', d=3, context=5, test_size=64)
   c.loss, c.model.readout = 'square', 'last'
-  trainer = train.Trainer(c, 0)
+  trainer = train.Run(spec_lib.derive(c))
   params, _ = trainer.init_params(hparams.run_hp(c), jax.random.key(0))
-  x, y = trainer.task.sample({}, jax.random.key(1), 8)
-  h = _hidden(trainer.model, params, x)
+  x, y = trainer.spec.task.sample({}, jax.random.key(1), 8)
+  h = _hidden(trainer.net, params, x)
   last = (h[:, -1] @ params['readout']['kernel'] + params['readout']['bias'])[:, 0]
   np.testing.assert_allclose(float(trainer.mean_loss(params, x, y)), float(jnp.mean((last - y)**2)), rtol=1e-5)
 
@@ -118,7 +117,7 @@ def test_qk_learning_rate_multiplier_touches_only_w_q_and_w_k(transformer_config
   c = transformer_config
   task = tasks.make_task(c.task)
   data = data_lib.select_seed(data_lib.build_data(task, 64, 64, [0]), 0)
-  trainer = train.Trainer(c, 64)
+  trainer = train.Run(spec_lib.derive(c))
   for frozen, moving in (('qk', 'rest'), ('rest', 'qk')):
     hp = hparams.run_hp(c, {f'lr_mult_{frozen}': 0.0})
     init, groups = trainer.init_params(hp, jax.random.split(jax.random.key(hp['seed']), 4)[0])
@@ -136,7 +135,7 @@ def test_qk_learning_rate_multiplier_touches_only_w_q_and_w_k(transformer_config
 
 
 def test_qk_init_scale_multiplies_only_w_q_and_w_k(transformer_config):
-  trainer = train.Trainer(transformer_config, 64)
+  trainer = train.Run(spec_lib.derive(transformer_config))
   key = jax.random.key(5)
   base, _ = trainer.init_params(hparams.run_hp(transformer_config), key)
   scaled, _ = trainer.init_params(hparams.run_hp(transformer_config, {'init_scale_qk': 8.0}), key)
@@ -154,9 +153,9 @@ def test_online_groups_take_their_gradient_from_fresh_batches(transformer_config
   task = tasks.make_task(c.task)
   data = data_lib.select_seed(data_lib.build_data(task, 64, 64, [0]), 0)
   hp = hparams.run_hp(c)
-  plain, _ = jax.jit(train.Trainer(c, 64).train)(hp, data)
+  plain, _ = jax.jit(train.Run(spec_lib.derive(c)).train)(hp, data)
   c.data.online_groups = ('qk',)
-  mixed, _ = jax.jit(train.Trainer(c, 64).train)(hp, data)
+  mixed, _ = jax.jit(train.Run(spec_lib.derive(c)).train)(hp, data)
   attn_plain, attn_mixed = plain['layer_0']['attn'], mixed['layer_0']['attn']
   assert not np.allclose(np.asarray(attn_plain['q']['kernel']), np.asarray(attn_mixed['q']['kernel']))
   np.testing.assert_array_equal(np.asarray(attn_plain['v']['kernel']), np.asarray(attn_mixed['v']['kernel']))

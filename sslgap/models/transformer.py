@@ -17,13 +17,13 @@ How a task's examples become tokens:
 """
 
 import math
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from sslgap import models
-from sslgap import tasks
+from sslgap.models import base
 
 
 class RMSNorm(nn.Module):
@@ -41,7 +41,7 @@ class Attention(nn.Module):
   init_scheme: str = 'uniform'
 
   def setup(self):
-    dense = lambda: models.TorchDense(self.dim, self.init_scheme)
+    dense = lambda: base.TorchDense(self.dim, self.init_scheme)
     self.q, self.k, self.v, self.o = dense(), dense(), dense(), dense()
     if self.qk_norm:
       self.q_norm, self.k_norm = RMSNorm(), RMSNorm()
@@ -80,24 +80,9 @@ class Block(nn.Module):
     h = h + Attention(self.dim, self.heads, self.causal, self.qk_norm, self.init_scheme, name='attn')(
         torch_ln('ln_attn')(h))
     x = torch_ln('ln_mlp')(h)
-    mlp = nn.Sequential([models.TorchDense(self.mlp_ratio * self.dim, self.init_scheme, name='fc_in'), nn.gelu,
-                         models.TorchDense(self.dim, self.init_scheme, name='fc_out')], name='mlp')
+    mlp = nn.Sequential([base.TorchDense(self.mlp_ratio * self.dim, self.init_scheme, name='fc_in'), nn.gelu,
+                         base.TorchDense(self.dim, self.init_scheme, name='fc_out')], name='mlp')
     return h + mlp(x)
-
-
-def token_encoding(task):
-  """('ids', vocab size) or ('features', features per token) for a task's examples."""
-  if isinstance(task, tasks.SparseParity):
-    return 'ids', 2
-  if isinstance(task, tasks.ModularAddition):
-    return 'ids', task.vocab_size
-  if isinstance(task, tasks.SingleIndex):
-    return 'features', 1
-  return 'features', task.example_shape[-1]
-
-
-def output_dim(task):
-  return task.num_classes if task.label_kind == 'class' else 1
 
 
 class Transformer(nn.Module):
@@ -120,7 +105,7 @@ class Transformer(nn.Module):
     features = x.astype(jnp.float32)
     if features.ndim == 2:  # one scalar per token
       features = features[..., None]
-    return models.TorchDense(self.dim, self.init_scheme, name='token_embed')(features)
+    return base.TorchDense(self.dim, self.init_scheme, name='token_embed')(features)
 
   @nn.compact
   def __call__(self, x):
@@ -131,27 +116,51 @@ class Transformer(nn.Module):
       h = Block(self.dim, self.heads, self.mlp_ratio, self.causal, self.qk_norm, self.init_scheme, name=f'layer_{i}')(h)
     h = nn.LayerNorm(epsilon=1e-5, name='ln_final')(h)
     pooled = h.mean(axis=1) if self.readout == 'mean' else h[:, -1]
-    out = models.TorchDense(self.out_dim, self.init_scheme, name='readout')(pooled)
+    out = base.TorchDense(self.out_dim, self.init_scheme, name='readout')(pooled)
     return out[..., 0] if self.out_dim == 1 else out
 
 
-def make_transformer(model_config, task):
-  encoding, vocab = token_encoding(task)
-  return Transformer(layers=model_config.layers, heads=model_config.heads, dim=model_config.dim,
-                     mlp_ratio=model_config.mlp_ratio, causal=model_config.causal, qk_norm=model_config.qk_norm,
-                     readout=model_config.readout, encoding=encoding, vocab=vocab, out_dim=output_dim(task),
-                     init_scheme=model_config.init)
+QK_GROUPS = ((r'layer_\d+/attn/(q|k)', 'qk'), ('.*', 'rest'))
 
 
-def group_norms(params, rules):
-  """Frobenius norm of every weight (kernels and embeddings, not biases or norm scales) per group."""
-  groups = models.layer_groups(params, rules)
-  totals = {}
-  for path, leaf in jax.tree_util.tree_leaves_with_path(params):
-    name = str(getattr(path[-1], 'key', path[-1]))
-    if name in ('kernel', 'embedding'):
-      group = groups
-      for key in path:
-        group = group[getattr(key, 'key', key)]
-      totals[group] = totals.get(group, 0.0) + jnp.sum(jnp.square(leaf))
-  return {g: jnp.sqrt(v) for g, v in totals.items()}
+@base.register
+class TransformerModel(base.Model):
+  """config.model.kind = 'transformer'; metrics norm_<group> over each group's weights."""
+
+  kind: ClassVar[str] = 'transformer'
+  fields: ClassVar[dict] = dict(layers=2, heads=4, dim=64, mlp_ratio=4, causal=False, qk_norm=False, readout='mean',
+                                init='uniform', parameterization='standard', layer_groups=QK_GROUPS)
+
+  def build(self):
+    m, task = self.config, self.task
+    encoding, vocab = task.token_encoding()
+    return Transformer(layers=m.layers, heads=m.heads, dim=m.dim, mlp_ratio=m.mlp_ratio, causal=m.causal,
+                       qk_norm=m.qk_norm, readout=m.readout, encoding=encoding, vocab=vocab, out_dim=task.output_dim,
+                       init_scheme=m.init)
+
+  def check(self, config):
+    where = 'model'
+    from sslgap.config import ConfigError
+    m = self.config
+    base.positive_int_fields(m, ('layers', 'heads', 'dim', 'mlp_ratio'), where)
+    if m.dim % m.heads:
+      raise ConfigError(f'{where}.heads', f'must divide model.dim={m.dim}, got {m.heads}')
+    base.choice_field(m, 'readout', ('mean', 'last'), where)
+    for flag in ('causal', 'qk_norm'):
+      if not isinstance(m[flag], bool):
+        raise ConfigError(f'{where}.{flag}', f'must be True or False, got {m[flag]!r}')
+    base.choice_field(m, 'init', base.INIT_SCHEMES, where)
+    if m.parameterization != 'standard':
+      raise ConfigError(f'{where}.parameterization', 'muP is defined here for MLPs only')
+
+  def norm_names(self):
+    return list(dict.fromkeys(group for _, group in self.config.layer_groups))  # the groups, in rule order
+
+  def norms(self, params, groups):
+    return base.group_norms(params, groups)
+
+  def activation_floats(self, rows, eval_rows):
+    m = self.config
+    seq = self.task.example_shape[0]
+    per_token_layer = (6 + 2 * m.mlp_ratio) * m.dim + 2 * m.heads * seq  # activations and attention
+    return 3 * rows * seq * (m.layers * per_token_layer + 2 * m.dim), eval_rows * seq * per_token_layer

@@ -11,11 +11,16 @@ sphere, a ~ U(-1/sqrt(m), 1/sqrt(m)) with m = model.width.
 Theorem 1 predicts phase-1 steps T1 <= a* sqrt(N) / eta, so T1 grows like sqrt(N).
 Metrics at each evaluation: test_loss (the population loss -a w0 w1), abs_a, alignment
 (w0^2 + w1^2, the weight on the support) and phase1_steps (T1 once phase 2 has begun).
+config.model.kind = 'quadratic_neuron' runs it through the same sweep engine as any model.
 """
+
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from sslgap.models import base
 
 METRICS = ('test_loss', 'abs_a', 'alignment', 'phase1_steps')
 
@@ -38,8 +43,8 @@ def projected_step(a, w, ga, gw, lr):
   return jnp.clip(a - lr * ga, -1.0, 1.0), w / jnp.linalg.norm(w)
 
 
-def make_run(config, pool_size):
-  steps, eval_every, m = config.train.steps, config.train.eval_every, config.model.width
+def make_run(spec):
+  steps, eval_every, m, pool_size = spec.steps, spec.eval_every, spec.model.config.width, spec.pool_size
 
   def run(hp, data):
     key_w, key_a = jax.random.split(jax.random.key(hp['seed']))
@@ -82,6 +87,39 @@ def make_run(config, pool_size):
     return jax.tree_util.tree_map(lambda f, l: jnp.concatenate([f[None], l]), first, later)
 
   return run
+
+
+@base.register
+class QuadraticNeuron(base.Model):
+  """The theory model: config.model.kind = 'quadratic_neuron', on (d, 2)-sparse parity only."""
+
+  kind: ClassVar[str] = 'quadratic_neuron'
+  fields: ClassVar[dict] = dict(width=64, hidden_layers=1, activation='relu', init='uniform',
+                                parameterization='standard', layer_groups=(('hidden_0', 'first'), ('.*', 'rest')))
+  hparams: ClassVar[tuple] = ('seed', 'data_seed', 'lr', 'a_star', 'random_label_phases', 'dataset_size')
+
+  def check(self, config):
+    where = 'model'
+    from sslgap.config import ConfigError
+    if self.task.name != 'parity':
+      raise ConfigError(f'{where}.kind', 'the quadratic neuron is defined on parity inputs')
+    if config.data.mode != 'minibatch' or len(config.hp.phase_sizes):
+      raise ConfigError(f'{where}.kind', 'the quadratic neuron runs its own two phases: use data.mode=minibatch '
+                        'and hp.dataset_size')
+    base.positive_int_fields(self.config, ('width',), where)
+
+  def metric_names(self):
+    return list(METRICS)
+
+  def param_count(self):
+    return self.task.example_shape[0] + 1
+
+  def bytes_per_run(self, spec):
+    """The pool is shared; a run holds w, a and a few vectors over the pool (phase 1 reads it all)."""
+    return {'state': 2 * 4 * self.param_count(), 'step': 3 * 4 * spec.pool_size, 'evaluation': 0}
+
+  def make_run(self, spec):  # noqa: F811 - the plug-in's own run
+    return make_run(spec)
 
 
 def phase1_steps(results, a_star):

@@ -1,0 +1,155 @@
+"""What a model is to the engine, the registry that finds one by config.model.kind, and what
+every model shares: PyTorch's default initialisation and layer groups.
+
+A model plug-in is a class with a `kind`, the `fields` its config.model takes (with defaults),
+and methods that the engine calls with the model's config and the task:
+
+  build()               a Flax module used as apply({'params': p}, x) -> outputs
+  check(config)         its own rules for the (whole) config, raising ConfigError naming the key
+  norm_names()          the metrics it records as norm_<name>, and norms(params, groups) their values
+  multipliers(params)   fixed (init, lr) multiplier trees of a parameterisation (muP), ones by default
+  activation_floats(rows, eval_rows)   floats a step and an evaluation hold, for chunk sizing
+  make_run(spec)        a whole run of its own instead of the standard trainer (the theory model)
+
+Parameters are plain pytrees with readable names; layer groups (config.model.layer_groups,
+regex -> group) give each parameter its group's init scale and lr multiplier (traced). Register
+a model with @register; one of your own lives in any file named in `config.plugins`.
+"""
+
+import dataclasses
+import math
+import re
+from typing import Callable, ClassVar
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+MODELS = {}
+INIT_SCHEMES = ('uniform', 'gaussian')
+
+
+def register(cls):
+  """Class decorator: makes a model available as config.model.kind = cls.kind."""
+  MODELS[cls.kind] = cls
+  return cls
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+  """A model plug-in bound to its config.model section and its task."""
+
+  config: object  # config.model (frozen)
+  task: object
+
+  kind: ClassVar[str]
+  fields: ClassVar[dict] = {}  # config.model keys besides `kind`, with their defaults
+  hparams: ClassVar[tuple] = None  # the traced hyper-parameters its run reads; None: the trainer's
+
+  def build(self):
+    raise NotImplementedError
+
+  def check(self, config):
+    del config
+
+  def norm_names(self):
+    return []
+
+  def norms(self, params, groups):
+    """{name: Frobenius norm} for each name of norm_names(); groups: the tree of group names."""
+    del params, groups
+    return {}
+
+  def multipliers(self, params):
+    ones = jax.tree_util.tree_map(lambda _: 1.0, params)
+    return ones, ones
+
+  def activation_floats(self, rows, eval_rows):
+    """(floats of one training step on `rows` examples, of one evaluation slice of `eval_rows`)."""
+    raise NotImplementedError
+
+  make_run: ClassVar[Callable] = None  # (spec) -> run(hp, data), for a model that trains itself
+
+  def param_count(self):
+    shapes = jax.eval_shape(self.build().init, jax.random.key(0),
+                            jax.ShapeDtypeStruct((1,) + self.task.example_shape, self.task.x_dtype))
+    return sum(math.prod(s.shape) for s in jax.tree_util.tree_leaves(shapes))
+
+
+def make(model_config, task):
+  return MODELS[model_config.kind](model_config, task)
+
+
+# --- what the built-in models share ----------------------------------------------------------
+
+def torch_default_init(scheme, fan_in):
+  """PyTorch's nn.Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
+
+  'gaussian' draws N(0, 1/(3 fan_in)), the same variance.
+  """
+  bound = fan_in**-0.5
+
+  def init(key, shape, dtype=jnp.float32):
+    if scheme == 'uniform':
+      return jax.random.uniform(key, shape, dtype, -bound, bound)
+    return jax.random.normal(key, shape, dtype) * (bound / jnp.sqrt(3.0))
+
+  return init
+
+
+class TorchDense(nn.Module):
+  features: int
+  init_scheme: str = 'uniform'
+
+  @nn.compact
+  def __call__(self, x_BxI):
+    fan_in = x_BxI.shape[-1]
+    init = torch_default_init(self.init_scheme, fan_in)
+    w_IxO = self.param('kernel', init, (fan_in, self.features))
+    b_O = self.param('bias', init, (self.features,))
+    return x_BxI @ w_IxO + b_O
+
+
+def layer_name(path):
+  return '/'.join(str(getattr(k, 'key', k)) for k in path[:-1])
+
+
+def layer_groups(params, rules):
+  """Maps every parameter to the group of the first (regex, group) rule its layer matches."""
+
+  def group_of(path, _):
+    name = layer_name(path)
+    for pattern, group in rules:
+      if re.fullmatch(pattern, name):
+        return group
+    raise ValueError(f'config.model.layer_groups: no rule matches layer {name!r}')
+
+  return jax.tree_util.tree_map_with_path(group_of, params)
+
+
+def group_multipliers(groups, values):
+  """A tree like `groups` holding values[group]; values may be traced scalars."""
+  return jax.tree_util.tree_map(lambda g: values[g], groups)
+
+
+def group_norms(params, groups):
+  """Frobenius norm of every weight (kernels and embeddings, not biases or norm scales) per group."""
+  totals = {}
+  for (path, leaf), group in zip(jax.tree_util.tree_leaves_with_path(params), jax.tree_util.tree_leaves(groups)):
+    if str(getattr(path[-1], 'key', path[-1])) in ('kernel', 'embedding'):
+      totals[group] = totals.get(group, 0.0) + jnp.sum(jnp.square(leaf))
+  return {g: jnp.sqrt(v) for g, v in totals.items()}
+
+
+def positive_int_fields(config, names, where):
+  from sslgap.config import ConfigError
+  for name in names:
+    value = config[name]
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+      raise ConfigError(f'{where}.{name}', f'must be an integer >= 1, got {value!r}')
+
+
+def choice_field(config, name, choices, where):
+  from sslgap.config import ConfigError
+  if config[name] not in choices:
+    raise ConfigError(f'{where}.{name}', f'unknown value {config[name]!r}; choose one of {sorted(choices)}')

@@ -1,0 +1,132 @@
+"""Where a step's gradient comes from: the examples a run trains on (its subset, fresh samples,
+random labels, biased online inputs) and the gradient sources built on them, one chosen when
+the run is built:
+
+  Minibatch     a batch from the current subset (or fresh when the phase is online)
+  PerGroup      Minibatch, but the groups in spec.online_groups learn from a fresh batch (Fig 30)
+  FullBatch     the mean gradient over the current phase's whole dataset, summed in slices
+"""
+
+import jax
+import jax.numpy as jnp
+
+from sslgap import data as data_lib
+from sslgap import evaluation
+from sslgap import hparams
+from sslgap import schedules
+
+
+class Examples:
+  """The examples and labels a run sees: pool batches, fresh samples, random-label phases."""
+
+  def __init__(self, spec):
+    self.spec = spec
+
+  def labels_at(self, y, y_random, hp, phase):
+    if not self.spec.uses_random_labels:
+      return y
+    return jnp.where(phase < hp['random_label_phases'], y_random, y)
+
+  def online_bias(self, hp, data):
+    """Per-coordinate P(x_i = +1) of the first hp.online_bias_samples pool examples (1/2 if 0)."""
+    if not self.spec.uses_online_bias:
+      return None
+    m = hp['online_bias_samples']
+    rows = (jnp.arange(self.spec.pool_size) < m).astype(jnp.float32)
+    plus = rows @ (data.pool_x == 1).astype(jnp.float32) / jnp.maximum(m, 1)
+    return jnp.where(m > 0, plus, 0.5)
+
+  def fresh(self, data, hp, key, phase, num, bias):
+    task = self.spec.task
+    if self.spec.uses_online_bias:
+      x, y = task.sample_biased(data.target, key, num, bias)
+    else:
+      x, y = task.sample(data.target, key, num)
+    if self.spec.uses_random_labels:
+      y = self.labels_at(y, task.random_labels(data.target, jax.random.fold_in(key, 1), x), hp, phase)
+    return x, y
+
+  def minibatch(self, data, hp, state, size, step, step_key, epoch_key, bias):
+    """The step's batch: from the current subset, or fresh when the phase is online; with
+    hp.pool_fraction < 1 only that leading fraction of it comes from the subset (two-set)."""
+    spec = self.spec
+    if spec.pool_size == 0:
+      return self.fresh(data, hp, step_key, state.phase, spec.batch_size, bias)
+    index = data_lib.batch_indices(state.phase, state.start, size, step, spec.batch_size, spec.sampling, step_key,
+                                   epoch_key)
+    x = data.pool_x[index]
+    y = self.labels_at(data.pool_y[index], data.pool_y_random[index], hp, state.phase)
+    if spec.uses_fresh:
+      x_new, y_new = self.fresh(data, hp, jax.random.fold_in(step_key, 1), state.phase, spec.batch_size, bias)
+      from_pool = ((size != hparams.ONLINE) &
+                   (jnp.arange(spec.batch_size) < jnp.ceil(hp['pool_fraction'] * spec.batch_size)))
+      x = jnp.where(from_pool.reshape((-1,) + (1,) * (x.ndim - 1)), x, x_new)
+      y = jnp.where(from_pool, y, y_new)
+    return x, y
+
+
+class Minibatch:
+  def __init__(self, spec, examples, mean_loss):
+    self.spec, self.examples, self.mean_loss = spec, examples, mean_loss
+
+  def batch_grads(self, params, data, hp, state, step, batch_key, epoch_key, bias):
+    size = schedules.phase_sizes(self.spec, hp)[state.phase]
+    step_key = jax.random.fold_in(batch_key, step)
+    x, y = self.examples.minibatch(data, hp, state, size, step, step_key, epoch_key, bias)
+    return jax.grad(self.mean_loss)(params, x, y), step_key
+
+  def grads(self, params, data, hp, state, step, batch_key, epoch_key, bias, layer_groups):
+    del layer_groups
+    return self.batch_grads(params, data, hp, state, step, batch_key, epoch_key, bias)[0]
+
+
+class PerGroup(Minibatch):
+  """Fig 30: the groups in spec.online_groups learn from fresh batches, the rest from the subset."""
+
+  def grads(self, params, data, hp, state, step, batch_key, epoch_key, bias, layer_groups):
+    grads, step_key = self.batch_grads(params, data, hp, state, step, batch_key, epoch_key, bias)
+    x, y = self.examples.fresh(data, hp, jax.random.fold_in(step_key, 2), state.phase, self.spec.batch_size, bias)
+    online = jax.grad(self.mean_loss)(params, x, y)
+    return jax.tree_util.tree_map(lambda g, o, group: o if group in self.spec.online_groups else g,
+                                  grads, online, layer_groups)
+
+
+class FullBatch:
+  """Gradient of the mean loss over the current phase's whole dataset (static sizes).
+
+  The dataset is summed in slices of spec.full_batch_microbatch examples, so activation
+  memory stays bounded for N up to the whole population (and in cache on a CPU).
+  """
+
+  def __init__(self, spec, examples, mean_loss, apply, loss_fn):
+    self.spec, self.examples, self.mean_loss, self.apply, self.loss_fn = spec, examples, mean_loss, apply, loss_fn
+
+  def grads(self, params, data, hp, state, step, batch_key, epoch_key, bias, layer_groups):
+    del state, batch_key, epoch_key, bias, layer_groups
+    sizes, lengths = self.spec.static_phases
+    phase = jnp.sum(step >= jnp.cumsum(jnp.asarray(lengths, jnp.int32)))
+    micro = self.spec.full_batch_microbatch
+    labels = self.examples.labels_at(data.pool_y, data.pool_y_random, hp, phase)
+
+    def grads_on_prefix(size):
+      x, y = data.pool_x[:size], labels[:size]
+      if size <= micro:
+        return lambda p: jax.grad(self.mean_loss)(p, x, y)
+      xs, ys, ws = evaluation.padded_slices(x, y, None, micro)
+      summed_loss = lambda p, x, y, w: jnp.sum(self.loss_fn(self.apply(p, x), y) * w)
+
+      def accumulate(total, batch):
+        return jax.tree_util.tree_map(jnp.add, total, jax.grad(summed_loss)(params, *batch)), None
+
+      def grads(p):
+        total, _ = jax.lax.scan(accumulate, jax.tree_util.tree_map(jnp.zeros_like, p), (xs, ys, ws))
+        return jax.tree_util.tree_map(lambda g: g / size, total)
+      return grads
+
+    return jax.lax.switch(phase, [grads_on_prefix(s) for s in sizes], params)
+
+
+def make(spec, examples, mean_loss, apply, loss_fn):
+  if spec.full_batch:
+    return FullBatch(spec, examples, mean_loss, apply, loss_fn)
+  return PerGroup(spec, examples, mean_loss) if spec.online_groups else Minibatch(spec, examples, mean_loss)
