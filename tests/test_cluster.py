@@ -22,6 +22,7 @@ from sslgap import files
 from sslgap import rehearse
 from sslgap import results
 from sslgap import runner
+from sslgap import spec as spec_lib
 from sslgap import store
 from sslgap import sweep
 from sweep_cli import LONGER, ROOT, SHORT, assert_same_grid, env, grid, module
@@ -235,7 +236,7 @@ def test_shortened_rehearsal_keeps_evaluations_and_scales_phases(tiny_config):
   assert (short.train.steps, short.train.eval_every, tuple(short.hp.phase_lengths)) == (100, 10, (30,))
   # 11 evaluations of 256 test and 64 train examples, a tenth of them now: the same share of the work.
   assert (short.task.test_size, short.data.eval_train_size) == (26, 16)
-  assert rehearse.run_flops(c) / rehearse.run_flops(short) == pytest.approx(
+  assert rehearse.run_flops(spec_lib.derive(c)) / rehearse.run_flops(spec_lib.derive(short)) == pytest.approx(
       (6 * 1000 * 16 + 2 * 11 * 320) / (6 * 100 * 16 + 2 * 11 * (26 + 16)))
 
 
