@@ -7,16 +7,6 @@ Writes <out>/<config.name>.npz and .png; --config.<key>=value overrides any conf
 """
 
 from sslgap import cli
-from sslgap import plotting
-from sslgap import tasks
-
-
-def plot(results, config):
-  p = config.plot
-  population = tasks.make_task(config.task).population_size
-  return plotting.heatmap_panels(results, p.x, p.y, p.panels, metric='test_acc', star=(1.0, 1.0),
-                                 labels=dict(p.labels), title=config.name, population=population)
-
 
 if __name__ == '__main__':
-  cli.main(plot, default_config='sweeps/init_scale_heatmap.py:small')
+  cli.main(default_config='sweeps/init_scale_heatmap.py:small')

@@ -12,17 +12,6 @@ axis instead (Figs 7, 21-23).
 """
 
 from sslgap import cli
-from sslgap import plotting
-
-
-def plot(results, config):
-  spec = config.plot.to_dict()
-  spec.setdefault('title', config.name)
-  spec['series'] = [tuple(s) for s in spec.get('series') or []]
-  if spec.get('x_axis'):
-    return plotting.final_vs_axis(results, spec)
-  return plotting.curves(results, spec)
-
 
 if __name__ == '__main__':
-  cli.main(plot, default_config=None)
+  cli.main(default_config=None)

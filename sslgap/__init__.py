@@ -26,3 +26,9 @@ def _one_host_device_per_core():
 
 
 _one_host_device_per_core()
+
+
+def run(config, out=None, progress=True, **options):
+  """Runs a config's sweep (a ConfigDict or 'sweeps/x.py:preset') and returns its Results; see sslgap.api."""
+  from sslgap import api
+  return api.run(config, out, progress, **options)

@@ -7,7 +7,6 @@ at each scale. The report, the paper-scale rehearsal and the golden tests all re
 """
 
 import dataclasses
-import importlib.util
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,9 +26,14 @@ class Experiment:
 
   @property
   def config_path(self):
-    return os.path.join('sweeps', f'{self.config}.py')
+    """The config file (relative to the repository root); `config` may be a path of its own."""
+    return self.config if self.config.endswith('.py') else os.path.join('sweeps', f'{self.config}.py')
+
+  def has(self, tier):
+    return tier in dict(self.presets)
 
   def command(self, tier, out=None):
+    """The command a user types to run it (outputs in results/<config.name> unless out)."""
     preset = self.preset(tier)
     spec = self.config_path + (f':{preset}' if preset else '')
     return f'python experiments/{self.script}.py --config={spec}' + (f' --out={out}' if out else '')
@@ -97,8 +101,11 @@ def find(ids):
 
 def load_config(experiment, tier):
   """The config of an experiment at a tier (config files are code: this runs get_config)."""
-  path = os.path.join(ROOT, experiment.config_path)
-  spec = importlib.util.spec_from_file_location(f'sweeps_{experiment.config}', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(experiment.preset(tier) or None)
+  from sslgap import config as config_lib
+  preset = experiment.preset(tier)
+  return config_lib.load(os.path.join(ROOT, experiment.config_path) + (f':{preset}' if preset else ''))
+
+
+def for_tier(tier, ids=()):
+  """The experiments (of ids, if given) that have a preset at this tier."""
+  return [e for e in find(ids) if e.has(tier)]

@@ -1,8 +1,8 @@
 """What every experiment script shares: the config and engine flags, running the sweep into a
-folder, the .png, and one-line errors (exit code 2) for anything a user can get wrong.
+folder, its figure, and one-line errors (exit code 2) for anything a user can get wrong.
 
-A script is `cli.main(plot, default_config='sweeps/x.py:small')`; its --help lists the config and
-engine flags.
+A script is `cli.main(default_config='sweeps/x.py:small')`; its --help lists the config and
+engine flags. The figure is the one the config's plot section asks for (sslgap.plotting.draw).
 """
 
 import logging
@@ -39,6 +39,7 @@ _DEVICE = flags.DEFINE_string('device', None, 'With --dry_run: plan for this acc
 _MAX_CHUNKS = flags.DEFINE_integer('max_chunks', 0, 'Rehearse: run only this many chunks of the real plan (one per '
                                    'compiled kernel first), then print the measured time and memory per chunk and '
                                    'the projected wall time ("projected: ...").', lower_bound=0)
+_FORMAT = flags.DEFINE_enum('format', 'png', ['png', 'pdf', 'svg'], 'File format of the figure (pdf and svg are vectors).')
 _QUIET = flags.DEFINE_bool('quiet', False, 'No progress bar and no plan: warnings and one line per chunk.')
 _CACHE = flags.DEFINE_string('compilation_cache', None, "Folder for JAX's persistent compilation cache "
                              '(default under --launcher: <out>/jax_cache).')
@@ -86,6 +87,10 @@ def parse_flags(argv):
   _check_config_argument(argv[1:])
   try:
     return FLAGS(argv)
+  except SystemExit as done:  # absl exits with 1 after printing --help; asking for help is no error
+    if any(arg in ('--help', '-h', '-?', '--helpshort', '--helpfull', '--helpxml') for arg in argv[1:]):
+      sys.exit(0)
+    raise done
   except flags.Error as error:
     if 'config' in str(error) and 'other than None' in str(error):
       fail('--config is required: a sweep config file with an optional preset, '
@@ -100,7 +105,7 @@ def define_config_flag(default):
       lock_config=False, accept_new_attributes=True)
 
 
-def main(plot, default_config=None):
+def main(default_config=None):
   """Defines --config, parses the flags and runs the experiment (an experiment script's whole main)."""
   config_flag = define_config_flag(default_config)
   if default_config is None:
@@ -111,15 +116,15 @@ def main(plot, default_config=None):
   def run(argv):
     if len(argv) > 1:
       fail(f'unexpected argument {argv[1]!r}; flags are written --name=value')
-    run_experiment(config_flag.value, plot)
+    run_experiment(config_flag.value)
 
   app.run(run, flags_parser=parse_flags)
 
 
-def run_experiment(config, plot):
+def run_experiment(config):
   """Like _run_experiment, but a bad config, flag, file or folder ends with its message, exit code 2."""
   try:
-    return _run_experiment(config, plot)
+    return _run_experiment(config)
   except USER_ERRORS as error:
     fail(_first_line(error))
 
@@ -139,10 +144,9 @@ def _set_up_logging():
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.WARNING)
 
 
-def _run_experiment(config, plot):
-  """Runs config's sweep into <out>, writes <out>/<name>.npz and .png; returns the .npz path or None.
-
-  plot(results, config) -> matplotlib figure. Exits with 128 + signal number if interrupted.
+def _run_experiment(config):
+  """Runs config's sweep into <out>, writes <out>/<name>.npz and its figure (<name>.png, or
+  --format); returns the .npz path or None. Exits with 128 + signal number if interrupted.
   """
   _set_up_logging()
   log = logging.getLogger('sslgap')
@@ -175,7 +179,7 @@ def _run_experiment(config, plot):
     path = summary.path
   if path:
     from sslgap import plotting
-    png = os.path.join(out, f'{config.name}.png')
-    plotting.save(plot(results_lib.load(path), config), png)
-    log.warning('wrote %s and %s', path, png)
+    figure = os.path.join(out, f'{config.name}.{_FORMAT.value}')
+    plotting.save(plotting.draw(results_lib.load(path)), figure)
+    log.warning('wrote %s and %s', path, figure)
   return path

@@ -76,6 +76,20 @@ def base_config():
   return c
 
 
+def load(spec):
+  """The config of 'path/to/config.py[:preset]' (config files are code: this runs get_config)."""
+  import importlib.util
+  import os
+  path, _, preset = str(spec).partition(':')
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f'{path}: no such config file')
+  name = 'sslgap_config_' + os.path.splitext(os.path.basename(path))[0]
+  module_spec = importlib.util.spec_from_file_location(name, path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(preset or None)
+
+
 def log2_grid(low, high, per_octave):
   """Powers of two from 2**low to 2**high with `per_octave` points per doubling."""
   count = int(round((high - low) * per_octave)) + 1

@@ -1,13 +1,44 @@
-"""Figures from result grids (matplotlib, Agg backend, no display needed)."""
+"""Figures from result grids: heatmaps, learning curves with seed bands, a final metric against an
+axis, and the theory model's figure.
 
-import matplotlib
+Figures are matplotlib Figure objects built without pyplot, so importing this module changes
+no global state (backend, rcParams) of the session that imports it; save() writes png, pdf or
+svg by the file's extension. draw(results) picks the figure a grid's config asks for, so any
+.npz can be redrawn from the file alone (python -m sslgap.show).
+"""
+
 import matplotlib.ticker
+from matplotlib.figure import Figure
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from sslgap import claims
+from sslgap import results as results_lib
+from sslgap import stats
 
-from sslgap import results as results_lib  # noqa: E402
+BAND = '95% bootstrap interval of the seed mean'
+NAMES = {
+    'dataset_size': 'dataset size N', 'lr': 'learning rate', 'seed': 'seed', 'phase_sizes': 'phases',
+    'random_label_phases': 'random-label phases', 'alpha': 'alpha', 'b2': 'AdamW beta2',
+    'pool_fraction': 'share of each batch from the small set', 'online_bias_samples': 'biased-online samples m',
+    'test_acc': 'test accuracy', 'train_acc': 'train accuracy', 'test_loss': 'test loss', 'train_loss': 'train loss',
+    'norm_ratio': 'norm ratio ||a|| / ||W||', 'abs_a': '|a|', 'alignment': 'weight on the support',
+    'phase1_steps': 'phase-1 steps T1', 'model__width': 'width', 'model__hidden_layers': 'hidden layers',
+    'model__layers': 'layers', 'model__qk_norm': 'QK norm', 'model__parameterization': 'parameterisation',
+    'task__k': 'k', 'task__degree': 'degree', 'data__debias': 'debiasing', 'data__schedule': 'schedule',
+    'data__online_groups': 'groups trained online',
+}
+GROUP_NAMES = {'first': 'first-layer', 'rest': "other layers'", 'qk': 'W_Q, W_K'}
+
+
+def name_of(key):
+  """A readable name for an axis or metric key."""
+  if key in NAMES:
+    return NAMES[key]
+  for prefix, what in (('init_scale_', 'init scale'), ('lr_mult_', 'lr multiplier'), ('norm_', 'weight norm')):
+    if key.startswith(prefix):
+      group = key[len(prefix):]
+      return f'{GROUP_NAMES.get(group, group)} {what}'
+  return key.replace('__', ' ').replace('_', ' ')
 
 
 def size_label(size, population=None):
@@ -19,170 +50,260 @@ def size_label(size, population=None):
 
 
 def tick(value):
+  """A tick label: $2^{k}$ for powers of two (halves included), else 3 significant digits."""
+  value = float(value)
   exponent = np.log2(value) if value > 0 else np.nan
-  return f'2^{exponent:g}' if np.isclose(exponent, np.round(exponent * 2) / 2) else f'{value:.3g}'
+  if np.isclose(exponent, np.round(exponent * 2) / 2):
+    return f'$2^{{{exponent:g}}}$'
+  return f'{value:.3g}'
 
 
-def collapse(results, metric, keep, best='max'):
-  """Seed-mean of the final metric, then the best over every axis not in `keep` (e.g. lr)."""
-  r = results.mean('seed') if 'seed' in results.axis_names else results
-  values = r.final(metric)
-  reduce = np.nanmax if best == 'max' else np.nanmin
-  extra = [i for i, a in enumerate(r.axis_names) if a not in keep]
-  if extra:
-    values = reduce(values, axis=tuple(extra))
-  kept = [a for a in r.axis_names if a in keep]
-  return np.transpose(values, [kept.index(a) for a in keep]), [a for a in r.axis_names if a not in keep]
+def value_label(axis, value, population=None):
+  value = results_lib.parse_coord(value)
+  if axis == 'dataset_size':
+    return size_label(value, population)
+  if axis == 'phase_sizes':
+    return 'phases ' + ' > '.join('online' if v in (0, 'online') else f'{v:,}' for v in value)
+  if isinstance(value, float):
+    return f'{name_of(axis)} = {value:g}'
+  return f'{name_of(axis)} = {value}'
 
 
-def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=(1.0, 1.0),
-                   labels=None, title='', population=None):
-  """One heatmap of the metric per value of panel_axis, plus the gap between first and last."""
-  values, tuned = collapse(results, metric, [panel_axis, y_axis, x_axis])
-  panels = results.coords[panel_axis]
-  xs, ys = results.coords[x_axis], results.coords[y_axis]
-  labels = labels or {}
-  n = len(panels) + (1 if len(panels) == 2 else 0)
-  fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False, constrained_layout=True)
-  grids = [(values[i], size_label(p, population) if panel_axis == 'dataset_size' else f'{panel_axis} = {p}')
-           for i, p in enumerate(panels)]
-  if len(panels) == 2:
-    grids.append((values[0] - values[1], 'gap: left minus middle'))
-  for k, (ax, (grid, name)) in enumerate(zip(axes[0], grids)):
-    is_gap = k == 2
-    image = ax.imshow(grid, origin='lower', aspect='auto', cmap='RdBu_r' if is_gap else 'viridis',
-                      vmin=-1 if is_gap else 0.5 if metric.endswith('acc') else None,
-                      vmax=1 if metric.endswith('acc') else None)
-    ax.set_xticks(range(len(xs)), [tick(v) for v in xs], rotation=90, fontsize=7)
-    ax.set_yticks(range(len(ys)), [tick(v) for v in ys], fontsize=7)
-    ax.set_xlabel(labels.get(x_axis, x_axis))
-    ax.set_ylabel(labels.get(y_axis, y_axis))
-    ax.set_title(name, fontsize=9)
-    if star is not None:
-      sx = np.flatnonzero(np.isclose(xs, star[0]))
-      sy = np.flatnonzero(np.isclose(ys, star[1]))
-      if sx.size and sy.size:
-        ax.plot(sx[0], sy[0], marker='*', color='red', markersize=14, markeredgecolor='white')
-    fig.colorbar(image, ax=ax, shrink=0.8)
-  suffix = f' (best over {", ".join(tuned)})' if tuned else ''
-  fig.suptitle(f'{title}: final {metric}, mean over seeds{suffix}', fontsize=10)
-  return fig
+def series_label(selection, population=None):
+  return ', '.join(value_label(a, v, population) for a, v in selection.items())
+
+
+def new_figure(rows, cols, width=4.4, height=3.3):
+  fig = Figure(figsize=(width * cols, height * rows), constrained_layout=True)
+  return fig, fig.subplots(rows, cols, squeeze=False)
 
 
 def save(fig, path):
+  """Writes the figure; the extension picks the format (png at 120 dpi, pdf or svg as vectors)."""
   fig.savefig(path, dpi=120)
-  plt.close(fig)
 
 
-# --- learning curves ------------------------------------------------------------------------
+# --- heatmaps -----------------------------------------------------------------------------------
 
-DERIVED = {
-    # The paper's Fig 12 ratio ||a||_2 / ||W||_F: the readout's norm over the first layer's.
-    'norm_ratio': lambda m: m['norm_readout'] / m['norm_hidden_0'],
-}
+def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=(1.0, 1.0), labels=None,
+                   title='', population=None, best='max'):
+  """One heatmap of the final metric (seed mean, best over other axes such as lr) per value of
+  panel_axis; with two panels a third shows their gap, dotted where its 95% bootstrap interval
+  over seeds contains 0."""
+  panels = results.coords[panel_axis]
+  xs, ys = results.coords[x_axis], results.coords[y_axis]
+  labels = labels or {}
+  per_seed = [claims.series(results, {panel_axis: p.item()}, metric, best, keep=[y_axis, x_axis])[..., -1]
+              for p in panels]  # [Y, X, S] each
+  grids = [(stats._nan_quiet(np.nanmean, v, axis=-1), size_label(p, population) if panel_axis == 'dataset_size'
+            else value_label(panel_axis, p)) for v, p in zip(per_seed, panels)]
+  unsure = None
+  if len(panels) == 2:
+    gap = per_seed[0] - per_seed[1]
+    if gap.shape[-1] > 1:
+      low, _, high = stats.bootstrap(gap, np.nanmean, n=1000)
+      unsure = (low <= 0) & (high >= 0)
+    grids.append((grids[0][0] - grids[1][0], f'gap: {grids[0][1]} minus {grids[1][1]}'))
+  fig, axes = new_figure(1, len(grids), 4.4, 3.9)
+  accuracy = metric.endswith('acc')
+  for k, (ax, (grid, name)) in enumerate(zip(axes[0], grids)):
+    is_gap = k == 2
+    image = ax.imshow(grid, origin='lower', aspect='auto', cmap='RdBu_r' if is_gap else 'viridis',
+                      vmin=-1 if is_gap and accuracy else (0.5 if accuracy else None), vmax=1 if accuracy else None)
+    ax.set_xticks(range(len(xs)), [tick(v) for v in xs], rotation=90, fontsize=7)
+    ax.set_yticks(range(len(ys)), [tick(v) for v in ys], fontsize=7)
+    ax.set_xlabel(labels.get(x_axis, name_of(x_axis)))
+    ax.set_ylabel(labels.get(y_axis, name_of(y_axis)))
+    ax.set_title(name, fontsize=9)
+    if star is not None:
+      sx, sy = np.flatnonzero(np.isclose(xs, star[0])), np.flatnonzero(np.isclose(ys, star[1]))
+      if sx.size and sy.size:
+        ax.plot(sx[0], sy[0], marker='*', color='red', markersize=14, markeredgecolor='white')
+    if is_gap and unsure is not None and unsure.any():
+      yy, xx = np.nonzero(unsure)
+      ax.plot(xx, yy, linestyle='none', marker='.', color='black', markersize=3,
+              label='95% interval of the gap contains 0')
+      ax.legend(fontsize=6, loc='upper right')
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.set_label(('gap in ' if is_gap else 'final ') + name_of(metric), fontsize=8)
+  tuned = [a for a in results.axis_names if a not in (x_axis, y_axis, panel_axis, 'seed')]
+  suffix = f', best {", ".join(name_of(a) for a in tuned)} per cell' if tuned else ''
+  fig.suptitle(f'{title}: final {name_of(metric)}, mean over {len(results.coords.get("seed", [0]))} seeds{suffix}',
+               fontsize=10)
+  return fig
 
 
-def metric_values(results, name):
-  return DERIVED[name](results.metrics) if name in DERIVED else results[name]
-
-
-def series_label(selection):
-  def fmt(axis, value):
-    if axis == 'dataset_size':
-      return size_label(value)
-    if axis == 'phase_sizes':
-      return 'phases ' + ' > '.join('online' if v in (0, 'online') else f'{v:,}' for v in value)
-    return f'{axis}={value:g}' if isinstance(value, float) else f'{axis}={value}'
-  return ', '.join(fmt(a, results_lib.parse_coord(v)) for a, v in selection.items())
-
-
-def best_curve(results, metric, best):
-  """Seed-mean curve; any other axis left (lr, b2, ...) is set to the value whose curve has the
-  best mean over the evaluations: the fastest to learn, not merely the best at the end."""
-  r = results.mean('seed') if 'seed' in results.axis_names else results
-  values = metric_values(r, metric)
-  flat = values.reshape(-1, values.shape[-1])
-  with np.errstate(invalid='ignore'):
-    score = np.where(np.isnan(flat).any(axis=1), np.nan, flat.mean(axis=1))  # a diverged curve never wins
-  if np.all(np.isnan(score)):
-    return flat[0], {}
-  index = int(np.nanargmax(score) if best == 'max' else np.nanargmin(score))
-  chosen = dict(zip(r.axis_names, np.unravel_index(index, values.shape[:-1])))
-  return flat[index], {a: r.coords[a][i] for a, i in chosen.items()}
-
+# --- learning curves ----------------------------------------------------------------------------
 
 def _panels_and_series(results, plot):
   """The panel values (or [None]) and the (label, selection) series a config's plot section names."""
   panels = [None] if not plot.get('panels') else list(results.coords[plot['panels']])
   series = plot.get('series') or [(None, {plot['lines']: v}) for v in results.coords[plot['lines']].tolist()]
-  return panels, series
+  return panels, [(label, dict(selection)) for label, selection in series]
 
 
-def _panel_results(results, plot, panel):
-  return results.sel(**{plot['panels']: panel}) if panel is not None else results
+def _panel_selection(plot, panel):
+  return {plot['panels']: results_lib.parse_coord(panel)} if panel is not None else {}
 
 
-def _set_panel_title(ax, plot, panel):
-  if panel is not None:
-    ax.set_title(f'{plot["panels"]} = {results_lib.parse_coord(panel)}', fontsize=9)
-
-
-def _finish(fig, axes, plot):
+def _finish(fig, axes, plot, band):
   for ax in axes.flat:
-    ax.legend(fontsize=6)
-  fig.suptitle(plot.get('title', ''), fontsize=10)
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend(fontsize=6)
+  title = plot.get('title', '')
+  fig.suptitle(f'{title}\n(bands: {band})' if band else title, fontsize=10)
   return fig
 
 
+def _band(values):
+  """(low, mean, high) over seeds of [S, E] curves: the 95% bootstrap interval of the mean."""
+  if values.shape[0] < 2:
+    mean = values[0]
+    return mean, mean, mean
+  low, mid, high = stats.bootstrap(values.T, np.nanmean, n=1000)
+  return low, mid, high
+
+
 def curves(results, plot):
-  """Rows: metrics; columns: panels x (steps, compute); lines: series. plot is config.plot."""
+  """Rows: metrics; columns: panels x (steps, compute); lines: series, each with the seed mean and a
+  band (BAND). Axes a series does not fix are tuned per line (named in the legend)."""
   metrics = list(plot['metrics'])
   xs = list(plot.get('x', ('steps', 'compute')))
   panels, series = _panels_and_series(results, plot)
-  ncols = len(panels) * len(xs)
-  fig, axes = plt.subplots(len(metrics), ncols, figsize=(4.4 * ncols, 3.3 * len(metrics)),
-                           squeeze=False, constrained_layout=True)
+  fig, axes = new_figure(len(metrics), len(panels) * len(xs))
+  best = plot.get('best', 'max')
   for p, panel in enumerate(panels):
-    sub = _panel_results(results, plot, panel)
     for label, selection in series:
-      line = sub.sel(**selection)
+      full = dict(_panel_selection(plot, panel), **selection)
       for m, metric in enumerate(metrics):
-        y, tuned = best_curve(line, metric, plot.get('best', 'max'))
-        coords = {a: results_lib.parse_coord(v) for a, v in dict(selection, **tuned).items()}
+        values, chosen = claims.tuned(results, full, metric, best)
+        low, mean, high = _band(values)
+        suffix = ''.join(f' ({name_of(a)} {v:.3g})' for a, v in chosen.items() if isinstance(v, float))
         for c, x_kind in enumerate(xs):
           ax = axes[m, p * len(xs) + c]
-          x = results.eval_steps if x_kind == 'steps' else results_lib.examples_seen(results.config, coords, results.eval_steps)
-          suffix = ''.join(f' ({a}={v:.3g})' for a, v in tuned.items() if isinstance(v, float) and a != 'seed')
+          point = {a: results_lib.parse_coord(v) for a, v in dict(full, **chosen).items()}
+          x = results.eval_steps if x_kind == 'steps' else results_lib.examples_seen(results.config, point,
+                                                                                     results.eval_steps)
           keep = x > 0 if x_kind == 'compute' else slice(None)  # log axis: step 0 has no place
-          ax.plot(x[keep], y[keep], label=(label or series_label(selection)) + suffix)
+          line, = ax.plot(x[keep], mean[keep], label=(label or series_label(selection)) + suffix)
+          ax.fill_between(x[keep], low[keep], high[keep], color=line.get_color(), alpha=0.2, linewidth=0)
           ax.set_xlabel('steps' if x_kind == 'steps' else 'compute (examples processed)')
-          ax.set_ylabel(metric)
+          ax.set_ylabel(name_of(metric))
           if x_kind == 'compute':
             ax.set_xscale('log')
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
           if metric in plot.get('log_y', ()):
             ax.set_yscale('log')
-          _set_panel_title(ax, plot, panel)
-  return _finish(fig, axes, plot)
+          if panel is not None:
+            ax.set_title(value_label(plot['panels'], panel), fontsize=9)
+  return _finish(fig, axes, plot, BAND if 'seed' in results.axis_names else '')
 
 
 def final_vs_axis(results, plot):
-  """Final metric (seed mean, best over leftover axes) against a swept axis, one line per series."""
+  """The final metric (seed mean, other axes tuned per point) against a swept axis, one line per
+  series, with 95% bootstrap error bars over seeds."""
   x_axis = plot['x_axis']
   metrics = list(plot['metrics'])
   panels, series = _panels_and_series(results, plot)
-  fig, axes = plt.subplots(len(metrics), len(panels), figsize=(4.4 * len(panels), 3.3 * len(metrics)),
-                           squeeze=False, constrained_layout=True)
-  xs = results.coords[x_axis]
+  fig, axes = new_figure(len(metrics), len(panels))
+  xs = np.asarray(results.coords[x_axis], float)
+  best = plot.get('best', 'max')
   for p, panel in enumerate(panels):
-    sub = _panel_results(results, plot, panel)
     for label, selection in series:
+      full = dict(_panel_selection(plot, panel), **selection)
       for m, metric in enumerate(metrics):
-        ys = [best_curve(sub.sel(**selection, **{x_axis: x}), metric, plot.get('best', 'max'))[0][-1] for x in xs]
+        finals = [_band(claims.series(results, dict(full, **{x_axis: x.item()}), metric, best))
+                  for x in results.coords[x_axis]]
+        low, mean, high = (np.asarray([f[i][-1] for f in finals]) for i in range(3))
         ax = axes[m, p]
-        ax.plot(xs, ys, marker='o', label=label or series_label(selection))
-        ax.set_xscale('log')
-        ax.set_xlabel(x_axis)
-        ax.set_ylabel(f'final {metric}')
-        _set_panel_title(ax, plot, panel)
-  return _finish(fig, axes, plot)
+        ax.errorbar(xs, mean, yerr=[mean - low, high - mean], marker='o', capsize=2,
+                    label=label or series_label(selection))
+        ax.set_xscale('log', base=2)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: tick(v)))
+        ax.set_xlabel(name_of(x_axis))
+        ax.set_ylabel(f'final {name_of(metric)}')
+        if panel is not None:
+          ax.set_title(value_label(plot['panels'], panel), fontsize=9)
+  return _finish(fig, axes, plot, '95% bootstrap interval of the seed mean' if 'seed' in results.axis_names else '')
+
+
+# --- the theory model ---------------------------------------------------------------------------
+
+def theory_summary(results):
+  """{label: (sizes, median T1, slope over d <= N <= d^2, median total steps)} per phase-1 label
+  kind, and the median total steps of population gradients alone."""
+  from sslgap.models import quadratic_neuron as theory
+  config = results.config
+  a_star, d = config['hp']['a_star'], config['task']['n']
+  sizes = results.coords['dataset_size']
+  finite = sizes > 0
+  total = results.steps_to_target('alignment', config['plot']['alignment'])
+  rows = {}
+  for flag, label in ((0, 'true labels'), (1, 'random labels')):
+    sel = results.sel(random_label_phases=flag)
+    t1 = np.nanmedian(theory.phase1_steps(sel, a_star), axis=-1)
+    steps = np.nanmedian(total[:, list(results.coords['random_label_phases']).index(flag)], axis=-1)
+    fit = finite & (sizes >= d) & (sizes <= d * d)
+    rows[label] = (sizes[finite], t1[finite], theory.loglog_slope(sizes[fit], t1[fit]), steps[finite])
+  population = float(np.nanmedian(total[~finite][0, 0])) if (~finite).any() else np.nan
+  return rows, population
+
+
+def theory_figure(results):
+  """Left: median phase-1 steps T1 against N (log-log) with the bound a* sqrt(N) / eta; right: total
+  steps to alignment against N, and population gradients alone."""
+  config = results.config
+  rows, population = theory_summary(results)
+  fig, axes = new_figure(1, 2, 5.0, 4.0)
+  axes = axes[0]
+  for label, (sizes, t1, slope, total) in rows.items():
+    axes[0].loglog(sizes, t1, marker='o', label=f'{label}: slope {slope:.2f}')
+    axes[1].semilogx(sizes, total, marker='o', label=f'phase 1 with {label}')
+  sizes = rows['true labels'][0]
+  eta, a_star = config['hp']['lr'], config['hp']['a_star']
+  axes[0].loglog(sizes, a_star * np.sqrt(sizes) / eta, 'k--', label='bound a* sqrt(N) / eta')
+  axes[1].axhline(population, color='k', ls='--', label='population gradients only')
+  axes[0].set(xlabel='phase-1 dataset size N', ylabel='phase-1 steps T1 (median over seeds)')
+  axes[1].set(xlabel='phase-1 dataset size N', ylabel=f'steps to alignment {config["plot"]["alignment"]} (median)')
+  for ax in axes:
+    ax.legend(fontsize=7)
+  fig.suptitle(f'Theorem 1: quadratic neuron, (d={config["task"]["n"]}, 2)-parity, eta={eta}, a*={a_star}',
+               fontsize=10)
+  return fig
+
+
+# --- any grid -----------------------------------------------------------------------------------
+
+def kind_of(config):
+  """'heatmap', 'theory', 'final_vs_axis' or 'curves': the figure a grid's config asks for."""
+  plot = config.get('plot') or {}
+  if config.get('model', {}).get('kind') == 'quadratic_neuron':
+    return 'theory'
+  if plot.get('x') and plot.get('y') and plot.get('panels') and not plot.get('metrics'):
+    return 'heatmap'
+  if plot.get('x_axis'):
+    return 'final_vs_axis'
+  return 'curves'
+
+
+def draw(results, metric=None):
+  """The figure of a grid, from its config alone; `metric` replaces the plotted metric(s)."""
+  config = results.config
+  plot = dict(config.get('plot') or {})
+  kind = kind_of(config)
+  if kind == 'theory':
+    return theory_figure(results)
+  if kind == 'heatmap':
+    task = config.get('task', {})
+    population = 2**task['n'] if task.get('name') == 'parity' else None
+    return heatmap_panels(results, plot['x'], plot['y'], plot['panels'], metric=metric or 'test_acc',
+                          labels=dict(plot.get('labels') or {}), title=config.get('name', ''), population=population)
+  plot.setdefault('title', config.get('name', ''))
+  plot['series'] = [tuple(s) for s in plot.get('series') or []]
+  if metric:
+    plot['metrics'] = [metric]
+  if not plot.get('metrics'):
+    plot['metrics'] = ['test_acc' if 'test_acc' in results.metrics else 'test_loss']
+  if not plot.get('lines') and not plot['series']:
+    plot['lines'] = next(a for a in results.axis_names if a != 'seed')
+  return final_vs_axis(results, plot) if kind == 'final_vs_axis' else curves(results, plot)

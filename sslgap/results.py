@@ -11,6 +11,7 @@ Layout (the public contract):
 
 import json
 import os
+from typing import NamedTuple
 import warnings
 import zipfile
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from sslgap import files
 from sslgap import hparams
+from sslgap import stats
 
 SCHEDULE_AXES = ('dataset_size', 'phase_sizes', 'phase_lengths')
 
@@ -82,6 +84,14 @@ def save(path, axes, eval_steps, metrics, config_json, finished=None, **info):
   arrays['finished'] = np.ones(grid, bool) if finished is None else np.asarray(finished, bool).reshape(grid)
   arrays.update({k: np.asarray(v) for k, v in info.items()})
   atomic_savez(path, **arrays)
+
+
+class Interval(NamedTuple):
+  """A bootstrap interval of Results: each a grid without the resampled axis."""
+
+  low: 'Results'
+  mid: 'Results'
+  high: 'Results'
 
 
 class Results:
@@ -164,6 +174,28 @@ class Results:
       warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN slices stay NaN
       return self.reduce(axis, np.nanmean)
 
+  def std(self, axis='seed'):
+    """Standard deviation over an axis (seeds by default), ignoring diverged (NaN) runs."""
+    with warnings.catch_warnings():
+      warnings.simplefilter('ignore', RuntimeWarning)
+      return self.reduce(axis, lambda v, axis: np.nanstd(v, axis=axis, ddof=1))
+
+  def sem(self, axis='seed'):
+    """Standard error of the mean over an axis (seeds by default), ignoring diverged runs."""
+    return self.reduce(axis, stats.sem)
+
+  def bootstrap(self, fn=np.nanmean, n=2000, ci=0.95, axis='seed', seed=0, metrics=None):
+    """Interval(low, mid, high): Results without `axis` holding the percentile bootstrap interval
+    of fn over resamples of that axis (seeds), and fn of the data itself (mid); vectorised."""
+    i = self._axis(axis)
+    names = [a for a in self.axis_names if a != axis]
+    coords = {a: c for a, c in self.coords.items() if a != axis}
+    parts = {m: stats.bootstrap(self.metrics[m], fn, n, ci, axis=i, seed=seed) for m in (metrics or self.metrics)}
+    finished = np.all(self.finished, axis=i)
+    make = lambda k: Results(names, coords, self.eval_steps, {m: p[k] for m, p in parts.items()}, self.config,
+                             self.info, finished)
+    return Interval(make(0), make(1), make(2))
+
   def final(self, metric):
     """The metric at the last evaluation step, shape [*axis sizes]."""
     return self[metric][..., -1]
@@ -173,13 +205,23 @@ class Results:
     bad = np.argwhere(~np.isfinite(self.final(metric)) & self.finished)
     return [{a: self.coords[a][i].item() for a, i in zip(self.axis_names, index)} for index in bad]
 
-  def steps_to_target(self, metric, target, above=True):
-    """First eval step at which the metric reaches target (>= if above, else <=); NaN if never."""
-    values = self[metric]
-    hit = values >= target if above else values <= target
-    first = np.argmax(hit, axis=-1)
-    steps = self.eval_steps[first].astype(float)
-    return np.where(hit.any(axis=-1), steps, np.nan)
+  def steps_to_target(self, metric, target, above=True, censored=False):
+    """First eval step at which the metric reaches target (>= if above, else <=), per run. A run
+    that never reaches it is NaN, or +inf with censored=True ("more than the last step"), which
+    keeps it in a median over seeds instead of dropping it."""
+    steps = stats.first_step(self[metric], self.eval_steps, target, above)
+    return steps if censored else np.where(np.isinf(steps), np.nan, steps)
+
+  def success_probability(self, metric, target, above=True, axis='seed'):
+    """[*other axes, E]: the fraction of runs along `axis` that reached the target by each step."""
+    values = np.moveaxis(self[metric], self._axis(axis), -2)
+    return stats.success_probability(values, target, above, axis=-2)
+
+  def median_steps_to_target(self, metric, target, above=True, axis='seed', n=2000, ci=0.95, seed=0):
+    """(low, median, high) over `axis` of the censored steps to target: +inf means more than the
+    last step (half of the runs or more never reached it)."""
+    steps = self.steps_to_target(metric, target, above, censored=True)
+    return stats.bootstrap(steps, stats.censored_median, n, ci, axis=self._axis(axis), seed=seed)
 
   def compute_to_target(self, metric, target, above=True):
     """Examples processed until the target (see examples_seen); NaN if never reached."""
@@ -188,6 +230,35 @@ class Results:
     seen = np.broadcast_to(self.examples_seen(), values.shape)
     compute = np.take_along_axis(seen, np.argmax(hit, axis=-1)[..., None], axis=-1)[..., 0]
     return np.where(hit.any(axis=-1), compute, np.nan)
+
+  def _coord_values(self, axis):
+    """An axis's coordinates for other libraries: tuples stay strings (xarray wants 1-D arrays)."""
+    return self.coords[axis]
+
+  def to_xarray(self):
+    """An xarray.Dataset: a variable per metric with dims (*axes, 'step'), `finished` over the axes,
+    coordinates for every axis, and the config (JSON) and versions as attrs. Needs the `analysis`
+    extra (pip install -e '.[analysis]')."""
+    xr = _optional('xarray')
+    dims = list(self.axis_names) + ['step']
+    data_vars = {m: (dims, v) for m, v in self.metrics.items()}
+    data_vars['finished'] = (list(self.axis_names), self.finished)
+    coords = {a: self._coord_values(a) for a in self.axis_names}
+    coords['step'] = self.eval_steps
+    attrs = {'config_json': json.dumps(self.config), 'name': self.config.get('name', '')}
+    attrs.update({k: (v if isinstance(v, (str, int, float)) else str(v)) for k, v in self.info.items()})
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+  def to_dataframe(self):
+    """A long pandas.DataFrame: one row per run and eval step, a column per axis, `step`, a
+    column per metric and `finished`. Needs the `analysis` extra."""
+    pd = _optional('pandas')
+    grids = np.meshgrid(*[np.arange(n) for n in self.shape], np.arange(len(self.eval_steps)), indexing='ij')
+    columns = {a: self._coord_values(a)[grids[i].ravel()] for i, a in enumerate(self.axis_names)}
+    columns['step'] = self.eval_steps[grids[-1].ravel()]
+    columns.update({m: v.ravel() for m, v in self.metrics.items()})
+    columns['finished'] = np.repeat(self.finished.ravel(), len(self.eval_steps))
+    return pd.DataFrame(columns)
 
   def examples_seen(self):
     """Cumulative examples processed at each eval step, [*axis sizes, E] (size 1 on the axes
@@ -202,6 +273,13 @@ class Results:
         where[self.axis_names.index(a)] = i
       out[tuple(where)] = examples_seen(self.config, point, self.eval_steps)
     return out
+
+
+def _optional(module):
+  try:
+    return __import__(module)
+  except ImportError:
+    raise ImportError(f"{module} is not installed: pip install -e '.[analysis]' (xarray and pandas)") from None
 
 
 class ResultsError(ValueError):

@@ -20,5 +20,9 @@ def get_config(arg=None):
   c.sweep.task__k = (4, 5, 6)
   c.sweep.dataset_size = (8192, 'online')
   c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  c.claims = (
+      dict(kind='trend', text='Harder tasks (larger k) widen the gap.', metric='test_acc', at='mean',
+           x_axis='task__k', a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
+  )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='task__k', x=('steps',),
                              title='Fig 10: task difficulty, (20,k)-parity')

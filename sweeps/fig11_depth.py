@@ -20,5 +20,9 @@ def get_config(arg=None):
   c.sweep.model__hidden_layers = (1, 2, 3)
   c.sweep.dataset_size = (8192, 'online')
   c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  c.claims = (
+      dict(kind='trend', text='Deeper MLPs widen the gap.', metric='test_acc', at='mean', x_axis='model__hidden_layers',
+           a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
+  )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__hidden_layers', x=('steps',),
                              title='Fig 11(a): depth, (20,6)-parity')

@@ -20,5 +20,9 @@ def get_config(arg=None):
   c.sweep.model__width = (32, 64, 128, 256) if preset == 'small' else (32, 64, 128, 256, 512, 1024)
   c.sweep.dataset_size = (8192, 'online')
   c.sweep.seed = tuple(range(4 if preset == 'small' else 64))
+  c.claims = (
+      dict(kind='trend', text='Narrower MLPs widen the gap.', metric='test_acc', at='mean', x_axis='model__width',
+           direction='decreasing', a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
+  )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__width', x=('steps',),
                              title='Fig 11(b): width, (20,6)-parity')

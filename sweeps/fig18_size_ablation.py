@@ -19,5 +19,11 @@ def get_config(arg=None):
   c.name = 'fig18_size_ablation'
   c.sweep.dataset_size = (1024, 2048, 4096, 8192, 16384, 65536, figures.POPULATION_20)
   c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  c.claims = (
+      dict(kind='better', text='A moderate small set beats the population.', metric='test_acc', at='mean',
+           a={'dataset_size': 8192}, b={'dataset_size': figures.POPULATION_20}),
+      dict(kind='better', text='Too small a set overfits: a moderate one beats it.', metric='test_acc',
+           a={'dataset_size': 8192}, b={'dataset_size': 1024}),
+  )
   return figures.curves_plot(c, ['test_acc', 'train_acc'], lines='dataset_size', x=('steps',),
                              title='Fig 18: small-set size, (20,6)-parity, 2 hidden layers')

@@ -28,6 +28,15 @@ def get_config(arg=None):
   c.sweep.phase_sizes = (phases, (phases[-1],) * 6, ('online',) * 6)
   c.sweep.lr = (0.2, 0.5) if preset == 'small' else figures.lr_grid(0.3, 12)
   c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  online = {'phase_sizes': ('online',) * 6}
+  c.claims = (
+      dict(kind='faster', text='A small repeated subset converges faster than online training (tuned lr).',
+           metric='test_acc', target=0.9, a={'phase_sizes': (phases[-1],) * 6}, b=online),
+      dict(kind='faster', text='A multi-phase schedule converges faster than online training (tuned lr).',
+           metric='test_acc', target=0.9, a={'phase_sizes': phases}, b=online),
+  )
+  c.notes = ('The 6-phase sizes and epochs are our guess (the paper gives fractions and epochs we could not recover); '
+             'equal step counts per phase were worse still: the first, tiny phases overfit.')
   return figures.curves_plot(c, ['test_acc', 'train_acc'], series=[
       ('6-phase', {'phase_sizes': phases}),
       (f'N-subset, N = {phases[-1]:,}', {'phase_sizes': (phases[-1],) * 6}),

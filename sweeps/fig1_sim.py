@@ -24,6 +24,12 @@ def get_config(arg=None):
   c.sweep.phase_sizes = (two_phase, smaller, (16384, 16384), ('online', 'online'))
   c.sweep.lr = (0.03, 0.1) if preset == 'small' else figures.lr_grid(0.06, 12)
   c.sweep.seed = tuple(range(4 if preset == 'small' else 32))
+  c.claims = (
+      dict(kind='better', text='2-phase training (a small set, then online) beats online training for SIM He_3.',
+           metric='test_loss', best='min', at='mean', a={'phase_sizes': two_phase}, b={'phase_sizes': ('online', 'online')}),
+      dict(kind='better', text='A small set alone overfits: its final loss is worse than 2-phase training.',
+           metric='test_loss', best='min', a={'phase_sizes': two_phase}, b={'phase_sizes': (16384, 16384)}),
+  )
   return figures.curves_plot(c, ['test_loss'], best='min', series=[
       ('2-phase: 16,384 then online', {'phase_sizes': two_phase}),
       ('2-phase: 4,096 then online', {'phase_sizes': smaller}),

@@ -22,6 +22,11 @@ def get_config(arg=None):
   c.sweep.phase_sizes = ((16384, 'online'), ('online', 'online'))
   c.sweep.lr = (0.03, 0.1) if preset == 'small' else figures.lr_grid(0.06, 12)
   c.sweep.seed = tuple(range(4 if preset == 'small' else 32))
+  c.claims = (
+      dict(kind='trend', text='For SIM the gap shrinks with width.', metric='test_loss', best='min', at='mean',
+           x_axis='model__width', direction='decreasing', a={'phase_sizes': (16384, 'online')},
+           b={'phase_sizes': ('online', 'online')}),
+  )
   return figures.curves_plot(c, ['test_loss'], best='min', panels='model__width', x=('steps',), series=[
       ('2-phase: 16,384 then online', {'phase_sizes': (16384, 'online')}),
       ('online', {'phase_sizes': ('online', 'online')}),

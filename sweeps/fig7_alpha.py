@@ -22,5 +22,15 @@ def get_config(arg=None):
   c.sweep.alpha = (0.5, 1.0, 1.41, 2.0, 2.83, 4.0)
   c.sweep.dataset_size = (8192, 'online')
   c.sweep.seed = tuple(range(4 if preset == 'small' else 32))
+  width = 64
+  c.claims = (
+      dict(kind='closes', text='alpha-scaling closes the gap (width 64).', metric='test_acc', tolerance=0.02,
+           a={'dataset_size': 8192, 'model__width': width}, b={'dataset_size': 'online', 'model__width': width},
+           region={'alpha': ['>=', 1.41]}),
+      dict(kind='argmax', text='The best alpha is the same across widths (online training, smallest and largest '
+           'width).', metric='test_acc', axis='alpha', direction='same', tolerance=0.5,
+           a={'dataset_size': 'online', 'model__width': c.sweep.model__width[0]},
+           b={'dataset_size': 'online', 'model__width': c.sweep.model__width[-1]}),
+  )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__width', x_axis='alpha',
                              title='Figs 7, 23: alpha-scaling across widths, (20,6)-parity')

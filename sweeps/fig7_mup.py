@@ -25,5 +25,15 @@ def get_config(arg=None):
   c.sweep.seed = tuple(range(4 if preset == 'small' else 32))
   series = [(f'{p}, {name}', {'model__parameterization': p, 'dataset_size': size})
             for p in ('standard', 'mup') for name, size in (('N = 8,192', 8192), ('online', 'online'))]
+  c.claims = (
+      dict(kind='as_fast', text='muP closes the gap for parity: online training is as fast as the subset (width 64).',
+           metric='test_acc', target=0.9, tolerance=0.5,
+           a={'model__parameterization': 'mup', 'model__width': 64, 'dataset_size': 8192},
+           b={'model__parameterization': 'mup', 'model__width': 64, 'dataset_size': 'online'}),
+      dict(kind='faster', text='... while with the standard parameterisation the subset is faster (width 64).',
+           metric='test_acc', target=0.9,
+           a={'model__parameterization': 'standard', 'model__width': 64, 'dataset_size': 8192},
+           b={'model__parameterization': 'standard', 'model__width': 64, 'dataset_size': 'online'}),
+  )
   return figures.curves_plot(c, ['test_acc'], series=series, panels='model__width', x=('steps',),
                              title='Figs 7, 21, 22: muP vs standard parameterisation')

@@ -48,4 +48,12 @@ def get_config(arg=None):
     c.sweep.lr = tuple(0.1 * 1.2**i for i in range(-6, 6))
     c.sweep.dataset_size = (8192, POPULATION)
     c.sweep.seed = tuple(range(64))
+  default = dict(init_scale_first=1.0, init_scale_rest=1.0)
+  c.claims = (
+      dict(kind='better', text='At the default init the population does worse than an N-subset.', metric='test_acc',
+           a=dict(default, dataset_size=8192), b=dict(default, dataset_size=POPULATION)),
+      dict(kind='closes', text='Shrinking the first layer and growing the others closes the gap.', metric='test_acc',
+           a=dict(dataset_size=8192), b=dict(dataset_size=POPULATION), tolerance=0.02,
+           region=dict(init_scale_first=['<=', 1.0], init_scale_rest=['>=', 2.0])),
+  )
   return c

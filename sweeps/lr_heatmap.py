@@ -45,4 +45,12 @@ def get_config(arg=None):
     c.sweep.lr_mult_rest = tuple(ratio**i for i in range(-15, 24))
     c.sweep.dataset_size = (8192, _fig6.POPULATION)
     c.sweep.seed = tuple(range(64))
+  default = dict(lr_mult_first=1.0, lr_mult_rest=1.0)
+  c.claims = (
+      dict(kind='better', text='At a shared learning rate the population does worse than an N-subset.',
+           metric='test_acc', a=dict(default, dataset_size=8192), b=dict(default, dataset_size=_fig6.POPULATION)),
+      dict(kind='closes', text='A larger first-layer learning rate relative to the others reduces the gap.',
+           metric='test_acc', a=dict(dataset_size=8192), b=dict(dataset_size=_fig6.POPULATION), tolerance=0.02,
+           region=dict(lr_mult_first=['>=', 4.0], lr_mult_rest=['<=', 1.0])),
+  )
   return c

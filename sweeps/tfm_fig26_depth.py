@@ -21,5 +21,10 @@ def get_config(arg=None):
   c.sweep.model__layers = (1, 2, 4) if preset == 'small' else (1, 2, 4, 8)
   c.sweep.dataset_size = (512 if preset == 'small' else 16384, 'online')
   c.sweep.seed = tuple(range(2 if preset == 'small' else 16))
+  size = c.sweep.dataset_size[0]
+  c.claims = tuple(
+      dict(kind='faster', text=f'The gap holds at depth {layers}.', metric='test_acc', target=0.9,
+           a={'model__layers': layers, 'dataset_size': size}, b={'model__layers': layers, 'dataset_size': 'online'})
+      for layers in c.sweep.model__layers)
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__layers', x=('steps',),
                              title='Fig 26: Transformer depth, parity')

@@ -35,5 +35,15 @@ def get_config(arg=None):
   sizes = c.sweep.dataset_size
   series = [(f'{"QK norm" if norm else "no QK norm"}, N = {size:,}', {'model__qk_norm': norm, 'dataset_size': size})
             for norm in (False, True) for size in sizes]
+  small, large = sizes
+  c.claims = (
+      dict(kind='better', metric='overfit_acc', text=f'With repetition (N = {small:,}) QK norm overfits more: a '
+           f'larger train-test gap ({task}).', a={'model__qk_norm': True, 'dataset_size': small},
+           b={'model__qk_norm': False, 'dataset_size': small}),
+      dict(kind='better', metric='train_acc', at='mean', text=f'QK norm fits the training set faster (N = {small:,}, '
+           f'{task}).', a={'model__qk_norm': True, 'dataset_size': small}, b={'model__qk_norm': False, 'dataset_size': small}),
+  ) + ((dict(kind='better', metric='test_acc', at='mean', text='QK norm hurts learning modular addition (the '
+             'population).', a={'model__qk_norm': False, 'dataset_size': large},
+             b={'model__qk_norm': True, 'dataset_size': large}),) if task == 'modadd' else ())
   return figures.curves_plot(c, ['test_acc', 'train_acc'], series=series, x=('steps',),
                              title=f'Figs 27, 28: QK norm, {task}, train vs test')

@@ -23,6 +23,16 @@ def get_config(arg=None):
   c.sweep.data__online_groups = ((), ('qk',), ('rest',))
   c.sweep.dataset_size = (size, 'online')
   c.sweep.seed = tuple(range(2 if preset == 'small' else 16))
+  c.claims = (
+      dict(kind='faster', text='W_Q, W_K gain most from the small set: W_Q, W_K on the subset (the rest online) beats '
+           'W_Q, W_K online (the rest on the subset).', metric='test_acc', target=0.9,
+           a={'data__online_groups': ('rest',), 'dataset_size': size},
+           b={'data__online_groups': ('qk',), 'dataset_size': size}),
+      dict(kind='faster', text='W_Q, W_K on the subset (the rest online) beat all online.', metric='test_acc',
+           target=0.9, a={'data__online_groups': ('rest',), 'dataset_size': size},
+           b={'data__online_groups': (), 'dataset_size': 'online'}),
+  )
+  c.notes = ('One subset size and one small model at the small scale; the medium preset varies both.')
   return figures.curves_plot(c, ['test_acc'], x=('steps',), series=[
       (f'all on the N = {size:,} subset', {'data__online_groups': (), 'dataset_size': size}),
       ('W_Q, W_K online; the rest on the subset', {'data__online_groups': ('qk',), 'dataset_size': size}),

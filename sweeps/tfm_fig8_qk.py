@@ -34,6 +34,19 @@ def parse(arg):
   return task, kind, figures.scale_of(name)
 
 
+def norm_claims(task, size, metric, best):
+  """QK norm helps parity and SIM online training, hurts ICL, and overfits more with repetition."""
+  helps = task in ('parity', 'sim')
+  norm, plain = {'model__qk_norm': True, 'dataset_size': 'online'}, {'model__qk_norm': False, 'dataset_size': 'online'}
+  effect = dict(kind='better', metric=metric, best=best, at='mean', a=norm if helps else plain,
+                b=plain if helps else norm,
+                text=f'QK norm {"helps" if helps else "hurts"} online training ({task}).')
+  overfit = dict(kind='better', metric='overfit_acc' if best == 'max' else 'overfit_loss',
+                 a={'model__qk_norm': True, 'dataset_size': size}, b={'model__qk_norm': False, 'dataset_size': size},
+                 text=f'With repetition (N = {size:,}) QK norm overfits more: a larger train-test gap ({task}).')
+  return (effect, overfit)
+
+
 def get_config(arg=None):
   task, kind, scale = parse(arg)
   fields, loss, model = figures.TRANSFORMER_TASKS[task][scale]
@@ -49,8 +62,16 @@ def get_config(arg=None):
     c.sweep.model__qk_norm = (False, True)
     series = [(f'{"QK norm" if norm else "no QK norm"}, {name}', {'model__qk_norm': norm, 'dataset_size': value})
               for norm in (False, True) for name, value in ((f'N = {size:,}', size), ('online', 'online'))]
+    c.claims = norm_claims(task, size, metric, best)
     return figures.curves_plot(c, [metric], best=best, series=series, x=('steps',), title=title + 'QK norm')
   axis = 'lr_mult_qk' if kind == 'lr' else 'init_scale_qk'
   c.sweep[axis] = (0.5, 1.0, 2.0, 4.0, 8.0)
+  what = 'learning rate' if kind == 'lr' else 'init scale'
+  c.claims = (
+      dict(kind='argmax', text=f'Online training prefers a larger W_Q, W_K {what} than the small set ({task}).',
+           metric=metric, best=best, axis=axis, a={'dataset_size': size}, b={'dataset_size': 'online'}),
+      dict(kind='better', text=f'A larger W_Q, W_K {what} (4x) helps online training ({task}).', metric=metric,
+           best=best, a={'dataset_size': 'online', axis: 4.0}, b={'dataset_size': 'online', axis: 1.0}),
+  )
   return figures.curves_plot(c, [metric], best=best, lines='dataset_size', x_axis=axis,
                              title=title + ('lr of W_Q, W_K / global lr' if kind == 'lr' else 'init scale of W_Q, W_K'))

@@ -21,6 +21,11 @@ def get_config(arg=None):
   c.sweep.pool_fraction = (1.0, 0.5, 0.25)
   c.sweep.dataset_size = (8192, 'online')
   c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
+  c.claims = (
+      dict(kind='better', text='Mixing a repeated small set into every batch (two-set training, p = 0.5) beats online '
+           'training.', metric='test_acc', at='mean', a={'pool_fraction': 0.5, 'dataset_size': 8192},
+           b={'pool_fraction': 1.0, 'dataset_size': 'online'}),
+  )
   return figures.curves_plot(c, ['test_acc'], series=[
       ('N = 8,192 only', {'pool_fraction': 1.0, 'dataset_size': 8192}),
       ('two-set, p = 0.5', {'pool_fraction': 0.5, 'dataset_size': 8192}),

@@ -1,0 +1,105 @@
+"""What a result grid holds, and its figure redrawn from the file alone (nothing is rerun).
+
+  python -m sslgap.show results/fig1_parity/fig1_parity.npz
+  python -m sslgap.show FILE.npz --metric train_acc --best lr,b2 --format pdf --out fig.pdf
+
+Prints the axes and their values, the eval steps, the metrics, the best values of the --best
+axes per cell of the others (by the seed mean of the final metric), and the diverged and
+unfinished runs; then writes the figure the grid's config asks for (--no_figure: only print).
+"""
+
+import itertools
+import os
+import sys
+
+import numpy as np
+
+from sslgap import command
+from sslgap import results as results_lib
+
+MAX_CELLS = 24
+
+
+def _values(coords):
+  values = [results_lib.parse_coord(v) for v in coords]
+  text = ', '.join(str(v) if not isinstance(v, float) else f'{v:g}' for v in values[:12])
+  return text + (f', ... ({len(values)} values)' if len(values) > 12 else '')
+
+
+def summary(r, path, metric, best_axes):
+  lines = [f'{path}: {r.config.get("name", "?")}, {int(np.prod(r.shape)):,} runs '
+           f'({"all finished" if r.finished.all() else f"{int(r.finished.sum()):,} finished"}); '
+           f'sslgap {r.info.get("sslgap_version", "?")}, JAX {r.info.get("jax_version", "?")}, '
+           f'{r.info.get("device_kind", "?")}', 'axes:']
+  lines += [f'  {a} [{len(r.coords[a])}]: {_values(r.coords[a])}' for a in r.axis_names]
+  lines.append(f'eval steps [{len(r.eval_steps)}]: {_values(r.eval_steps)}')
+  lines.append(f'metrics: {", ".join(sorted(r.metrics))}')
+  maximise = not metric.endswith('loss')
+  best_axes = [a for a in best_axes if a in r.axis_names]
+  if best_axes:
+    mean = r.mean('seed') if 'seed' in r.axis_names else r
+    final = mean.final(metric)
+    cells = [a for a in mean.axis_names if a not in best_axes]
+    lines.append(f'best {", ".join(best_axes)} per cell (seed mean of the final {metric}):')
+    index_ranges = [range(len(mean.coords[a])) for a in cells]
+    shown = 0
+    for cell in itertools.product(*index_ranges):
+      if shown == MAX_CELLS:
+        lines.append(f'  ... ({int(np.prod([len(x) for x in index_ranges])) - shown} more cells)')
+        break
+      order = [mean.axis_names.index(a) for a in cells + best_axes]
+      table = np.transpose(final, order)[tuple(cell)]
+      if np.all(np.isnan(table)):
+        choice, value = None, np.nan
+      else:
+        flat = np.nanargmax(table) if maximise else np.nanargmin(table)
+        choice = np.unravel_index(int(flat), table.shape)
+        value = table[choice]
+      where = ', '.join(f'{a}={results_lib.parse_coord(mean.coords[a][i])}' for a, i in zip(cells, cell)) or 'all'
+      best = ', '.join(f'{a}={results_lib.parse_coord(mean.coords[a][i])}' for a, i in zip(best_axes, choice)) \
+          if choice is not None else 'none (all diverged)'
+      lines.append(f'  {where}: {best} -> {value:.4g}')
+      shown += 1
+  diverged = r.diverged()
+  lines.append(f'diverged runs: {len(diverged)}' + (f', e.g. {diverged[:3]}' if diverged else ''))
+  return '\n'.join(lines)
+
+
+def main(argv=None):
+  parser = command.Parser(prog='python -m sslgap.show', description=__doc__.splitlines()[0])
+  parser.add_argument('file', help='a result grid (.npz) written by an experiment')
+  parser.add_argument('--metric', default=None, help='the metric to summarise and plot (default: test_acc or test_loss)')
+  parser.add_argument('--best', default='lr', help='comma-separated axes to report the best values of, per cell')
+  parser.add_argument('--format', default=None, choices=['png', 'pdf', 'svg'], help='figure format (default png)')
+  parser.add_argument('--out', default=None, help='figure path (default: next to the file, <name>.<format>)')
+  parser.add_argument('--no_figure', action='store_true', help='only print the summary')
+  args = parser.parse_args(argv)
+  try:
+    r = results_lib.load(args.file)
+  except results_lib.ResultsError as e:
+    command.fail(str(e))
+  metric = args.metric or ('test_acc' if 'test_acc' in r.metrics else 'test_loss')
+  from sslgap import claims
+  if metric not in r.metrics and metric not in claims.DERIVED:
+    command.fail(f'--metric: {args.file} has no metric {metric!r}; it has {", ".join(sorted(r.metrics))}')
+  unknown = [a for a in args.best.split(',') if a and a not in r.axis_names]
+  if unknown and args.best != 'lr':
+    command.fail(f'--best: {args.file} has no axis {unknown[0]!r}; its axes are {", ".join(r.axis_names)}')
+  print(summary(r, args.file, metric, [a for a in args.best.split(',') if a]))
+  if args.no_figure:
+    return 0
+  fmt = args.format or (os.path.splitext(args.out)[1][1:] if args.out else 'png')
+  if fmt not in ('png', 'pdf', 'svg'):
+    command.fail(f'--out: unknown figure format {fmt!r}; use .png, .pdf or .svg (or --format)')
+  out = args.out or os.path.splitext(args.file)[0] + f'.{fmt}'
+  from sslgap import plotting
+  try:
+    plotting.save(plotting.draw(r, metric=args.metric), out)
+  except OSError as e:
+    command.fail(f'{out}: cannot write ({e.strerror or e})')
+  print(f'wrote {out}')
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

@@ -1,0 +1,90 @@
+"""Seeds are samples: bootstrap intervals, censored times to a target, success probabilities (numpy only).
+
+Every function takes arrays whose seed axis is given (or last), so one call covers a whole grid.
+The bootstrap resamples seeds with replacement, in batches of resamples (no Python loop per
+resample), and reports the percentile interval. Times to a target are censored, not dropped: a
+run that never reaches the target took "more than the last step", recorded as +inf, so medians
+and their intervals stay honest when some seeds fail.
+"""
+
+import warnings
+
+import numpy as np
+
+MAX_BATCH_ELEMENTS = 2e7  # how many resampled values one batch may hold
+
+
+def _nan_quiet(fn, *args, **kwargs):
+  with warnings.catch_warnings():
+    warnings.simplefilter('ignore', RuntimeWarning)
+    return fn(*args, **kwargs)
+
+
+def resample_indices(num_seeds, n, seed=0):
+  """[n, num_seeds] seed indices, each row a resample with replacement (shared by paired series)."""
+  return np.random.default_rng(seed).integers(0, num_seeds, size=(n, num_seeds))
+
+
+def bootstrap(values, fn=np.nanmean, n=2000, ci=0.95, axis=-1, seed=0, indices=None):
+  """(low, mid, high) of fn over the seed axis: mid = fn of the data, low and high the percentile
+  interval of fn over n resamples of the seeds. fn(x, axis=-1) reduces the last axis (it may
+  return inf, e.g. a median of censored times). indices: resample indices to share between
+  series (paired seeds), [n, seeds]."""
+  x = np.moveaxis(np.asarray(values, float), axis, -1)
+  seeds = x.shape[-1]
+  mid = _nan_quiet(fn, x, axis=-1)
+  if indices is None:
+    indices = resample_indices(seeds, n, seed)
+  per_batch = max(1, int(MAX_BATCH_ELEMENTS // max(x.size, 1)))
+  stats = []
+  for start in range(0, len(indices), per_batch):
+    block = x[..., indices[start:start + per_batch]]  # [..., b, seeds]
+    stats.append(_nan_quiet(fn, block, axis=-1))
+  stats = np.concatenate(stats, axis=-1)  # [..., n]
+  tail = 100 * (1 - ci) / 2
+  low, high = _nan_quiet(np.nanpercentile, stats, [tail, 100 - tail], axis=-1)
+  return low, mid, high
+
+
+def first_step(values, eval_steps, target, above=True):
+  """The first eval step at which each run reaches the target, +inf if it never does (censored).
+  values: [..., E]."""
+  hit = values >= target if above else values <= target
+  steps = np.asarray(eval_steps, float)[np.argmax(hit, axis=-1)]
+  return np.where(hit.any(axis=-1), steps, np.inf)
+
+
+def success_probability(values, target, above=True, axis=-2):
+  """The fraction of seeds (axis) that have reached the target by each eval step: [..., E]."""
+  hit = values >= target if above else values <= target
+  return np.maximum.accumulate(hit, axis=-1).mean(axis=axis)
+
+
+def censored_median(x, axis=-1):
+  """The median with +inf for runs that never reached the target: +inf once half of them did not."""
+  return np.median(x, axis=axis)
+
+
+def sem(values, axis=-1):
+  """Standard error of the mean, ignoring NaN (diverged) runs."""
+  x = np.asarray(values, float)
+  count = np.sum(np.isfinite(x), axis=axis)
+  return _nan_quiet(np.nanstd, x, axis=axis, ddof=1) / np.sqrt(np.maximum(count, 1))
+
+
+def loglog_slope(x, y, axis=-1):
+  """Least-squares slope of log y against log x along axis (x 1-D); NaN where fewer than two
+  finite positive points."""
+  y = np.moveaxis(np.asarray(y, float), axis, -1)
+  lx = np.log(np.asarray(x, float))
+  with np.errstate(divide='ignore', invalid='ignore'):
+    ly = np.log(y)
+  ok = np.isfinite(ly)
+  count = ok.sum(axis=-1)
+  mx = np.where(ok, lx, 0).sum(axis=-1) / np.maximum(count, 1)
+  my = np.where(ok, ly, 0).sum(axis=-1) / np.maximum(count, 1)
+  dx = np.where(ok, lx - mx[..., None], 0)
+  dy = np.where(ok, ly - my[..., None], 0)
+  with np.errstate(divide='ignore', invalid='ignore'):
+    slope = (dx * dy).sum(axis=-1) / (dx * dx).sum(axis=-1)
+  return np.where(count >= 2, slope, np.nan)

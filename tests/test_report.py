@@ -1,0 +1,161 @@
+"""The results layer as users meet it: the generated report, show, xarray and pandas, the notebook
+API, --help, and figures that leave the session's matplotlib alone."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import sslgap
+from sslgap import catalog
+from sslgap import claims
+from sslgap import report
+from sslgap import results
+from sweep_cli import ROOT, env, module
+
+TINY_CONFIG = '''
+from sslgap import config as config_lib
+
+def get_config(arg=None):
+  c = config_lib.base_config()
+  c.name = {name!r}
+  c.task.n, c.task.k, c.task.test_size = 8, 3, 256
+  c.data.eval_train_size = 64
+  c.model.width = 16
+  c.train.batch_size, c.train.steps, c.train.eval_every = 16, 300, 50
+  c.hp.lr = 0.2
+  c.sweep.dataset_size = (32, 'online')
+  c.sweep.seed = (0, 1, 2, 3)
+  c.plot = dict(metrics=('test_acc',), lines='dataset_size')
+  c.claims = ({claim},)
+  c.notes = 'A note only a person can write.'
+  return c
+'''
+
+
+@pytest.fixture(scope='module')
+def generated(tmp_path_factory):
+  """Two tiny experiments, run and reported; then reported again from the same grids."""
+  root = tmp_path_factory.mktemp('reproduce')
+  experiments = []
+  for name, claim in (('tiny_faster', "dict(kind='faster', text='Subset first.', metric='test_acc', target=0.7, "
+                                      "a={'dataset_size': 32}, b={'dataset_size': 'online'})"),
+                      ('tiny_better', "dict(kind='better', text='Online fits the test set.', metric='test_acc', "
+                                      "a={'dataset_size': 'online'}, b={'dataset_size': 32})")):
+    path = root / f'{name}.py'
+    path.write_text(textwrap.dedent(TINY_CONFIG.format(name=name, claim=claim)))
+    experiments.append(catalog.Experiment(name, 'T', 'learning_curves', str(path), (('small', ''),)))
+  doc = root / 'docs' / 'REPORT.md'
+  first = report.generate(experiments, 'small', str(root / 'results'), str(doc), bootstrap_n=500, log=lambda _: None)
+  text = doc.read_text()
+  second = report.generate(experiments, 'small', str(root / 'results'), str(doc), bootstrap_n=500, log=lambda _: None)
+  return first, second, text, doc
+
+
+def test_the_report_holds_the_numbers_of_the_grids(generated):
+  entries, _, text, doc = generated
+  for entry in entries:
+    assert entry.error is None and entry.grid and entry.wall_seconds > 0
+    grid = results.load(entry.grid)
+    for claim, verdict in zip(grid.config['claims'], entry.verdicts):
+      again = claims.evaluate(claim, grid, n=500)  # computed from the .npz alone
+      assert again.verdict == verdict.verdict and again.describe() in text
+      assert f'**{verdict.verdict}**: {claim["text"]}' in text
+    assert f'](figures/small/{entry.experiment.id}.png)' in text
+    assert (doc.parent / 'figures' / 'small' / f'{entry.experiment.id}.png').exists()
+  assert 'A note only a person can write.' in text
+  assert '2 claims:' in text and 'learning_curves.py --config=' in text
+
+
+def test_finished_grids_are_not_run_again(generated):
+  first, second, _, _ = generated
+  for a, b in zip(first, second):
+    assert a.grid == b.grid and a.wall_seconds == b.wall_seconds  # no new invocation was timed
+    runs = json.load(open(os.path.join(a.folder, report.WALL_FILE)))['runs']
+    assert len(runs) == 1
+
+
+def test_reproduce_names_bad_input():
+  _, stderr = module('sslgap.reproduce', '--only', 'fig99', expect=2)
+  assert "--only: unknown experiment(s) ['fig99']" in stderr and len(stderr.strip().splitlines()) == 1
+  _, stderr = module('sslgap.reproduce', '--preset', 'huge', expect=2)
+  assert 'invalid choice' in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def _saved_grid(tmp_path):
+  axes = [('lr', [0.1, 0.2]), ('dataset_size', [64, 'online']), ('seed', [0, 1, 2])]
+  rng = np.random.default_rng(0)
+  acc = rng.uniform(0.5, 1.0, size=(2, 2, 3, 4)).astype(np.float32)
+  acc[1, 1, 2, -1] = np.nan  # a diverged run
+  config = {'name': 'g', 'train': {'batch_size': 16}, 'data': {'mode': 'minibatch'}, 'hp': {},
+            'plot': {'metrics': ['test_acc'], 'lines': 'dataset_size'}}
+  path = tmp_path / 'g.npz'
+  results.save(str(path), axes, [0, 10, 20, 30], {'test_acc': acc, 'test_loss': 1 - acc}, json.dumps(config),
+               sslgap_version='x')
+  return path
+
+
+def test_to_xarray_and_to_dataframe_round_trip(tmp_path):
+  r = results.load(_saved_grid(tmp_path))
+  ds = r.to_xarray()
+  assert list(ds['test_acc'].dims) == ['lr', 'dataset_size', 'seed', 'step']
+  np.testing.assert_array_equal(ds['test_acc'].values, r['test_acc'])
+  assert ds['test_acc'].sel(lr=0.2, dataset_size=0, seed=1, step=30).item() == r['test_acc'][1, 1, 1, 3]
+  assert json.loads(ds.attrs['config_json'])['name'] == 'g' and ds.attrs['sslgap_version'] == 'x'
+  df = r.to_dataframe()
+  assert len(df) == 2 * 2 * 3 * 4 and {'lr', 'dataset_size', 'seed', 'step', 'test_acc', 'finished'} <= set(df.columns)
+  back = df.set_index(['lr', 'dataset_size', 'seed', 'step'])['test_acc'].to_numpy().reshape(r['test_acc'].shape)
+  np.testing.assert_array_equal(back, r['test_acc'])
+
+
+def test_show_prints_the_summary_and_redraws_the_figure(tmp_path):
+  path = _saved_grid(tmp_path)
+  stdout, _ = module('sslgap.show', path, '--format', 'svg')
+  assert 'axes:' in stdout and 'lr [2]: 0.1, 0.2' in stdout and 'eval steps [4]: 0, 10, 20, 30' in stdout
+  assert 'best lr per cell' in stdout and 'dataset_size=64: lr=' in stdout
+  assert 'diverged runs: 1' in stdout
+  assert (tmp_path / 'g.svg').read_text().startswith('<?xml')
+  stdout, _ = module('sslgap.show', path, '--metric', 'test_loss', '--out', tmp_path / 'loss.pdf')
+  assert (tmp_path / 'loss.pdf').read_bytes().startswith(b'%PDF')
+  _, stderr = module('sslgap.show', path, '--metric', 'nope', expect=2)
+  assert "has no metric 'nope'" in stderr
+  (tmp_path / 'x.npz').write_text('not a grid')
+  _, stderr = module('sslgap.show', tmp_path / 'x.npz', expect=2)
+  assert 'x.npz is not a readable sslgap result grid' in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_bootstrap_of_a_results_grid(tmp_path):
+  r = results.load(_saved_grid(tmp_path))
+  interval = r.bootstrap(n=500)
+  assert interval.mid.axis_names == ['lr', 'dataset_size']
+  np.testing.assert_allclose(interval.mid['test_acc'], r.mean('seed')['test_acc'], rtol=1e-6)
+  assert np.all(interval.low['test_acc'][:, 0] <= interval.high['test_acc'][:, 0])
+  assert r.sem().axis_names == ['lr', 'dataset_size'] and r.std()['test_acc'].shape == (2, 2, 4)
+
+
+def test_importing_plotting_keeps_the_sessions_backend():
+  code = ('import matplotlib; matplotlib.use("svg"); import sslgap.plotting, sslgap.show; '
+          'assert matplotlib.get_backend() == "svg", matplotlib.get_backend(); print("kept")')
+  done = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=env(), capture_output=True, text=True)
+  assert done.stdout.strip() == 'kept', done.stderr
+
+
+@pytest.mark.parametrize('script', ['init_scale_heatmap', 'learning_curves', 'theory'])
+def test_help_lists_the_engine_flags(script):
+  done = subprocess.run([sys.executable, f'experiments/{script}.py', '--help'], cwd=ROOT, env=env(),
+                        capture_output=True, text=True)
+  assert done.returncode == 0
+  for flag in ('--config', '--out', '--dry_run', '--shard', '--launcher', '--max_chunks', '--format'):
+    assert flag in done.stdout, flag
+
+
+def test_the_notebook_api_runs_a_config_and_returns_its_grid(tiny_config, tmp_path):
+  tiny_config.sweep.seed = (0, 1)
+  r = sslgap.run(tiny_config, out=str(tmp_path), progress=False)
+  assert r.axis_names == ['seed'] and np.all(np.isfinite(r['test_loss']))
+  again = sslgap.run(tiny_config, out=str(tmp_path), progress=False)  # complete: read, not rerun
+  np.testing.assert_array_equal(again['test_loss'], r['test_loss'])
