@@ -39,7 +39,8 @@ _CHUNK_SECONDS = flags.DEFINE_float('chunk_seconds', 20.0, 'On a CPU: shorten ru
 CPU_FLOPS = 50e9  # a conservative rate for one chunk on this project's 2-core CPUs (bench_sweep: 60-160 GFLOP/s)
 _MAX_KERNELS = flags.DEFINE_integer('max_kernels', 2, 'Kernels rehearsed per preset (the rest projected by FLOPs).')
 _DOC = flags.DEFINE_string('doc', 'docs/PAPER_SCALE.md', 'Markdown file to write.')
-_JSON = flags.DEFINE_string('json', None, 'Also write the rows as JSON here.')
+_JSON = flags.DEFINE_string('json', 'docs/paper_scale.json', 'The rows as JSON: read first (rows of experiments not '
+                             'rehearsed now are kept, so --only updates the table), then written.')
 
 
 def rehearse_preset(experiment, max_steps, max_kernels, scratch):
@@ -107,26 +108,32 @@ def markdown(rows, device, started):
 def main(argv):
   del argv
   try:
-    experiments = catalog.find(_ONLY.value)
+    experiments = catalog.for_tier('paper', _ONLY.value)
   except ValueError as e:
     command.fail(str(e))
   device = jax.devices()[0]
   max_steps = _MAX_STEPS.value
   started = datetime.datetime.now()
-  rows = []
+  name = f'{device.device_kind} x{jax.local_device_count()} XLA device(s)'
+  previous = {}
+  if _JSON.value and os.path.exists(_JSON.value):
+    with open(_JSON.value) as f:
+      saved = json.load(f)
+    if saved.get('device') == name:  # rows measured on another machine are not mixed in
+      previous = {row['id']: row for row in saved['rows']}
   with tempfile.TemporaryDirectory() as scratch:
     for experiment in experiments:
       row = rehearse_preset(experiment, max_steps, _MAX_KERNELS.value, scratch)
       print(f'{row["id"]}: {row["runs"]:,} runs in {row["chunks"]:,} chunks of {row["chunk_size"]:,}: '
             f'{row["projected_hours"]:,.1f} hours projected (rehearsal {row["rehearsal_seconds"]:.0f} s)', flush=True)
-      rows.append(row)
-  name = f'{device.device_kind} x{jax.local_device_count()} XLA device(s)'
+      previous[row['id']] = row
+  rows = [previous[e.id] for e in catalog.for_tier('paper') if e.id in previous]
   with open(_DOC.value, 'w') as f:
     f.write(markdown(rows, name, started))
   if _JSON.value:
     with open(_JSON.value, 'w') as f:
       json.dump({'device': name, 'rows': rows}, f, indent=1)
-  print(f'wrote {_DOC.value}')
+  print(f'wrote {_DOC.value} ({len(rows)} presets)')
 
 
 if __name__ == '__main__':

@@ -44,10 +44,10 @@ class Staircase(tasks.Task):
   def population_size(self):
     return 2**self.n
 
-  def check(self, where):
+  def check(self, task_config):
     from sslgap.config import ConfigError
     if self.k > self.n:
-      raise ConfigError(f'{where}.k', f'k={self.k} must not exceed n={self.n}')
+      raise ConfigError('task.k', f'k={self.k} must not exceed n={self.n}')
 
   def init_target(self, key):
     """The coordinates of a second staircase, for labels with the same statistics and no signal:

@@ -26,6 +26,9 @@ Kinds (fields besides `kind`, `text`, `metric`, and `best`: 'max' or 'min' for t
 
 A verdict is `agrees` when the whole 95% interval of the statistic lies on the claim's side of
 its threshold, `disagrees` when it lies wholly on the other side, and `inconclusive` otherwise.
+
+`per: axis` (and optionally `per_values`) checks a claim separately at each value of an axis that
+its series do not fix (say at every learning rate), one verdict each.
 """
 
 import dataclasses
@@ -310,6 +313,27 @@ def evaluate(claim, results, n=2000, seed=0):
                  {k: tuple(float(x) for x in v) for k, v in series_ci.items()}, unit)
 
 
+def expand(claim, results):
+  """The claim, or with `per` one claim for each value of that axis (text suffixed with it)."""
+  claim = dict(claim)
+  axis = claim.pop('per', None)
+  values = claim.pop('per_values', None)
+  if axis is None:
+    return [claim]
+  if axis not in results.axis_names:
+    raise ValueError(f'claim {claim.get("text", "")!r}: per={axis!r} is not an axis of the grid')
+  values = values if values is not None else [results_lib.parse_coord(v) for v in results.coords[axis]]
+  out = []
+  for value in values:
+    one = dict(claim, text=f'{claim.get("text", "")} [{axis} = {value}]', stated=claim.get('text', ''))
+    for key in ('a', 'b', 'series'):
+      if key in one and axis not in one[key]:
+        one[key] = dict(one[key], **{axis: value})
+    out.append(one)
+  return out
+
+
 def evaluate_all(results, n=2000, seed=0):
-  """Verdicts of every claim the grid's config carries."""
-  return [evaluate(c, results, n, seed) for c in results.config.get('claims') or []]
+  """Verdicts of every claim the grid's config carries (a claim with `per` gives several)."""
+  return [evaluate(c, results, n, seed) for claim in results.config.get('claims') or []
+          for c in expand(claim, results)]

@@ -227,7 +227,7 @@ def _check_task(config):
   for field in have:
     if types.get(field, int) in (int, 'int'):
       _check(_is_int(t[field]) and t[field] >= 1, f'task.{field}', f'must be a positive integer, got {t[field]!r}')
-  tasks.make_task(t).check('task')
+  tasks.make_task(t).check(t)
 
 
 def _check_model_kind_and_groups(config):

@@ -42,7 +42,7 @@ def _data_for_seed(task, pool_size, test_size, debias_kind, seed):
   if debias_kind != 'none':  # a transformation of the pool that the task defines (Fig 3a)
     pool_x = task.debias(target, debias_kind, pool_x)
     pool_y = task.label(target, pool_x)
-  test_x, test_y = task.sample(target, test_key, test_size)
+  test_x, test_y = (task.test_set if hasattr(task, 'test_set') else task.sample)(target, test_key, test_size)
   return Data(target, pool_x, pool_y, task.random_labels(target, label_key, pool_x), test_x, test_y)
 
 

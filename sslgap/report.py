@@ -84,11 +84,12 @@ def check(entry, n=2000):
     return entry
   grid = results_lib.load(entry.grid)
   entry.notes = grid.config.get('notes', '') or ''
-  for claim in grid.config.get('claims') or []:
+  for stated in grid.config.get('claims') or []:
     try:
-      entry.verdicts.append(claims_lib.evaluate(claim, grid, n=n))
+      for claim in claims_lib.expand(stated, grid):
+        entry.verdicts.append(claims_lib.evaluate(claim, grid, n=n))
     except (ValueError, KeyError) as e:
-      entry.verdicts.append(claims_lib.Verdict(dict(claim), 'error', str(e), float('nan'), float('nan'),
+      entry.verdicts.append(claims_lib.Verdict(dict(stated), 'error', str(e), float('nan'), float('nan'),
                                                float('nan'), {}))
   return entry
 
@@ -149,9 +150,9 @@ def markdown(entries, tier, machine, bootstrap_n, command):
     if e.error or not e.verdicts:
       lines.append(f'| {e.experiment.figure} | [`{e.experiment.id}`](#{e.experiment.id}) | '
                    f'{"run failed" if e.error else "no claim stated"} | n/a | {_duration(e.wall_seconds)} |')
-    for i, v in enumerate(e.verdicts):
+    for i, (text, verdict) in enumerate(_summary_rows(e.verdicts)):
       lines.append(f'| {e.experiment.figure if i == 0 else ""} | {f"[`{e.experiment.id}`](#{e.experiment.id})" if i == 0 else ""} '
-                   f'| {v.claim.get("text", "")} | **{v.verdict}** | {_duration(e.wall_seconds) if i == 0 else ""} |')
+                   f'| {text} | {verdict} | {_duration(e.wall_seconds) if i == 0 else ""} |')
   for e in entries:
     lines += ['', f'## <a id="{e.experiment.id}"></a>Fig {e.experiment.figure}: `{e.experiment.id}`', '',
               f'`{e.experiment.command(tier)}` ({_duration(e.wall_seconds)})']
@@ -167,6 +168,29 @@ def markdown(entries, tier, machine, bootstrap_n, command):
     if e.notes:
       lines += ['', ' '.join(e.notes.split())]
   return '\n'.join(lines) + '\n'
+
+
+def _summary_rows(verdicts):
+  """(claim, verdict) rows: a claim checked per value of an axis is one row counting its verdicts."""
+  rows, groups = [], {}
+  for v in verdicts:
+    stated = v.claim.get('stated')
+    if stated is None:
+      rows.append((v.claim.get('text', ''), f'**{v.verdict}**'))
+      continue
+    if stated not in groups:
+      groups[stated] = []
+      rows.append((stated, groups[stated]))
+    groups[stated].append(v.verdict)
+  out = []
+  for text, verdict in rows:
+    if isinstance(verdict, list):
+      counts = ', '.join(f'{verdict.count(k)} {k}' for k in ('agrees', 'disagrees', 'inconclusive', 'error')
+                         if verdict.count(k))
+      verdict = f'per value: {counts}'
+      text = f'{text} (checked at each value; see below)'
+    out.append((text, verdict))
+  return out
 
 
 def _selection(s):

@@ -6,6 +6,7 @@ modular addition; AdamW (beta1 0.9, beta2 0.99, no weight decay), batch 32, lr t
 
   python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:small          # parity, CPU ~1 min
   python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:sim_small      # also icl_small, modadd_small
+  python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:modadd_medium  # CPU, ~20 minutes (sim_medium ~15)
   python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:modadd         # paper scale, GPU
 
 Schedules (our choices; the paper's fractions are unknown): parity, a subset and a 6-phase schedule
@@ -14,15 +15,22 @@ steps, then online); ICL, 4-phase (3 subsets growing 4x, 20% of the steps each, 
 modular addition, 4-phase over nested subsets up to the p^2 population (1/8, 1/4, 1/2 of it for
 20% of the steps each). Small scale: (12,3)-parity, SIM He_2 in d = 12, ICL with d = 2 and 8 pairs,
 p = 23 in base 3, dim 32; paper scale: (20,6)-parity with dim 256 and 8 heads, SIM He_3 in d = 40,
-ICL d = 8 with 32 pairs, p = 97 in base 4, dim 64, 4 heads.
+ICL d = 8 with 32 pairs, p = 97 in base 4, dim 64, 4 heads. Medium scale, 8 seeds: SIM He_3 in d = 16
+(dim 32, 6,000 steps, a 4,096 first phase); modular addition at p = 97 in base 4 with 2,048 pairs
+held out for the test set (dim 64, 10,000 steps), so a schedule's phases are fractions of the
+7,361 training pairs.
 """
 
 from sslgap import figures
+from sslgap import tasks
 
-PRESETS = ('small', 'sim_small', 'icl_small', 'modadd_small', 'paper', 'sim', 'icl', 'modadd')
+PRESETS = ('small', 'sim_small', 'icl_small', 'modadd_small', 'sim_medium', 'modadd_medium', 'paper', 'sim', 'icl',
+           'modadd')
+SIM_FIRST = {'small': 1024, 'medium': 4096, 'paper': 16384}
+ICL_FIRST = {'small': 512, 'paper': 8192}
 
 
-def schedules(task, budget, steps, c):
+def schedules(task, budget, steps, c, scale):
   """[(label, phase sizes)] and the phase lengths (in c.data.phase_unit) for one task."""
   online = 'online'
   if task == 'parity':
@@ -30,14 +38,14 @@ def schedules(task, budget, steps, c):
     c.data.phase_unit = 'epochs'
     return [('6-phase', phases), (f'N = {phases[2]:,}', (phases[2],) * 6), ('online', (online,) * 6)], (10,) * 5
   if task == 'sim':
-    size = 1024 if steps <= 5000 else 16384
+    size = SIM_FIRST[scale]
     return [(f'2-phase: {size:,} then online', (size, online)), (f'N = {size:,}', (size, size)),
             ('online', (online, online))], (steps // 5,)
   if task == 'icl':
-    first = 512 if steps <= 5000 else 8192
+    first = ICL_FIRST[scale]
     phases = (first, 4 * first, 16 * first, online)
     return [('4-phase', phases), (f'N = {4 * first:,}', (4 * first,) * 4), ('online', (online,) * 4)], (steps // 5,) * 3
-  population = c.task.p**2
+  population = tasks.make_task(c.task).population_size  # the pairs that are not held out
   phases = (population // 8, population // 4, population // 2, population)
   return [('4-phase', phases), (f'N = {population // 4:,}', (population // 4,) * 4),
           (f'population ({population:,})', (population,) * 4)], (steps // 5,) * 3
@@ -60,15 +68,15 @@ def transformer_claims(task, series, metric, best):
 def get_config(arg=None):
   name = figures.preset(arg, PRESETS)
   task, scale = (figures.parts_of(name) or ['parity'])[0], figures.scale_of(name)
-  fields, loss, model = figures.TRANSFORMER_TASKS[task][scale]
-  steps = 3000 if scale == 'small' else 30000
-  c = figures.transformer_task(fields, loss, steps, steps // 20, **model)
+  fields, loss, model, test_size = figures.transformer_preset(task, scale)
+  steps = {'small': 3000, 'medium': {'sim': 6000, 'modadd': 10000}.get(task), 'paper': 30000}[scale]
+  c = figures.transformer_task(fields, loss, steps, steps // 20, test_size=test_size, **model)
   c.name = f'tfm_fig1_{task}'
-  series, lengths = schedules(task, c.train.batch_size * steps, steps, c)
+  series, lengths = schedules(task, c.train.batch_size * steps, steps, c, scale)
   c.hp.phase_sizes, c.hp.phase_lengths = series[0][1], lengths
   c.sweep.phase_sizes = tuple(sizes for _, sizes in series)
-  c.sweep.lr = (1e-3, 3e-3) if scale == 'small' else figures.lr_grid(1e-3, 8, ratio=1.5)
-  c.sweep.seed = tuple(range(2 if scale == 'small' else 16))
+  c.sweep.lr = (1e-3, 3e-3) if scale != 'paper' else figures.lr_grid(1e-3, 8, ratio=1.5)
+  c.sweep.seed = tuple(range({'small': 2, 'medium': 8, 'paper': 16}[scale]))
   metric, best = ('test_loss', 'min') if task in ('sim', 'icl') else ('test_acc', 'max')
   c.claims = transformer_claims(task, series, metric, best)
   return figures.curves_plot(c, [metric], best=best, series=[(label, {'phase_sizes': sizes}) for label, sizes in series],

@@ -5,6 +5,7 @@ learn from a small repeated set, in one compiled step; W_Q and W_K gain most fro
 W_Q, W_K online (the rest on the subset); W_Q, W_K on the subset (the rest online); all online.
 
   python experiments/learning_curves.py --config=sweeps/tfm_fig30_param_source.py:small   # CPU, ~2 minutes
+  python experiments/learning_curves.py --config=sweeps/tfm_fig30_param_source.py:medium  # CPU, ~20 minutes
   python experiments/learning_curves.py --config=sweeps/tfm_fig30_param_source.py         # paper scale, GPU
 
 Our choices: N, the two groups (W_Q and W_K; everything else), the small-scale task.
@@ -13,29 +14,48 @@ Our choices: N, the two groups (W_Q and W_K; everything else), the small-scale t
 from sslgap import figures
 
 
-def get_config(arg=None):
-  preset = figures.preset(arg)
-  fields, loss, model = figures.TRANSFORMER_TASKS['parity'][preset]
-  steps = 2000 if preset == 'small' else 30000
-  c = figures.transformer_task(fields, loss, steps, steps // 20, **model)
-  c.name = 'tfm_fig30_param_source'
-  size = 512 if preset == 'small' else 16384
-  c.sweep.data__online_groups = ((), ('qk',), ('rest',))
-  c.sweep.dataset_size = (size, 'online')
-  c.sweep.seed = tuple(range(2 if preset == 'small' else 16))
-  c.claims = (
+PRESETS = ('small', 'medium', 'paper')
+
+
+def claims(qk_on_subset, qk_online, all_online, suffix, per):
+  """W_Q, W_K gain most from the small set: on the subset (the rest online) they beat being online (the
+  rest on the subset), and beat all online."""
+  return (
       dict(kind='faster', text='W_Q, W_K gain most from the small set: W_Q, W_K on the subset (the rest online) beats '
-           'W_Q, W_K online (the rest on the subset).', metric='test_acc', target=0.9,
-           a={'data__online_groups': ('rest',), 'dataset_size': size},
-           b={'data__online_groups': ('qk',), 'dataset_size': size}),
-      dict(kind='faster', text='W_Q, W_K on the subset (the rest online) beat all online.', metric='test_acc',
-           target=0.9, a={'data__online_groups': ('rest',), 'dataset_size': size},
-           b={'data__online_groups': (), 'dataset_size': 'online'}),
+           f'W_Q, W_K online (the rest on the subset){suffix}.', metric='test_acc', target=0.9, a=qk_on_subset,
+           b=qk_online, **per),
+      dict(kind='faster', text=f'W_Q, W_K on the subset (the rest online) beat all online{suffix}.', metric='test_acc',
+           target=0.9, a=qk_on_subset, b=all_online, **per),
   )
-  c.notes = ('One subset size and one small model at the small scale; the medium preset varies both.')
-  return figures.curves_plot(c, ['test_acc'], x=('steps',), series=[
-      (f'all on the N = {size:,} subset', {'data__online_groups': (), 'dataset_size': size}),
-      ('W_Q, W_K online; the rest on the subset', {'data__online_groups': ('qk',), 'dataset_size': size}),
-      ('W_Q, W_K on the subset; the rest online', {'data__online_groups': ('rest',), 'dataset_size': size}),
-      ('all online', {'data__online_groups': (), 'dataset_size': 'online'}),
-  ], title='Fig 30: per-parameter data source, Transformer, parity')
+
+
+def get_config(arg=None):
+  preset = figures.preset(arg, PRESETS)
+  fields, loss, model, test_size = figures.transformer_preset('parity', preset)
+  steps = {'small': 2000, 'medium': 2000, 'paper': 30000}[preset]
+  c = figures.transformer_task(fields, loss, steps, steps // 20, test_size=test_size, **model)
+  c.name = 'tfm_fig30_param_source'
+  sizes = {'small': (512,), 'medium': (256, 512, 2048), 'paper': (16384,)}[preset]
+  c.sweep.data__online_groups = ((), ('qk',), ('rest',))
+  c.sweep.dataset_size = sizes + ('online',)
+  if preset == 'medium':
+    c.sweep.model__dim = (32, 64)
+  c.sweep.seed = tuple(range({'small': 2, 'medium': 8, 'paper': 16}[preset]))
+  size = sizes[len(sizes) // 2]
+  qk_on_subset, qk_online = {'data__online_groups': ('rest',)}, {'data__online_groups': ('qk',)}
+  all_online = {'data__online_groups': (), 'dataset_size': 'online'}
+  if preset == 'small':
+    c.claims = claims(dict(qk_on_subset, dataset_size=size), dict(qk_online, dataset_size=size), all_online, '', {})
+  else:
+    c.claims = sum((claims(dict(qk_on_subset, model__dim=dim), dict(qk_online, model__dim=dim),
+                           dict(all_online, model__dim=dim), f' (dim {dim})',
+                           {'per': 'dataset_size', 'per_values': list(sizes)})
+                    for dim in c.sweep.get('model__dim', (c.model.dim,))), ())
+  c.notes = ('The small preset tried one subset size and one small model; the medium preset takes N = 256, 512 and '
+             '2,048, model widths 32 and 64, and 8 seeds.')
+  series = [(f'all on the N = {size:,} subset', {'data__online_groups': (), 'dataset_size': size}),
+            ('W_Q, W_K online; the rest on the subset', dict(qk_online, dataset_size=size)),
+            ('W_Q, W_K on the subset; the rest online', dict(qk_on_subset, dataset_size=size)),
+            ('all online', {'data__online_groups': (), 'dataset_size': 'online'})]
+  return figures.curves_plot(c, ['test_acc'], x=('steps',), series=series, panels='model__dim' if preset == 'medium'
+                             else None, title='Fig 30: per-parameter data source, Transformer, parity')

@@ -194,3 +194,17 @@ def test_claims_survive_the_npz_round_trip(tmp_path):
 def test_an_unknown_claim_kind_is_named():
   with pytest.raises(ValueError, match="unknown kind 'sooner'"):
     claims.evaluate(dict(kind='sooner', text='x'), _grid(RISE, SLOW, 0.01))
+
+
+def test_a_claim_per_value_of_an_axis_is_checked_at_each():
+  values = np.zeros((2, 2, 16, 11))  # lr, dataset_size, seed, E
+  values[0, 0] = RISE  # at lr 0.1 the subset is fast, online slow
+  values[0, 1] = SLOW
+  values[1, 0] = SLOW  # at lr 0.2 the reverse
+  values[1, 1] = RISE
+  r = results.Results(['lr', 'dataset_size', 'seed'], {'lr': np.array([0.1, 0.2]), 'dataset_size': np.array([64, 0]),
+                                                       'seed': np.arange(16)}, np.arange(0, 110, 10),
+                      {'test_acc': values}, {'claims': [dict(FASTER, per='lr', text='t')]})
+  verdicts = claims.evaluate_all(r)
+  assert [v.verdict for v in verdicts] == ['agrees', 'disagrees']
+  assert [v.claim['text'] for v in verdicts] == ['t [lr = 0.1]', 't [lr = 0.2]']

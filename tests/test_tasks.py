@@ -64,3 +64,31 @@ def test_pools_are_shared_prefixes_and_seeded():
   assert not np.array_equal(np.asarray(big.pool_x[0]), np.asarray(big.pool_x[1]))
   # A parity pool below the population size has no repeated inputs.
   assert len({row.tobytes() for row in np.asarray(big.pool_x[0])}) == 200
+
+
+def test_modular_addition_holds_its_test_pairs_out_of_training():
+  from sslgap import data as data_lib
+  task = tasks.ModularAddition(p=11, base=3, held_out=40)
+  assert task.population_size == 81
+  data = data_lib.select_seed(data_lib.build_data(task, task.population_size, 40, [0]), 0)
+  pair = lambda x: tuple(np.asarray(task.decode(x[None]))[:, 0])
+  train = {pair(x) for x in np.asarray(data.pool_x)}
+  test = {pair(x) for x in np.asarray(data.test_x)}
+  assert len(train) == 81 and len(test) == 40 and not train & test  # every pair once, and never both
+  fresh, _ = task.sample(data.target, jax.random.key(3), 4000)
+  assert not {pair(x) for x in np.asarray(fresh)} & test  # online batches come from the training pairs
+  np.testing.assert_array_equal(np.asarray(data.test_y), np.asarray(task.label(data.target, data.test_x)))
+  other = data_lib.select_seed(data_lib.build_data(task, 81, 40, [1]), 0)
+  assert {pair(x) for x in np.asarray(other.test_x)} != test  # the split is the data seed's
+
+
+def test_a_held_out_split_is_checked_against_the_test_size(tiny_config):
+  from sslgap import config as config_lib
+  config_lib.set_task(tiny_config, name='modadd', p=11, base=3, held_out=40, test_size=64)
+  config_lib.set_transformer(tiny_config, layers=1, dim=8, heads=2, causal=True, readout='last')
+  tiny_config.loss = 'cross_entropy'
+  with pytest.raises(config_lib.ConfigError, match='config.task.test_size: the test set is drawn from the 40 held-out'):
+    config_lib.validate(tiny_config)
+  tiny_config.task.test_size, tiny_config.hp.dataset_size = 40, 100
+  with pytest.raises(config_lib.ConfigError, match='exceeds the population size 81'):
+    config_lib.validate(tiny_config)

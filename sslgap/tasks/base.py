@@ -9,7 +9,9 @@ a compiled step. Optional abilities are methods a task may define:
   population(target, key)          every example once, in a random order (finite populations)
   sample_biased(target, key, n, p) inputs from a coordinate-biased distribution (Fig 3b)
   debias(target, kind, x)          a transformation of a pool that removes its sampling biases
-  check(where)                     the task's own rules (k <= n), raising ConfigError
+  test_set(target, key, n)         the test examples, when they must not be fresh samples (a
+                                   held-out split); by default n fresh samples
+  check(task_config)               the task's own rules (k <= n), raising ConfigError
 
 Register one with @register; a task of your own lives in any file named in `config.plugins`.
 """
@@ -78,9 +80,9 @@ class Task:
     del kind
     return 1
 
-  def check(self, where):
-    """Raises ConfigError (naming `where`, e.g. 'task.k') if the sizes make no sense together."""
-    del where
+  def check(self, task_config):
+    """Raises ConfigError (naming the key, e.g. 'task.k') if config.task makes no sense."""
+    del task_config
 
 
 def input_dim(task):

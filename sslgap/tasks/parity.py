@@ -46,10 +46,10 @@ class SparseParity(base.Task):
   def example_shape(self):
     return (self.n,)
 
-  def check(self, where):
+  def check(self, task_config):
     from sslgap.config import ConfigError
     if self.k > self.n:
-      raise ConfigError(f'{where}.k', f'k={self.k} must not exceed n={self.n}')
+      raise ConfigError('task.k', f'k={self.k} must not exceed n={self.n}')
 
   def label(self, target, x):
     del target
