@@ -106,25 +106,45 @@ def series(results, selection, metric, best='max', keep=()):
   return tuned(results, selection, metric, best, keep)[0]
 
 
-def tuned(results, selection, metric, best='max', keep=()):
-  """(values [..., seeds, E], chosen): like series(), and {axis: value} of the tuned axes where no
-  axis is kept (else None). The metric may be a derived one (DERIVED)."""
-  sub = results.sel(**selection) if selection else results
-  values = metric_values(sub, metric)
-  names = list(sub.axis_names)
+def tune_metric_for(results, metric):
+  """What the other axes are tuned on: the metric itself if it is a loss or an accuracy, else the
+  test accuracy (or loss), as the figures are."""
+  if metric.endswith(('_acc', '_loss')) and not metric.startswith('overfit'):
+    return metric, 'min' if metric.endswith('loss') else 'max'
+  return ('test_acc', 'max') if 'test_acc' in results.metrics else ('test_loss', 'min')
+
+
+def _arranged(values, names, keep, tune):
   if 'seed' not in names:  # one run per point: a seed axis of one
     values, names = values[..., None, :], names + ['seed']
-  tune = [a for a in names if a != 'seed' and a not in keep]
   order = [names.index(a) for a in keep] + [names.index(a) for a in tune] + [names.index('seed')]
   values = np.transpose(values, order + [values.ndim - 1])
   kept_shape = values.shape[:len(keep)]
   tuned_shape = values.shape[len(keep):len(keep) + len(tune)]
-  values = values.reshape(kept_shape + (int(np.prod(tuned_shape, dtype=int)),) + values.shape[-2:])
-  with np.errstate(invalid='ignore'):
-    mean = stats._nan_quiet(np.nanmean, values, axis=-2)  # [..., tuned, E]
-  score = _score(mean, best)
-  choice = np.zeros(kept_shape, int) if np.all(np.isnan(score)) else stats._nan_quiet(
-      np.nanargmax, np.where(np.isnan(score), -np.inf, score), axis=-1)
+  return values.reshape(kept_shape + (int(np.prod(tuned_shape, dtype=int)),) + values.shape[-2:]), tuned_shape
+
+
+def tuned(results, selection, metric, best='max', keep=(), tune_metric=None):
+  """(values [..., seeds, E], chosen): like series(), and {axis: value} of the tuned axes where no
+  axis is kept (else None). The metric may be a derived one (DERIVED). The tuned axes are chosen
+  on tune_metric (default: tune_metric_for), by the curve best on average over training; a
+  setting where some seed diverged never wins unless every setting has one."""
+  sub = results.sel(**selection) if selection else results
+  names = list(sub.axis_names)
+  tune = [a for a in names if a != 'seed' and a not in keep]
+  values, tuned_shape = _arranged(metric_values(sub, metric), names, keep, tune)
+  kept_shape = values.shape[:len(keep)]
+  choice = np.zeros(kept_shape, int)
+  if tune:
+    by, by_best = (tune_metric, 'min' if tune_metric.endswith('loss') else 'max') if tune_metric else \
+        tune_metric_for(results, metric)
+    if by == metric:
+      by_best = best
+    judged, _ = _arranged(metric_values(sub, by), names, keep, tune)
+    strict = _score(judged.mean(axis=-2), by_best)  # NaN if any seed diverged
+    lenient = _score(stats._nan_quiet(np.nanmean, judged, axis=-2), by_best)
+    score = np.where(np.all(np.isnan(strict), axis=-1, keepdims=True), lenient, strict)
+    choice = np.argmax(np.where(np.isnan(score), -np.inf, score), axis=-1)
   chosen = None
   if not keep:
     index = np.unravel_index(int(choice), tuned_shape) if tune else ()
@@ -142,7 +162,17 @@ DERIVED = {
 }
 
 
+def _t1(results):
+  """Phase-1 steps of the theory model, +inf while phase 1 lasts (the counter equals the step then)."""
+  steps = results['phase1_steps']
+  return np.where(steps >= results.eval_steps, np.inf, steps)
+
+
 def metric_values(results, name):
+  if name in results.metrics:
+    return results[name]
+  if name == 't1':
+    return _t1(results)
   return DERIVED[name](results.metrics) if name in DERIVED else results[name]
 
 
@@ -173,16 +203,20 @@ def _faster(r, c, idx):
     times.append(t)
   series_ci = {_label(c[key]): stats.bootstrap(t, stats.censored_median, indices=idx) for key, t in zip('ab', times)}
 
+  equal = c['kind'] == 'as_fast'
+
   def ratio(pair, axis=-1):
     a, b = np.median(pair[0], axis=axis), np.median(pair[1], axis=axis)
     with np.errstate(invalid='ignore', divide='ignore'):
       out = np.log2(b / a)
-    return np.where(np.isnan(out), 0.0, out)  # both never reached: no evidence either way
+    # Neither reached the target: no evidence that one is faster, nor that they are alike.
+    return np.where(np.isnan(out), np.inf if equal else 0.0, out)
 
   low, mid, high = stats.bootstrap(np.stack(times), ratio, indices=idx)
   unit = 'steps' if x == 'steps' else 'examples'
-  if c['kind'] == 'as_fast':
-    verdict = _within(low, high, c['tolerance'])
+  if equal:
+    verdict = INCONCLUSIVE if np.isinf(mid) and all(np.isinf(np.median(t)) for t in times) else _within(
+        low, high, c['tolerance'])
   else:
     verdict = _side(low, high, 0.0)
   return (verdict, f'log2 of the {x} ratio b/a', mid, low, high, series_ci, unit)
@@ -255,7 +289,8 @@ def _argmax(r, c, idx):
   axis = c['axis']
   best = c.get('best', 'max')
   coords = np.asarray(r.sel(**c['a']).coords[axis], float)
-  values = [_at(series(r, c[key], c['metric'], best, keep=[axis]), c.get('at', 'final'), r.eval_steps)
+  # The mean over training by default: the final value saturates (ties) once several settings learn.
+  values = [_at(series(r, c[key], c['metric'], best, keep=[axis]), c.get('at', 'mean'), r.eval_steps)
             for key in ('a', 'b')]  # [X, S] each
   sign = 1.0 if best == 'max' else -1.0
 

@@ -93,8 +93,8 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
   panels = results.coords[panel_axis]
   xs, ys = results.coords[x_axis], results.coords[y_axis]
   labels = labels or {}
-  per_seed = [claims.series(results, {panel_axis: p.item()}, metric, best, keep=[y_axis, x_axis])[..., -1]
-              for p in panels]  # [Y, X, S] each
+  per_seed = [claims.series(results, {panel_axis: results_lib.parse_coord(p)}, metric, best, keep=[y_axis, x_axis])
+              [..., -1] for p in panels]  # [Y, X, S] each
   grids = [(stats._nan_quiet(np.nanmean, v, axis=-1), size_label(p, population) if panel_axis == 'dataset_size'
             else value_label(panel_axis, p)) for v, p in zip(per_seed, panels)]
   unsure = None
@@ -138,7 +138,8 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
 def _panels_and_series(results, plot):
   """The panel values (or [None]) and the (label, selection) series a config's plot section names."""
   panels = [None] if not plot.get('panels') else list(results.coords[plot['panels']])
-  series = plot.get('series') or [(None, {plot['lines']: v}) for v in results.coords[plot['lines']].tolist()]
+  series = plot.get('series') or [(None, {plot['lines']: results_lib.parse_coord(v)})
+                                  for v in results.coords[plot['lines']]]
   return panels, [(label, dict(selection)) for label, selection in series]
 
 
@@ -176,7 +177,7 @@ def curves(results, plot):
     for label, selection in series:
       full = dict(_panel_selection(plot, panel), **selection)
       for m, metric in enumerate(metrics):
-        values, chosen = claims.tuned(results, full, metric, best)
+        values, chosen = claims.tuned(results, full, metric, best, tune_metric=metrics[0])
         low, mean, high = _band(values)
         suffix = ''.join(f' ({name_of(a)} {v:.3g})' for a, v in chosen.items() if isinstance(v, float))
         for c, x_kind in enumerate(xs):
@@ -212,8 +213,8 @@ def final_vs_axis(results, plot):
     for label, selection in series:
       full = dict(_panel_selection(plot, panel), **selection)
       for m, metric in enumerate(metrics):
-        finals = [_band(claims.series(results, dict(full, **{x_axis: x.item()}), metric, best))
-                  for x in results.coords[x_axis]]
+        finals = [_band(claims.tuned(results, dict(full, **{x_axis: results_lib.parse_coord(x)}), metric, best,
+                                     tune_metric=metrics[0])[0]) for x in results.coords[x_axis]]
         low, mean, high = (np.asarray([f[i][-1] for f in finals]) for i in range(3))
         ax = axes[m, p]
         ax.errorbar(xs, mean, yerr=[mean - low, high - mean], marker='o', capsize=2,
@@ -274,6 +275,11 @@ def theory_figure(results):
 
 # --- any grid -----------------------------------------------------------------------------------
 
+def best_for(metric):
+  """'min' for a loss or an overfitting gap, 'max' for the rest (accuracies, norms)."""
+  return 'min' if metric.endswith('loss') or metric.startswith('overfit') else 'max'
+
+
 def kind_of(config):
   """'heatmap', 'theory', 'final_vs_axis' or 'curves': the figure a grid's config asks for."""
   plot = config.get('plot') or {}
@@ -296,12 +302,14 @@ def draw(results, metric=None):
   if kind == 'heatmap':
     task = config.get('task', {})
     population = 2**task['n'] if task.get('name') == 'parity' else None
-    return heatmap_panels(results, plot['x'], plot['y'], plot['panels'], metric=metric or 'test_acc',
-                          labels=dict(plot.get('labels') or {}), title=config.get('name', ''), population=population)
+    metric = metric or 'test_acc'
+    return heatmap_panels(results, plot['x'], plot['y'], plot['panels'], metric=metric,
+                          labels=dict(plot.get('labels') or {}), title=config.get('name', ''), population=population,
+                          best=best_for(metric))
   plot.setdefault('title', config.get('name', ''))
   plot['series'] = [tuple(s) for s in plot.get('series') or []]
   if metric:
-    plot['metrics'] = [metric]
+    plot['metrics'], plot['best'] = [metric], best_for(metric)
   if not plot.get('metrics'):
     plot['metrics'] = ['test_acc' if 'test_acc' in results.metrics else 'test_loss']
   if not plot.get('lines') and not plot['series']:

@@ -38,28 +38,41 @@ class Entry:
   figure: str = None  # the figure's path, relative to the report
 
 
-def _complete_grid(folder):
+def _complete_grid(folder, config_hash=None):
+  """The folder's merged grid if it is complete (and of this config, when config_hash is given)."""
   try:
     record = store.read_plan(folder)
   except store.StoreError:
     return None
-  if record and store.is_complete(folder, record):
+  if record and store.is_complete(folder, record) and config_hash in (None, record['config_hash']):
     return store.merged_paths(folder, record['name'])[0]
   return None
 
 
 def run_one(experiment, tier, out_root, log=print):
-  """Runs the experiment into <out_root>/<tier>/<id> unless its grid is complete there; returns an
-  Entry with the grid, the wall time of every invocation so far, or the error."""
-  folder = os.path.join(out_root, tier, experiment.id)
+  """Runs the experiment into <out_root>/<tier>/<id> unless a complete grid of its current config is
+  there (a folder of an older config starts over); returns an Entry with the grid, the wall time of
+  every invocation so far, or the error."""
+  from sslgap import config as config_lib
+  folder = os.path.abspath(os.path.join(out_root, tier, experiment.id))
   entry = Entry(experiment, tier, folder)
+  config = catalog.load_config(experiment, tier)
+  current = store.config_hash(config_lib.to_json(config))
+  try:
+    record = store.read_plan(folder)
+  except store.StoreError:
+    record = None
+  stale = record is not None and record['config_hash'] != current
   wall_path = os.path.join(folder, WALL_FILE)
-  wall = json.load(open(wall_path)) if os.path.exists(wall_path) else {'seconds': 0.0, 'runs': []}
-  entry.grid = _complete_grid(folder)
+  wall = json.load(open(wall_path)) if os.path.exists(wall_path) and not stale else {'seconds': 0.0, 'runs': []}
+  entry.grid = _complete_grid(folder, current)
   if entry.grid is None:
     preset = experiment.preset(tier)
     command = [sys.executable, os.path.join('experiments', f'{experiment.script}.py'),
                f'--config={experiment.config_path}' + (f':{preset}' if preset else ''), f'--out={folder}', '--quiet']
+    if stale:
+      command.append('--fresh')  # the config changed since this folder was filled
+      log(f'{experiment.id}: the grid in {folder} is of an older config; running it again')
     log(f'running {experiment.id} ({tier}): {" ".join(command[1:])}')
     start = time.time()
     done = subprocess.run(command, cwd=catalog.ROOT, capture_output=True, text=True)
@@ -69,7 +82,7 @@ def run_one(experiment, tier, out_root, log=print):
     wall['runs'].append({'seconds': seconds, 'finished': datetime.datetime.now().isoformat(timespec='seconds'),
                          'exit_code': done.returncode})
     files.write_text(wall_path, json.dumps(wall, indent=1))
-    entry.grid = _complete_grid(folder)
+    entry.grid = _complete_grid(folder, current)
     if entry.grid is None:
       lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
       entry.error = f'exit code {done.returncode}: {lines[-1] if lines else "no output"}'
@@ -79,19 +92,32 @@ def run_one(experiment, tier, out_root, log=print):
 
 
 def check(entry, n=2000):
-  """Evaluates the claims of an entry's grid (a claim that cannot be evaluated is an error line)."""
+  """Evaluates the claims of the experiment's current config (claims and notes do not change a
+  grid, so they may be edited after it ran) on its grid; a claim that cannot be evaluated becomes
+  an error line in the report, never a crash."""
   if entry.grid is None:
     return entry
   grid = results_lib.load(entry.grid)
-  entry.notes = grid.config.get('notes', '') or ''
-  for stated in grid.config.get('claims') or []:
+  config = catalog.load_config(entry.experiment, entry.tier)
+  entry.notes = config.get('notes', '') or ''
+  for stated in config.get('claims') or ():
+    stated = json.loads(json.dumps(stated))  # as the grid's config_json has it
     try:
-      for claim in claims_lib.expand(stated, grid):
+      expanded = claims_lib.expand(stated, grid)
+    except Exception as e:  # noqa: BLE001 - a bad claim is reported, not fatal
+      expanded, error = [], e
+      entry.verdicts.append(_error(stated, error))
+    for claim in expanded:
+      try:
         entry.verdicts.append(claims_lib.evaluate(claim, grid, n=n))
-    except (ValueError, KeyError) as e:
-      entry.verdicts.append(claims_lib.Verdict(dict(stated), 'error', str(e), float('nan'), float('nan'),
-                                               float('nan'), {}))
+      except Exception as e:  # noqa: BLE001
+        entry.verdicts.append(_error(claim, e))
   return entry
+
+
+def _error(claim, error):
+  return claims_lib.Verdict(dict(claim), 'error', f'{type(error).__name__}: {error}', float('nan'), float('nan'),
+                            float('nan'), {})
 
 
 def copy_figure(entry, figures_dir, report_dir):
@@ -152,7 +178,7 @@ def markdown(entries, tier, machine, bootstrap_n, command):
                    f'{"run failed" if e.error else "no claim stated"} | n/a | {_duration(e.wall_seconds)} |')
     for i, (text, verdict) in enumerate(_summary_rows(e.verdicts)):
       lines.append(f'| {e.experiment.figure if i == 0 else ""} | {f"[`{e.experiment.id}`](#{e.experiment.id})" if i == 0 else ""} '
-                   f'| {text} | {verdict} | {_duration(e.wall_seconds) if i == 0 else ""} |')
+                   f'| {_cell(text)} | {verdict} | {_duration(e.wall_seconds) if i == 0 else ""} |')
   for e in entries:
     lines += ['', f'## <a id="{e.experiment.id}"></a>Fig {e.experiment.figure}: `{e.experiment.id}`', '',
               f'`{e.experiment.command(tier)}` ({_duration(e.wall_seconds)})']
@@ -161,13 +187,21 @@ def markdown(entries, tier, machine, bootstrap_n, command):
       continue
     for v in e.verdicts:
       c = v.claim
-      lines += ['', f'- **{v.verdict}**: {c.get("text", "")}',
-                f'  - tested: {describe_claim(c)}', f'  - measured: {v.describe()}']
+      try:
+        tested = describe_claim(c)
+      except (KeyError, TypeError, ValueError):
+        tested = f'(a malformed claim: {json.dumps(c)})'
+      measured = v.statistic if v.verdict == 'error' else v.describe()
+      lines += ['', f'- **{v.verdict}**: {c.get("text", "")}', f'  - tested: {tested}', f'  - measured: {measured}']
     if e.figure:
       lines += ['', f'![{e.experiment.id}]({e.figure})']
     if e.notes:
       lines += ['', ' '.join(e.notes.split())]
   return '\n'.join(lines) + '\n'
+
+
+def _cell(text):
+  return text.replace('|', '\\|')  # a table cell: ||a|| must not open columns
 
 
 def _summary_rows(verdicts):

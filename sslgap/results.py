@@ -132,7 +132,7 @@ class Results:
   def _index_of(self, axis, value):
     coords = self.coords[axis]
     if self._is_tuple_axis(axis):
-      wanted = parse_coord(str(tuple(value)))  # 'online' and 0 alike
+      wanted = parse_coord(value if isinstance(value, str) else str(tuple(value)))  # 'online' and 0 alike
       hits = np.flatnonzero([parse_coord(c) == wanted for c in coords])
     elif coords.dtype.kind in 'fc':
       hits = np.flatnonzero(np.isclose(coords, value, rtol=1e-6, atol=0))

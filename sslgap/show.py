@@ -16,6 +16,7 @@ import numpy as np
 
 from sslgap import command
 from sslgap import results as results_lib
+from sslgap import stats
 
 MAX_CELLS = 24
 
@@ -34,11 +35,16 @@ def summary(r, path, metric, best_axes):
   lines += [f'  {a} [{len(r.coords[a])}]: {_values(r.coords[a])}' for a in r.axis_names]
   lines.append(f'eval steps [{len(r.eval_steps)}]: {_values(r.eval_steps)}')
   lines.append(f'metrics: {", ".join(sorted(r.metrics))}')
-  maximise = not metric.endswith('loss')
+  from sslgap import claims
+  from sslgap import plotting
+  maximise = plotting.best_for(metric) == 'max'
   best_axes = [a for a in best_axes if a in r.axis_names]
   if best_axes:
     mean = r.mean('seed') if 'seed' in r.axis_names else r
-    final = mean.final(metric)
+    values = claims.metric_values(r, metric)
+    if 'seed' in r.axis_names:
+      values = stats._nan_quiet(np.nanmean, values, axis=r.axis_names.index('seed'))
+    final = values[..., -1]
     cells = [a for a in mean.axis_names if a not in best_axes]
     lines.append(f'best {", ".join(best_axes)} per cell (seed mean of the final {metric}):')
     index_ranges = [range(len(mean.coords[a])) for a in cells]

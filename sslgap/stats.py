@@ -42,7 +42,8 @@ def bootstrap(values, fn=np.nanmean, n=2000, ci=0.95, axis=-1, seed=0, indices=N
     stats.append(_nan_quiet(fn, block, axis=-1))
   stats = np.concatenate(stats, axis=-1)  # [..., n]
   tail = 100 * (1 - ci) / 2
-  low, high = _nan_quiet(np.nanpercentile, stats, [tail, 100 - tail], axis=-1)
+  # Order statistics, not interpolation: a resampled +inf (a censored time) stays +inf.
+  low, high = _nan_quiet(np.nanpercentile, stats, [tail, 100 - tail], axis=-1, method='inverted_cdf')
   return low, mid, high
 
 

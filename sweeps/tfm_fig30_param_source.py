@@ -46,11 +46,12 @@ def get_config(arg=None):
   all_online = {'data__online_groups': (), 'dataset_size': 'online'}
   if preset == 'small':
     c.claims = claims(dict(qk_on_subset, dataset_size=size), dict(qk_online, dataset_size=size), all_online, '', {})
-  else:
+  elif 'model__dim' in c.sweep:
     c.claims = sum((claims(dict(qk_on_subset, model__dim=dim), dict(qk_online, model__dim=dim),
                            dict(all_online, model__dim=dim), f' (dim {dim})',
-                           {'per': 'dataset_size', 'per_values': list(sizes)})
-                    for dim in c.sweep.get('model__dim', (c.model.dim,))), ())
+                           {'per': 'dataset_size', 'per_values': list(sizes)}) for dim in c.sweep.model__dim), ())
+  else:
+    c.claims = claims(qk_on_subset, qk_online, all_online, '', {'per': 'dataset_size', 'per_values': list(sizes)})
   c.notes = ('The small preset tried one subset size and one small model; the medium preset takes N = 256, 512 and '
              '2,048, model widths 32 and 64, and 8 seeds.')
   series = [(f'all on the N = {size:,} subset', {'data__online_groups': (), 'dataset_size': size}),

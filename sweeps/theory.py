@@ -32,10 +32,10 @@ def get_config(arg=None):
   c.sweep.seed = tuple(range(16 if preset == 'small' else 128))
   c.plot = dict(alignment=0.99)
   c.claims = (
-      dict(kind='slope', text='Theorem 1: phase-1 steps grow like sqrt(N) (d <= N <= d^2).', metric='phase1_steps',
+      dict(kind='slope', text='Theorem 1: phase-1 steps grow like sqrt(N) (d <= N <= d^2).', metric='t1',
            best='min', x_axis='dataset_size', x_range=[d, d * d], range=[0.4, 0.6],
            series={'random_label_phases': 0}),
-      dict(kind='slope', text='Corollary 2: ... and so with random labels in phase 1.', metric='phase1_steps',
+      dict(kind='slope', text='Corollary 2: ... and so with random labels in phase 1.', metric='t1',
            best='min', x_axis='dataset_size', x_range=[d, d * d], range=[0.4, 0.6],
            series={'random_label_phases': 1}),
       dict(kind='faster', text='2-phase training (N = d) aligns the neuron in fewer steps than population gradients '

@@ -208,3 +208,20 @@ def test_a_claim_per_value_of_an_axis_is_checked_at_each():
   verdicts = claims.evaluate_all(r)
   assert [v.verdict for v in verdicts] == ['agrees', 'disagrees']
   assert [v.claim['text'] for v in verdicts] == ['t [lr = 0.1]', 't [lr = 0.2]']
+
+
+def test_censored_series_give_clear_verdicts_not_blanks():
+  never = np.full(11, 0.6)
+  assert claims.evaluate(FASTER, _grid(RISE, never, 0.01)).verdict == 'agrees'  # b never reaches 0.9
+  assert claims.evaluate(FASTER, _grid(never, RISE, 0.01)).verdict == 'disagrees'  # a never does
+  both_never = claims.evaluate(dict(FASTER, kind='as_fast', tolerance=0.25), _grid(never, never, 0.01))
+  assert both_never.verdict == 'inconclusive'  # equally never is no evidence of equal speed
+
+
+def test_tuning_never_picks_a_setting_where_a_seed_diverged():
+  values = np.full((2, 4, 2), 0.6)  # lr, seed, E
+  values[1] = 0.7  # lr 0.2 is better on average ...
+  values[1, 1:, -1] = np.nan  # ... but three of its seeds diverged at the end
+  r = results.Results(['lr', 'seed'], {'lr': np.array([0.1, 0.2]), 'seed': np.arange(4)}, np.array([0, 10]),
+                      {'test_acc': values}, {})
+  assert claims.tuned(r, {}, 'test_acc')[1] == {'lr': 0.1}

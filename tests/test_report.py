@@ -159,3 +159,18 @@ def test_the_notebook_api_runs_a_config_and_returns_its_grid(tiny_config, tmp_pa
   assert r.axis_names == ['seed'] and np.all(np.isfinite(r['test_loss']))
   again = sslgap.run(tiny_config, out=str(tmp_path), progress=False)  # complete: read, not rerun
   np.testing.assert_array_equal(again['test_loss'], r['test_loss'])
+
+
+def test_figures_of_tuple_axes_and_single_runs_draw(tmp_path):
+  axes = [('phase_sizes', [(16, 'online'), ('online', 'online')]), ('lr', [0.1, 0.2])]
+  config = {'name': 'p', 'train': {'batch_size': 8}, 'data': {'mode': 'minibatch'}, 'hp': {}, 'plot': {}}
+  acc = np.random.default_rng(0).uniform(0.5, 1, size=(2, 2, 3))
+  path = tmp_path / 'p.npz'
+  results.save(str(path), axes, [0, 10, 20], {'test_acc': acc, 'train_acc': acc, 'test_loss': 1 - acc,
+                                              'train_loss': 1 - acc}, json.dumps(config))
+  stdout, _ = module('sslgap.show', path, '--metric', 'overfit_acc')  # a derived metric, no seed axis
+  assert 'best lr per cell' in stdout and (tmp_path / 'p.png').exists()
+
+
+def test_a_table_cell_keeps_its_bars_escaped():
+  assert report._cell('||a|| / ||W||') == '\\|\\|a\\|\\| / \\|\\|W\\|\\|'
