@@ -55,7 +55,7 @@ class Verdict:
 
   def describe(self):
     """One line: the numbers and their intervals, then the verdict."""
-    parts = [f'{label}: {fmt_interval(*values, self.unit)}' for label, values in self.series.items()]
+    parts = [f'{name}: {fmt_interval(*values, self.unit)}' for name, values in self.series.items()]
     parts.append(f'{self.statistic} {fmt_interval(self.low, self.estimate, self.high)}')
     return '; '.join(parts)
 
@@ -184,8 +184,13 @@ def _at(values, at, eval_steps):
   return values[..., list(eval_steps).index(int(at))]
 
 
-def _label(selection):
-  return ', '.join(f'{k}={v}' for k, v in selection.items())
+def label(selection):
+  """A selection in words: key=value, floats to 4 significant digits."""
+  return ', '.join(f'{k}={_short(v)}' for k, v in selection.items())
+
+
+def _short(value):
+  return f'{value:.4g}' if isinstance(value, (float, np.floating)) else value
 
 
 # --- kinds --------------------------------------------------------------------------------------
@@ -201,7 +206,7 @@ def _faster(r, c, idx):
       seen = results_lib.examples_seen(r.config, dict(c[key]), r.eval_steps)
       t = np.where(np.isfinite(t), np.interp(t, r.eval_steps, seen), np.inf)
     times.append(t)
-  series_ci = {_label(c[key]): stats.bootstrap(t, stats.censored_median, indices=idx) for key, t in zip('ab', times)}
+  series_ci = {label(c[key]): stats.bootstrap(t, stats.censored_median, indices=idx) for key, t in zip('ab', times)}
 
   equal = c['kind'] == 'as_fast'
 
@@ -226,7 +231,7 @@ def _better(r, c, idx):
   best = c.get('best', 'max')
   at = c.get('at', 'final')
   values = [_at(series(r, c[key], c['metric'], best), at, r.eval_steps) for key in ('a', 'b')]  # [S] each
-  series_ci = {_label(c[key]): stats.bootstrap(v, np.nanmean, indices=idx) for key, v in zip('ab', values)}
+  series_ci = {label(c[key]): stats.bootstrap(v, np.nanmean, indices=idx) for key, v in zip('ab', values)}
   sign = 1.0 if best == 'max' else -1.0
   low, mid, high = stats.bootstrap(sign * (values[0] - values[1]), np.nanmean, indices=idx)
   return (_side(low, high, c.get('margin', 0.0)), f'{c["metric"]} advantage of a', mid, low, high, series_ci, '')
@@ -256,7 +261,7 @@ def _closes(r, c, idx):
   score = np.where(mask, np.nanmean(b, axis=-1) * (1 if best == 'max' else -1), -np.inf)
   cell = np.unravel_index(int(np.argmax(score)), score.shape)
   where = {axis: float(sub.coords[axis][i]) for axis, i in zip(keep, cell)}
-  series_ci = {f'{_label(c[key])} at {_label(where)}': stats.bootstrap(v[cell], np.nanmean, indices=idx)
+  series_ci = {f'{label(c[key])} at {label(where)}': stats.bootstrap(v[cell], np.nanmean, indices=idx)
                for key, v in (('a', a), ('b', b))}
   low, mid, high = stats.bootstrap(a[cell] - b[cell], lambda x, axis: np.abs(np.nanmean(x, axis=axis)), indices=idx)
   return (_side(low, high, c['tolerance'], larger=False), '|gap|', mid, low, high, series_ci, '')
@@ -302,7 +307,7 @@ def _argmax(r, c, idx):
   resampled = [v[:, idx] for v in values]  # [X, n, S]
   diffs = best_value(resampled[1]) - best_value(resampled[0])
   low, high = np.percentile(diffs, [2.5, 97.5])
-  series_ci = {_label(c[key]): (2**np.percentile(best_value(rs), 2.5), 2**m, 2**np.percentile(best_value(rs), 97.5))
+  series_ci = {label(c[key]): (2**np.percentile(best_value(rs), 2.5), 2**m, 2**np.percentile(best_value(rs), 97.5))
                for key, m, rs in zip('ab', mids, resampled)}
   direction = c.get('direction', 'larger')
   verdict = _within(low, high, c.get('tolerance', 0.5)) if direction == 'same' else _side(low, high, 0.0,
@@ -326,7 +331,7 @@ def _trend(r, c, idx):
   slopes = slope(stats._nan_quiet(np.nanmean, gap[:, idx], axis=-1))  # [n]
   low, high = np.percentile(slopes, [2.5, 97.5])
   larger = c.get('direction', 'increasing') == 'increasing'
-  gaps = {f'gap at {axis}={v}': stats.bootstrap(gap[i], np.nanmean, indices=idx)
+  gaps = {f'gap at {axis}={_short(v)}': stats.bootstrap(gap[i], np.nanmean, indices=idx)
           for i, v in enumerate(r.sel(**c['a']).coords[axis].tolist())}
   return (_side(low, high, 0.0, larger), f'slope of the gap along {axis}', mid, low, high, gaps, '')
 

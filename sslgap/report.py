@@ -228,7 +228,7 @@ def _summary_rows(verdicts):
 
 
 def _selection(s):
-  return ', '.join(f'{k}={v}' for k, v in dict(s).items())
+  return claims_lib.label(dict(s))
 
 
 def describe_claim(c):
