@@ -2,12 +2,26 @@
 
 import argparse
 import math
+import os
 import sys
 
 
 def fail(message):
   print(f'error: {message}', file=sys.stderr)
   sys.exit(2)
+
+
+def run(main):
+  """Runs a tool's main and exits with its code: Ctrl-C is one line (exit 2), and output piped into
+  a reader that stops early (`| head`) ends quietly instead of in a traceback."""
+  try:
+    code = main()
+  except KeyboardInterrupt:
+    fail('interrupted; what was already written is kept')
+  except BrokenPipeError:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting does not flush into the pipe
+    code = 0
+  sys.exit(code)
 
 
 class Parser(argparse.ArgumentParser):

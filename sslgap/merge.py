@@ -6,7 +6,6 @@
 """
 
 import os
-import sys
 
 from sslgap import command
 from sslgap import files
@@ -34,4 +33,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  command.run(main)

@@ -9,7 +9,6 @@ there (an interrupted one resumes), then its claims are checked on the grid with
 intervals and the report is written from the grids alone, with each figure copied beside it.
 """
 
-import sys
 
 from sslgap import catalog
 from sslgap import command
@@ -50,4 +49,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  command.run(main)

@@ -10,7 +10,6 @@ unfinished runs; then writes the figure the grid's config asks for (--no_figure:
 
 import itertools
 import os
-import sys
 
 import numpy as np
 
@@ -108,4 +107,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  command.run(main)

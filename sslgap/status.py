@@ -6,7 +6,6 @@ times, diverged runs, damaged chunk files, and the chunks other processes are co
 
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -99,4 +98,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  command.run(main)

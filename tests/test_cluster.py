@@ -189,6 +189,10 @@ def test_status_and_a_partial_merge_of_a_half_finished_folder(tmp_path):
   assert status['runs_per_second'] > 0 and status['eta_seconds'] > 0 and status['diverged_runs'] == 0
   text, _ = module('sslgap.status', tmp_path)
   assert '6 of 12 runs, 2 of 4 chunks done' in text and 'per shard: 0/2 0/2, 1/2 2/2' in text
+  reader_gone = subprocess.Popen([sys.executable, '-m', 'sslgap.status', str(tmp_path)], cwd=ROOT, env=env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+  reader_gone.stdout.close()  # as `| head` does once it has read enough
+  assert reader_gone.wait() == 0 and reader_gone.stderr.read() == b''
   _, stderr = module('sslgap.merge', tmp_path, expect=2)
   assert 'have no finished chunk' in stderr and '--allow_missing' in stderr
   stdout, _ = module('sslgap.merge', tmp_path, '--allow_missing')
