@@ -365,7 +365,7 @@ def expand(claim, results):
   values = values if values is not None else [results_lib.parse_coord(v) for v in results.coords[axis]]
   out = []
   for value in values:
-    one = dict(claim, text=f'{claim.get("text", "")} [{axis} = {value}]', stated=claim.get('text', ''))
+    one = dict(claim, text=f'{claim.get("text", "")} [{axis} = {_short(value)}]', stated=claim.get('text', ''))
     for key in ('a', 'b', 'series'):
       if key in one and axis not in one[key]:
         one[key] = dict(one[key], **{axis: value})
