@@ -33,7 +33,8 @@ PAPER_LR_GRID = figures.lr_grid(0.1 * 1.2**10, 21)  # k = 0 ... 20: 0.1 to 3.83
 def get_config(arg=None):
   preset = figures.preset(arg, PRESETS)
   steps = {'small': 1000, 'medium': 1500, 'population_medium': 1000, 'paper': 3000}[preset]
-  c = figures.parity_mlp(steps=steps, eval_every=steps // (20 if preset == 'small' else 30))
+  eval_every = {'small': 50, 'medium': 50, 'population_medium': 25, 'paper': 100}[preset]
+  c = figures.parity_mlp(steps=steps, eval_every=eval_every)
   c.name = 'fig2_parity_gd' + ('' if preset in ('small', 'paper') else f'_{preset}')
   c.data.mode = 'full_batch'
   c.hp.dataset_size = 2**14
