@@ -87,7 +87,8 @@ def save(path, axes, eval_steps, metrics, config_json, finished=None, **info):
 
 
 class Interval(NamedTuple):
-  """A bootstrap interval of Results: each a grid without the resampled axis."""
+  """A bootstrap interval: the statistic of the data itself (mid) between low and high; Results
+  without the resampled axis from Results.bootstrap, arrays from median_steps_to_target."""
 
   low: 'Results'
   mid: 'Results'
@@ -219,10 +220,10 @@ class Results:
     return stats.success_probability(values, target, above, axis=-2)
 
   def median_steps_to_target(self, metric, target, above=True, axis='seed', n=2000, ci=0.95, seed=0):
-    """(low, median, high) over `axis` of the censored steps to target: +inf means more than the
-    last step (half of the runs or more never reached it)."""
+    """Interval(low, mid, high) of arrays over `axis` of the censored steps to target: mid is the
+    median, +inf means more than the last step (half of the runs or more never reached it)."""
     steps = self.steps_to_target(metric, target, above, censored=True)
-    return stats.bootstrap(steps, stats.censored_median, n, ci, axis=self._axis(axis), seed=seed)
+    return Interval(*stats.bootstrap(steps, stats.censored_median, n, ci, axis=self._axis(axis), seed=seed))
 
   def compute_to_target(self, metric, target, above=True):
     """Examples processed until the target (see examples_seen); NaN if never reached."""

@@ -36,6 +36,7 @@ def test_censored_steps_to_target_keep_the_runs_that_never_arrive():
   r = results.Results(['seed'], {'seed': np.arange(4)}, steps, {'acc': curves}, config={'train': {}})
   assert np.isnan(r.steps_to_target('acc', 0.9)[1]) and np.isinf(r.steps_to_target('acc', 0.9, censored=True)[1])
   low, median, high = r.median_steps_to_target('acc', 0.9, n=200)
+  assert r.median_steps_to_target('acc', 0.9, n=200).mid == median  # by name too
   assert median == np.inf and low <= 20
 
 
