@@ -6,7 +6,7 @@ modular addition; AdamW (beta1 0.9, beta2 0.99, no weight decay), batch 32, lr t
 
   python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:small          # parity, CPU ~1 min
   python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:sim_small      # also icl_small, modadd_small
-  python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:modadd_medium  # CPU, ~20 minutes (sim_medium ~15)
+  python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:modadd_medium  # CPU, 19.4 minutes measured (sim_medium ~15)
   python experiments/learning_curves.py --config=sweeps/tfm_fig1.py:modadd         # paper scale, GPU
 
 Schedules (our choices; the paper's fractions are unknown): parity, a subset and a 6-phase schedule
@@ -76,8 +76,19 @@ def get_config(arg=None):
   c.hp.phase_sizes, c.hp.phase_lengths = series[0][1], lengths
   c.sweep.phase_sizes = tuple(sizes for _, sizes in series)
   c.sweep.lr = (1e-3, 3e-3) if scale != 'paper' else figures.lr_grid(1e-3, 8, ratio=1.5)
+  if task == 'modadd' and scale == 'paper':
+    c.train.eval_every = steps // 100  # medium's 500-step spacing made times to 90% coarse
   c.sweep.seed = tuple(range({'small': 2, 'medium': 8, 'paper': 16}[scale]))
   metric, best = ('test_loss', 'min') if task in ('sim', 'icl') else ('test_acc', 'max')
   c.claims = transformer_claims(task, series, metric, best)
+  if name == 'modadd_medium':
+    c.notes = ('Conclusion (p = 97, 2,048 held-out pairs, 8 seeds, lr 1e-3 and 3e-3): not settled. Neither the '
+               '4-phase schedule nor the repeated quarter reaches 90% held-out accuracy in resolved fewer steps than '
+               'the population: the population\'s seeds spread from 3,000 to over 6,000 steps. The figure shows why '
+               'a single target hides two effects: the repeated quarter leads early (it reaches 50% faster at lr 3e-3, '
+               'an exploratory check) but has seen a quarter of the pairs and flattens near 90%; the 4-phase '
+               'schedule memorises its first 920 pairs with held-out accuracy near chance, then overtakes and ends '
+               'above the population at both lrs. Population and schedule were tuned at opposite ends of the two-lr '
+               'grid; the paper preset's grid (0.24e-3 to 4.1e-3) spans both, and it evaluates every 300 steps.')
   return figures.curves_plot(c, [metric], best=best, series=[(label, {'phase_sizes': sizes}) for label, sizes in series],
                              title=f'Fig 1 (Transformer): {task}')
