@@ -89,6 +89,6 @@ def get_config(arg=None):
                'an exploratory check) but has seen a quarter of the pairs and flattens near 90%; the 4-phase '
                'schedule memorises its first 920 pairs with held-out accuracy near chance, then overtakes and ends '
                'above the population at both lrs. Population and schedule were tuned at opposite ends of the two-lr '
-               'grid; the paper preset's grid (0.24e-3 to 4.1e-3) spans both, and it evaluates every 300 steps.')
+               'grid; the grid of the paper preset (0.24e-3 to 4.1e-3) spans both, and it evaluates every 300 steps.')
   return figures.curves_plot(c, [metric], best=best, series=[(label, {'phase_sizes': sizes}) for label, sizes in series],
                              title=f'Fig 1 (Transformer): {task}')
