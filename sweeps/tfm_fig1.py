@@ -15,10 +15,10 @@ steps, then online); ICL, 4-phase (3 subsets growing 4x, 20% of the steps each, 
 modular addition, 4-phase over nested subsets up to the p^2 population (1/8, 1/4, 1/2 of it for
 20% of the steps each). Small scale: (12,3)-parity, SIM He_2 in d = 12, ICL with d = 2 and 8 pairs,
 p = 23 in base 3, dim 32; paper scale: (20,6)-parity with dim 256 and 8 heads, SIM He_3 in d = 40,
-ICL d = 8 with 32 pairs, p = 97 in base 4, dim 64, 4 heads. Medium scale, 8 seeds: SIM He_3 in d = 16
-(dim 32, 6,000 steps, a 4,096 first phase); modular addition at p = 97 in base 4 with 2,048 pairs
-held out for the test set (dim 64, 10,000 steps), so a schedule's phases are fractions of the
-7,361 training pairs.
+ICL d = 8 with 32 pairs, p = 97 in base 4 (ours: the paper's base did not survive its text), dim 64,
+4 heads. Medium scale, 8 seeds: SIM He_3 in d = 16 (dim 32, 6,000 steps, a 4,096 first phase);
+modular addition at p = 97 in base 4 with 2,048 pairs held out for the test set (dim 64, 10,000
+steps), so a schedule's phases are fractions of the 7,361 training pairs.
 """
 
 from sslgap import figures
