@@ -5,7 +5,7 @@ zero means, pairwise products and label mean (16 Hadamard sign patterns per base
 online training.
 
   python experiments/learning_curves.py --config=sweeps/tfm_fig16_debias.py:small   # CPU, ~2 minutes
-  python experiments/learning_curves.py --config=sweeps/tfm_fig16_debias.py:medium  # 4 layers, 16 seeds, ~20 minutes
+  python experiments/learning_curves.py --config=sweeps/tfm_fig16_debias.py:medium  # 4 layers, 16 seeds, 14.3 minutes measured
   python experiments/learning_curves.py --config=sweeps/tfm_fig16_debias.py         # paper scale, GPU
 
 Our choices: as in sweeps/fig3_debias.py and sweeps/tfm_fig1.py.
@@ -23,7 +23,9 @@ def get_config(arg=None):
   if preset == 'medium':
     model['layers'] = 4  # a deeper model widens the gap (Fig 26), so there is more of it to keep
   steps = {'small': 2000, 'medium': 3000, 'paper': 30000}[preset]
-  c = figures.transformer_task(fields, loss, steps, steps // 20, test_size=test_size, **model)
+  # every medium line had converged by a tenth of its steps, where a twentieth was too coarse to time
+  eval_every = steps // (100 if preset == 'paper' else 20)
+  c = figures.transformer_task(fields, loss, steps, eval_every, test_size=test_size, **model)
   c.name = 'tfm_fig16_debias'
   size = 512 if preset != 'paper' else 16384
   c.sweep.data__debias = ('none', 'mean', 'second_order')
@@ -40,6 +42,13 @@ def get_config(arg=None):
   )
   c.notes = ('The MLP version (Fig 3a) has a wider gap to keep; here the plain subset is only a few hundred steps '
              'ahead of online training at the small scale.')
+  if preset == 'medium':
+    c.notes += (' Conclusion (4 layers, N = 512, 16 seeds): a subset with zero column means keeps the gap (agrees, '
+                '1.25x to 1.67x fewer steps to 90%); the plain subset is as far ahead but its interval touches 0, '
+                'because every line reaches 90% within a few 150-step evaluations; second-order debiasing removes '
+                'the gap at this scale (its interval rules out more than a 1.25x speed-up) and spreads widely across '
+                'seeds. Not a disagreement with the paper\'s second-order claim, which was made at (20,6)-parity with '
+                'a larger gap; the paper preset evaluates every 300 steps so that its times resolve.')
   return figures.curves_plot(c, ['test_acc'], x=('steps',), series=[
       (f'N = {size:,}', {'data__debias': 'none', 'dataset_size': size}),
       (f'N = {size:,}, column means 0', {'data__debias': 'mean', 'dataset_size': size}),
