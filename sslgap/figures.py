@@ -120,6 +120,9 @@ TRANSFORMER_TASKS = {
                          dict(dim=64, heads=4, causal=True, readout='last'))},
 }
 TEST_SIZES = {'modadd': {'medium': 2048, 'paper': 2048}}  # the held-out pairs
+# The paper-scale lrs of the modular-addition figures that fixed one lr at the medium scale: the
+# medium Fig 1 run preferred 1e-3 and 3e-3, inside this grid.
+MODADD_PAPER_LRS = lr_grid(2e-3, 4, ratio=2)
 
 
 def transformer_preset(task, scale):

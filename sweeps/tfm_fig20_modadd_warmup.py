@@ -38,7 +38,7 @@ def get_config(arg=None):
   c.sweep.random_label_phases = (0, 1)
   c.sweep.seed = tuple(range({'small': 4, 'medium': 8, 'paper': 16}[preset]))
   if preset == 'paper':  # the medium run had one lr, at which the population's seeds spread widely
-    c.sweep.lr = figures.lr_grid(2e-3, 4, ratio=2)
+    c.sweep.lr = figures.MODADD_PAPER_LRS
     c.train.eval_every = steps // 100
   reference = {'phase_sizes': everything, 'random_label_phases': 0}
   c.claims = tuple(

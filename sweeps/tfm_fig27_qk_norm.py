@@ -35,8 +35,8 @@ def get_config(arg=None):
     c.sweep.dataset_size = (population // 4, population)
   c.name = f'tfm_fig27_qk_norm_{task}'
   c.sweep.model__qk_norm = (False, True)
-  if task == 'modadd' and scale == 'paper':  # medium ran lr 3e-3 alone; Fig 1's medium run liked 1e-3 to 3e-3
-    c.sweep.lr = figures.lr_grid(2e-3, 4, ratio=2)
+  if task == 'modadd' and scale == 'paper':  # medium ran lr 3e-3 alone
+    c.sweep.lr = figures.MODADD_PAPER_LRS
     c.train.eval_every = steps // 100
   c.sweep.seed = tuple(range({'small': 2, 'medium': 8, 'paper': 16}[scale]))
   sizes = c.sweep.dataset_size
