@@ -1,10 +1,10 @@
 """Figure 15: the gap with full-batch updates on a Transformer (AdamW on the whole dataset each step).
 
 (10,3)-parity, encoder of 2 layers, dim 32, 4 heads; datasets of 128, 256 and the whole
-population of 1,024 inputs; lr 1e-3.
+population of 1,024 inputs; lr 1e-3 (medium adds N = 512 and lrs 3e-4 and 3e-3).
 
   python experiments/learning_curves.py --config=sweeps/tfm_fig15_gd.py:small   # CPU, ~2 minutes
-  python experiments/learning_curves.py --config=sweeps/tfm_fig15_gd.py:medium  # lr 3e-4, 1e-3, 3e-3; 8 seeds; ~30 minutes
+  python experiments/learning_curves.py --config=sweeps/tfm_fig15_gd.py:medium  # 3 lrs, 8 seeds; 15.6 min measured
   python experiments/learning_curves.py --config=sweeps/tfm_fig15_gd.py         # paper scale, GPU
 
 Our choices: n = 10 at the small scale so that the population fits a CPU (the paper also lowered
@@ -21,14 +21,16 @@ def get_config(arg=None):
   preset = figures.preset(arg, PRESETS)
   n = 16 if preset == 'paper' else 10
   steps = {'small': 400, 'medium': 600, 'paper': 3000}[preset]
-  c = figures.transformer_task(dict(name='parity', n=n, k=3), 'hinge', steps, steps // 20)
+  # medium's lines reached 90% within 1 to 10 evaluations at a twentieth of the steps
+  eval_every = steps // (100 if preset == 'paper' else 20)
+  c = figures.transformer_task(dict(name='parity', n=n, k=3), 'hinge', steps, eval_every)
   c.name = 'tfm_fig15_gd'
   c.data.mode = 'full_batch'
   c.hp.dataset_size = 2**n
   c.sweep.dataset_size = {'small': (128, 256, 1024), 'medium': (128, 256, 512, 1024),
                           'paper': tuple(2**e for e in range(10, 17, 2))}[preset]
-  if preset == 'medium':
-    c.sweep.lr = (3e-4, 1e-3, 3e-3)
+  if preset != 'small':  # medium's best lr for every N was its highest, 3e-3: the paper grid goes above it
+    c.sweep.lr = (3e-4, 1e-3, 3e-3) if preset == 'medium' else (1e-3, 3e-3, 1e-2)
   c.sweep.seed = tuple(range({'small': 2, 'medium': 8, 'paper': 16}[preset]))
   sizes = c.sweep.dataset_size
   c.claims = (
@@ -37,10 +39,20 @@ def get_config(arg=None):
       dict(kind='faster', text='... and in less compute.', metric='test_acc', target=0.9, x='compute',
            a={'dataset_size': sizes[1]}, b={'dataset_size': sizes[-1]}),
   )
-  if preset == 'medium':
+  if preset != 'small':
     c.claims += (dict(kind='faster', text=f'At a fixed lr, N = {sizes[1]} converges in fewer steps than the whole '
                       f'population ({sizes[-1]}).', metric='test_acc', target=0.9, per='lr',
                       a={'dataset_size': sizes[1]}, b={'dataset_size': sizes[-1]}),)
+  if preset == 'medium':
+    c.notes = ('Conclusion ((10,3)-parity, full-batch AdamW, 8 seeds, lr 3e-4, 1e-3, 3e-3): per step the gap is '
+               'reversed, a well-measured disagreement. At every lr the whole population of 1,024 inputs reaches 90% '
+               'test accuracy in 2.5x to 3x fewer steps than N = 256 (120 vs 300 steps at 3e-4, 60 vs 180 at 1e-3, '
+               '30 vs 90 at 3e-3; every interval below 0, e.g. log2 ratio -1.32 [-1.75, -0.93] at 3e-4), and N = '
+               '512 is slower than the population too. In compute (examples processed) N = 256 is ahead (agrees: '
+               '23,040 vs 30,720 examples at the tuned lr, log2 ratio 0.415 [0.415, 1.42]). The same reversal as '
+               'full-batch GD on the MLP (Fig 2 to the population). Caveat: the population here contains every test '
+               'input. The paper preset ((16,3), up to 2^16) sweeps lrs from 1e-3 to 1e-2, since 3e-3 was the best '
+               'for every N, evaluates every 30 steps and checks each lr.')
   return figures.curves_plot(c, ['test_acc', 'train_acc'], lines='dataset_size', x=('steps', 'compute'),
-                             panels='lr' if preset == 'medium' else None,
+                             panels='lr' if preset != 'small' else None,
                              title=f'Fig 15: full-batch AdamW, Transformer, ({n},3)-parity')
