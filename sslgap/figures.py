@@ -125,6 +125,21 @@ TEST_SIZES = {'modadd': {'medium': 2048, 'paper': 2048}}  # the held-out pairs
 MODADD_PAPER_LRS = lr_grid(2e-3, 4, ratio=2)
 
 
+def parity_gap_transformer(preset):
+  """(config, subset size, seeds) of the Transformer parity setting whose gap Figs 16 and 30 take
+  apart: (12,3)-parity with a 512 subset ((20,6) with 16,384 at paper scale), 4 layers at medium,
+  where the gap is resolved (depth widens it, Fig 26), and evaluations dense enough to time lines
+  that reach 90% within 400 to 1,000 of the 3,000 medium steps. The seeds are the caller's last
+  sweep axis."""
+  fields, loss, model, test_size = transformer_preset('parity', preset)
+  if preset == 'medium':
+    model['layers'] = 4
+  steps = {'small': 2000, 'medium': 3000, 'paper': 30000}[preset]
+  eval_every = steps // {'small': 20, 'medium': 60, 'paper': 100}[preset]
+  c = transformer_task(fields, loss, steps, eval_every, test_size=test_size, **model)
+  return c, 16384 if preset == 'paper' else 512, tuple(range(2 if preset == 'small' else 16))
+
+
 def transformer_preset(task, scale):
   """(task fields with test_size, loss, model fields) of a Transformer task at a scale."""
   fields, loss, model = TRANSFORMER_TASKS[task][scale]
