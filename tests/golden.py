@@ -4,19 +4,46 @@ A refactor must not change results. `reduced(config)` keeps each preset's struct
 model, data plan, phases, flags) and cuts what only costs time: fewer steps (phase lengths in
 steps scaled with them), two values per swept axis, two seeds, smaller
 test sets. Static axes keep their first and last values too (one compile each), so every
-code path a preset takes is still taken. Record with
+code path a preset takes is still taken.
 
-  python tests/golden.py            # writes tests/golden/<config>__<preset>.npz
+The last bits of a CPU run depend on the CPU's vector instructions (XLA's CPU code differs between
+AVX-512 and AVX2 machines, and training turns one ulp into 1e-3 within 200 steps), so a recording
+holds for one kind of machine: tests/golden/*.npz were recorded on the machine the project began
+on, tests/golden/machines/<signature>/ on others (machine_signature()). Record with
+
+  python tests/golden.py            # writes tests/golden/machines/<this machine>/<config>__<preset>.npz
+  python tests/golden.py --default  # replaces tests/golden/<config>__<preset>.npz
 
 and tests/test_golden.py compares every preset's grid to its file.
 """
 
+import hashlib
 import importlib.util
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN_DIR = os.path.join(ROOT, 'tests', 'golden')
+ISA_PREFIXES = ('avx', 'fma', 'amx', 'sse4', 'f16c', 'bmi')
+
+
+def machine_signature():
+  """What the bits of a CPU run depend on besides the code: the CPU model and its vector instructions."""
+  model, flags = '', ''
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name') and not model:
+          model = line.split(':', 1)[1].strip()
+        if line.startswith('flags') and not flags:
+          flags = ' '.join(sorted(w for w in line.split(':', 1)[1].split() if w.startswith(ISA_PREFIXES)))
+  except OSError:
+    pass
+  return hashlib.sha256(f'{model}|{flags}'.encode()).hexdigest()[:12]
+
+
+def machine_dir(signature=None):
+  return os.path.join(GOLDEN_DIR, 'machines', signature or machine_signature())
 
 MLP_PRESETS = [
     ('init_scale_heatmap', 'small'), ('lr_heatmap', 'small'), ('fig1_parity', 'small'), ('fig1_sim', 'small'),
@@ -74,8 +101,14 @@ def reduced(config):
   return c
 
 
-def golden_path(name, preset):
-  return os.path.join(GOLDEN_DIR, f'{name}__{preset}.npz')
+def golden_path(name, preset, folder=None):
+  return os.path.join(folder or GOLDEN_DIR, f'{name}__{preset}.npz')
+
+
+def recorded_path(name, preset):
+  """(path, recorded on this kind of machine): this machine's recording if there is one, else the default."""
+  mine = golden_path(name, preset, machine_dir())
+  return (mine, True) if os.path.exists(mine) else (golden_path(name, preset), False)
 
 
 def grid(name, preset):
@@ -84,18 +117,19 @@ def grid(name, preset):
   return sweep.run_sweep(reduced(load_config(name, preset)))
 
 
-def record(presets=PRESETS):
+def record(presets=PRESETS, folder=None):
   import time
 
   import jax
   import numpy as np
-  os.makedirs(GOLDEN_DIR, exist_ok=True)
+  folder = folder or machine_dir()
+  os.makedirs(folder, exist_ok=True)
   for name, preset in presets:
     start = time.perf_counter()
     plan, metrics = grid(name, preset)
     axes = {f'coord_{axis}': np.asarray([str(v) for v in values]) for axis, values in plan.axes}
-    np.savez_compressed(golden_path(name, preset), axis_names=np.asarray([a for a, _ in plan.axes]),
-                        devices=np.int64(jax.local_device_count()), **axes,
+    np.savez_compressed(golden_path(name, preset, folder), axis_names=np.asarray([a for a, _ in plan.axes]),
+                        devices=np.int64(jax.local_device_count()), machine=np.asarray(machine_signature()), **axes,
                         **{f'metric_{k}': v for k, v in metrics.items()})
     print(f'recorded {name}:{preset} {dict(zip([a for a, _ in plan.axes], plan.shape))} '
           f'in {time.perf_counter() - start:.1f} s', flush=True)
@@ -104,5 +138,6 @@ def record(presets=PRESETS):
 if __name__ == '__main__':
   sys.path.insert(0, ROOT)
   os.environ.setdefault('JAX_PLATFORMS', 'cpu')
-  wanted = sys.argv[1:]
-  record([p for p in PRESETS if not wanted or f'{p[0]}:{p[1]}' in wanted])
+  default = '--default' in sys.argv[1:]
+  wanted = [a for a in sys.argv[1:] if a != '--default']
+  record([p for p in PRESETS if not wanted or f'{p[0]}:{p[1]}' in wanted], GOLDEN_DIR if default else None)

