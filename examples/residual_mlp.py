@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from sslgap import config as config_lib
 from sslgap import figures
 from sslgap import models
+from sslgap.errors import ConfigError
 from sslgap.tasks import input_dim
 
 
@@ -56,7 +57,6 @@ class ResidualMLP(models.Model):
     return ResidualNet(blocks=self.config.blocks, width=self.config.width, init_scheme=self.config.init)
 
   def check(self, config):
-    from sslgap.config import ConfigError
     if self.task.sequence:
       raise ConfigError('model.kind', f'task {self.task.name!r} is a sequence task')
     for field in ('blocks', 'width'):

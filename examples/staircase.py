@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from sslgap import figures
 from sslgap import tasks
+from sslgap.errors import ConfigError
 
 
 @tasks.register
@@ -45,7 +46,6 @@ class Staircase(tasks.Task):
     return 2**self.n
 
   def check(self, task_config):
-    from sslgap.config import ConfigError
     if self.k > self.n:
       raise ConfigError('task.k', f'k={self.k} must not exceed n={self.n}')
 

@@ -13,7 +13,9 @@ and methods that the engine calls with the model's config and the task:
 
 Parameters are plain pytrees with readable names; layer groups (config.model.layer_groups,
 regex -> group) give each parameter its group's init scale and lr multiplier (traced). Register
-a model with @register; one of your own lives in any file named in `config.plugins`.
+a model with @register; one of your own lives in any file named in `config.plugins`. Registering
+checks the protocol (a missing method is named then) and refuses a kind already taken, a
+built-in's included, unless @register(override=True).
 """
 
 import dataclasses
@@ -25,14 +27,36 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-MODELS = {}
+from sslgap import registry
+from sslgap.errors import ConfigError
+
 INIT_SCHEMES = ('uniform', 'gaussian')
 
 
-def register(cls):
-  """Class decorator: makes a model available as config.model.kind = cls.kind."""
-  MODELS[cls.kind] = cls
-  return cls
+def protocol_gaps(cls):
+  """What a model class lacks of the protocol (empty if nothing): checked when it registers."""
+  if not issubclass(cls, Model):
+    return ['must subclass sslgap.models.Model']
+  if cls.make_run is not None:  # it trains itself: the trainer's parts are not needed
+    return [] if registry.defines(cls, 'bytes_per_run', Model) else [
+        'trains itself (make_run), so it must define bytes_per_run(spec) for chunk sizing']
+  gaps = [f'must define {m}' for m in ('build',) if not registry.defines(cls, m, Model)]
+  if not (registry.defines(cls, 'activation_floats', Model) or registry.defines(cls, 'bytes_per_run', Model)):
+    gaps.append('must define activation_floats(rows, eval_rows) (or bytes_per_run(spec)), which size chunks')
+  if registry.defines(cls, 'norm_names', Model) != registry.defines(cls, 'norms', Model):
+    gaps.append('must define norm_names and norms together (the metrics norm_<name> and their values)')
+  if 'layer_groups' not in getattr(cls, 'fields', {}):
+    gaps.append("must have 'layer_groups' in fields ((layer regex, group) rules; ('.*', 'rest') for one group)")
+  return gaps
+
+
+MODELS = registry.Registry('model', 'kind', protocol_gaps)
+
+
+def register(cls=None, *, override=False):
+  """Class decorator: makes a model available as config.model.kind = cls.kind. A kind already taken is
+  refused unless override=True."""
+  return MODELS.register(cls, override=override)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +166,6 @@ def group_norms(params, groups):
 
 
 def positive_int_fields(config, names, where):
-  from sslgap.config import ConfigError
   for name in names:
     value = config[name]
     if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
@@ -150,6 +173,5 @@ def positive_int_fields(config, names, where):
 
 
 def choice_field(config, name, choices, where):
-  from sslgap.config import ConfigError
   if config[name] not in choices:
     raise ConfigError(f'{where}.{name}', f'unknown value {config[name]!r}; choose one of {sorted(choices)}')

@@ -6,6 +6,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from sslgap import parameterization
+from sslgap.errors import ConfigError
 from sslgap.models import base
 from sslgap.tasks import input_dim
 
@@ -52,7 +53,6 @@ class MLPModel(base.Model):
 
   def check(self, config):
     where = 'model'
-    from sslgap.config import ConfigError
     if self.task.sequence:
       raise ConfigError(f'{where}.kind', f'task {self.task.name!r} is a sequence task: use model.kind="transformer"')
     base.positive_int_fields(self.config, ('hidden_layers', 'width'), where)

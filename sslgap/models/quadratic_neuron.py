@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sslgap.errors import ConfigError
 from sslgap.models import base
 
 METRICS = ('test_loss', 'abs_a', 'alignment', 'phase1_steps')
@@ -100,7 +101,6 @@ class QuadraticNeuron(base.Model):
 
   def check(self, config):
     where = 'model'
-    from sslgap.config import ConfigError
     if self.task.name != 'parity':
       raise ConfigError(f'{where}.kind', 'the quadratic neuron is defined on parity inputs')
     if config.data.mode != 'minibatch' or len(config.hp.phase_sizes):

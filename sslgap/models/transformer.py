@@ -23,6 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from sslgap.errors import ConfigError
 from sslgap.models import base
 
 
@@ -140,7 +141,6 @@ class TransformerModel(base.Model):
 
   def check(self, config):
     where = 'model'
-    from sslgap.config import ConfigError
     m = self.config
     base.positive_int_fields(m, ('layers', 'heads', 'dim', 'mlp_ratio'), where)
     if m.dim % m.heads:

@@ -6,14 +6,18 @@ target (`sample`), and says what its labels are (`label_kind`: 'sign' for +-1, '
 'class' for integers below `num_classes`). Everything is traceable, so batches are drawn inside
 a compiled step. Optional abilities are methods a task may define:
 
-  population(target, key)          every example once, in a random order (finite populations)
+  population(target, key)          every example once, in a random order (finite populations; then
+                                   population_size too)
   sample_biased(target, key, n, p) inputs from a coordinate-biased distribution (Fig 3b)
-  debias(target, kind, x)          a transformation of a pool that removes its sampling biases
+  debias(target, kind, x)          a transformation of a pool that removes its sampling biases (with
+                                   debias_kinds, and label(target, x) to label the new inputs)
   test_set(target, key, n)         the test examples, when they must not be fresh samples (a
                                    held-out split); by default n fresh samples
   check(task_config)               the task's own rules (k <= n), raising ConfigError
 
 Register one with @register; a task of your own lives in any file named in `config.plugins`.
+Registering checks the protocol (a missing method is named then) and refuses a name already
+taken, a built-in's included, unless @register(override=True).
 """
 
 import dataclasses
@@ -22,15 +26,39 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-TASKS = {}
+from sslgap import registry
+
+LABEL_KINDS = ('sign', 'real', 'class')
 
 
-def register(cls):
-  """Class decorator: makes a task available as config.task.name = cls.name."""
-  if not dataclasses.is_dataclass(cls):
-    cls = dataclasses.dataclass(frozen=True)(cls)
-  TASKS[cls.name] = cls
-  return cls
+def _frozen_dataclass(cls):
+  return cls if dataclasses.is_dataclass(cls) else dataclasses.dataclass(frozen=True)(cls)
+
+
+def protocol_gaps(cls):
+  """What a task class lacks of the protocol (empty if nothing): checked when it registers."""
+  gaps = []
+  if getattr(cls, 'label_kind', None) not in LABEL_KINDS:
+    gaps.append(f'needs label_kind, one of {LABEL_KINDS}, got {getattr(cls, "label_kind", None)!r}')
+  for method in ('example_shape', 'sample', 'random_labels'):
+    if not registry.defines(cls, method, Task):
+      gaps.append(f'must define {method}')
+  if hasattr(cls, 'population') and not registry.defines(cls, 'population_size', Task):
+    gaps.append('defines population, so it must define population_size (else subsets would be sampled with repeats)')
+  if len(getattr(cls, 'debias_kinds', ('none',))) > 1:
+    gaps += [f'has debias_kinds, so it must define {m}' for m in ('debias', 'label') if not hasattr(cls, m)]
+  if getattr(cls, 'label_kind', None) == 'class' and not registry.defines(cls, 'num_classes', Task):
+    gaps.append("has label_kind 'class', so it must define num_classes")
+  return gaps
+
+
+TASKS = registry.Registry('task', 'name', protocol_gaps)
+
+
+def register(cls=None, *, override=False):
+  """Class decorator: makes a task available as config.task.name = cls.name (a frozen dataclass of its
+  sizes). A name already taken is refused unless override=True."""
+  return TASKS.register(cls, override=override, prepare=_frozen_dataclass)
 
 
 class Task:
@@ -58,10 +86,6 @@ class Task:
   def random_labels(self, target, key, x):
     """Labels with the statistics of real ones and nothing to learn (random-label phases)."""
     raise NotImplementedError
-
-  @property
-  def supports_biased_sampling(self):
-    return hasattr(self, 'sample_biased')
 
   @property
   def num_classes(self):

@@ -5,6 +5,7 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
+from sslgap.errors import ConfigError
 from sslgap.tasks import base
 
 
@@ -59,7 +60,6 @@ class ModularAddition(base.Task):
     return self.p * self.p - self.held_out
 
   def check(self, task_config):
-    from sslgap.config import ConfigError
     if self.base < 2:
       raise ConfigError('task.base', f'digits need a base of at least 2, got {self.base}')
     if not 0 <= self.held_out < self.p * self.p:

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sslgap.errors import ConfigError
 from sslgap.tasks import base
 
 
@@ -47,7 +48,6 @@ class SparseParity(base.Task):
     return (self.n,)
 
   def check(self, task_config):
-    from sslgap.config import ConfigError
     if self.k > self.n:
       raise ConfigError('task.k', f'k={self.k} must not exceed n={self.n}')
 
