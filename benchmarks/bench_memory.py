@@ -26,12 +26,12 @@ def measure(config, chunk_size):
   import jax
   from sslgap import memory
   from sslgap import sweep
-  plan = sweep.make_plan(config, chunk_size=chunk_size)
+  plan = sweep.make_plan(config, chunk_size=chunk_size, call_width=chunk_size)
   executor = sweep.Executor(plan)
   group, flat = plan.chunk(0)
   data = executor._group_data(group)
   hp = jax.device_put(executor.chunk_hp(group, flat), executor._runs)
-  kernel = executor.compile(group, plan.batch_size)
+  kernel = executor.compile(group, plan.call_width)
   memory.reset_peak_rss()
   before = memory.rss_bytes()
   jax.block_until_ready(kernel(hp, data))
@@ -42,7 +42,7 @@ def measure(config, chunk_size):
       'chunk_size': chunk_size,
       'platform': device.platform,
       'estimated_bytes_per_run': plan.bytes_per_run,
-      'xla_peak_bytes': executor.compiled_peak_bytes[(group.kernel_id, plan.batch_size)],
+      'xla_peak_bytes': executor.compiled_peak_bytes[(group.kernel_id, plan.call_width)],
       'allocator_peak_bytes': stats.get('peak_bytes_in_use', 0),
       'rss_growth_bytes': rss_growth,
   }

@@ -51,12 +51,13 @@ def rehearse_preset(experiment, max_steps, max_kernels, scratch):
     affordable = max(20, int(_CHUNK_SECONDS.value * CPU_FLOPS / per_step))
     max_steps = min(max_steps or affordable, affordable)
   short = rehearse.shortened(full, max_steps) if max_steps else full
+  short.engine.call_width = plan.call_width  # the full runs' width, not one sized for shorter runs
   kernels = min(plan.num_kernels, max_kernels)
   start = time.perf_counter()
   options = runner.Options(chunk_size=plan.chunk_size, max_chunks=kernels, progress=False)
   summary = runner.run_to_folder(short, os.path.join(scratch, experiment.id), options)
   wall = time.perf_counter() - start
-  short_plan = sweep.make_plan(short, chunk_size=plan.chunk_size)
+  short_plan = sweep.make_plan(short, chunk_size=plan.chunk_size, call_width=plan.call_width)
   full_specs = {g.kernel_id: g.spec for g in plan.groups}
   short_specs = {g.kernel_id: g.spec for g in short_plan.groups}
   timings = {}

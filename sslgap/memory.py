@@ -7,6 +7,7 @@ slice (two consecutive layers' activations live at once). benchmarks/bench_memor
 measures it against the process's real peak.
 """
 
+import math
 import os
 import re
 
@@ -129,13 +130,6 @@ def fit_fixed_and_per_run(width_a, bytes_a, width_b, bytes_b):
   return max(bytes_a - per_run * width_a, 0.0), per_run
 
 
-def choose_chunk_size_measured(measured, budget, runs, num_devices, cap):
-  """Runs per chunk from XLA's figures: a multiple of num_devices that fits each device's budget."""
-  per_device = max(int((budget - measured['fixed']) // measured['per_run']), 1)
-  needed = -(-min(runs, cap) // num_devices)
-  return num_devices * min(per_device, needed)
-
-
 # --- measured peaks (rehearsals, benchmarks) ---------------------------------------------------
 
 def _status_bytes(field):
@@ -182,19 +176,48 @@ def allocator_peak_bytes(device=None):
   return int(stats.get('peak_bytes_in_use', 0))
 
 
+UNITS = {'kib': 2**10, 'mib': 2**20, 'gib': 2**30, 'tib': 2**40, 'kb': 1e3, 'mb': 1e6, 'gb': 1e9, 'tb': 1e12,
+         'b': 1}
+
+
 def parse_bytes(text):
-  """'80GB', '141e9', '512MiB' -> bytes."""
+  """'80GB', '141e9', '512MiB' -> bytes (a positive int); ValueError says what is wrong."""
   text = str(text).strip()
-  units = {'kib': 2**10, 'mib': 2**20, 'gib': 2**30, 'tib': 2**40,
-           'kb': 1e3, 'mb': 1e6, 'gb': 1e9, 'tb': 1e12, 'b': 1}
-  for unit, factor in units.items():
-    if text.lower().endswith(unit):
-      return int(float(text[:-len(unit)]) * factor)
-  return int(float(text))
+  unit = next((u for u in UNITS if text.lower().endswith(u)), '')
+  try:
+    value = float(text[:len(text) - len(unit)]) * UNITS.get(unit, 1)
+  except ValueError:
+    raise ValueError(f"must be a size like '60GB' or '512MiB', got {text!r}") from None
+  if not math.isfinite(value):
+    raise ValueError(f'must be a finite size, got {text!r}')
+  if value < 1:
+    raise ValueError(f'must be a positive size, got {text!r}')
+  return int(value)
 
 
-def choose_chunk_size(per_run, budget, shared, runs, num_devices, cap):
-  """Runs per chunk: a multiple of num_devices that fits each device's budget, no more than needed."""
-  per_device = max(int((budget - shared) // per_run), 1)
+def describe_bytes(count):
+  """Bytes in words: '512 kB', '1.2 GB'."""
+  for unit, size in (('TB', 1e12), ('GB', 1e9), ('MB', 1e6), ('kB', 1e3)):
+    if count >= size:
+      return f'{count / size:.3g} {unit}'
+  return f'{int(count)} B'
+
+
+class TooSmall(ValueError):
+  """A budget that holds no run at all."""
+
+
+def runs_per_call(budget, runs, num_devices, cap, per_run=None, shared=0, measured=None, cpu_runs_per_device=None):
+  """Runs in one call of a compiled kernel: a multiple of num_devices whose memory fits each device's
+  budget (from the formula's bytes per run and shared data, or XLA's measured fixed + per run), no
+  more than a CPU device keeps in cache (cpu_runs_per_device), than `cap`, or than the `runs` a
+  kernel has (rounded up to the devices). TooSmall if the budget holds no run."""
+  fixed, each = (measured['fixed'], measured['per_run']) if measured else (shared, per_run)
+  per_device = int((budget - fixed) // each)
+  if per_device < 1:
+    raise TooSmall(f'{describe_bytes(budget)} per device holds no run of this sweep: one needs '
+                   f'{describe_bytes(each)} besides {describe_bytes(fixed)} of shared data')
+  if cpu_runs_per_device:
+    per_device = min(per_device, cpu_runs_per_device)
   needed = -(-min(runs, cap) // num_devices)
   return num_devices * min(per_device, needed)

@@ -15,17 +15,20 @@ from sslgap import command
 from sslgap import memory
 
 
-def choose_chunks(plan, todo, count):
-  """Up to `count` chunks of `todo`: the first of each kernel, then the second of each, ..."""
+def choose_chunks(plan, shard, finished, count):
+  """Up to `count` unfinished chunks of a shard: the first of each kernel, then the second of each,
+  ... (found kernel by kernel, never by listing every chunk of the sweep)."""
   by_kernel = {}
-  for chunk_id in todo:
-    by_kernel.setdefault(plan.kernel_of(chunk_id), []).append(chunk_id)
-  chosen, depth = [], 0
-  while len(chosen) < count and any(len(v) > depth for v in by_kernel.values()):
-    for chunks in by_kernel.values():
-      if len(chosen) < count and len(chunks) > depth:
-        chosen.append(chunks[depth])
-    depth += 1
+  for kernel in sorted({g.kernel_id for g in plan.groups}):
+    by_kernel[kernel] = (c for c in plan.kernel_chunks(kernel, shard) if c not in finished)
+  chosen = []
+  while len(chosen) < count and by_kernel:
+    for kernel in list(by_kernel):
+      chunk_id = next(by_kernel[kernel], None)
+      if chunk_id is None:
+        del by_kernel[kernel]
+      elif len(chosen) < count:
+        chosen.append(chunk_id)
   return chosen
 
 
@@ -121,15 +124,11 @@ def project(plan, timings, shards=1, finished=(), flops=None):
       per_chunk[k] = timed[reference].seconds_per_chunk * ratio
       compile_seconds[k] = timed[reference].compile_seconds
       scaled.append(k)
-  finished = set(finished)
-  kernel_of = [plan.kernel_of(c) for c in range(plan.num_chunks)]
-  shard_seconds = []
-  for shard in range(shards):
-    mine = [kernel_of[c] for c in range(plan.num_chunks) if c % shards == shard]
-    shard_seconds.append(sum(per_chunk[k] for k in mine) + sum(compile_seconds[k] for k in set(mine)))
-  total = sum(per_chunk[k] for k in kernel_of) + sum(compile_seconds.values())
-  left = [kernel_of[c] for c in range(plan.num_chunks) if c not in finished]
-  remaining = sum(per_chunk[k] for k in left) + sum(compile_seconds[k] for k in set(left))
+  cost = lambda counts: (sum(per_chunk[k] * n for k, n in counts.items()) +
+                         sum(compile_seconds[k] for k, n in counts.items() if n))
+  shard_seconds = [cost(plan.chunk_counts((shard, shards))) for shard in range(shards)]
+  total = sum(per_chunk[k] * n for k, n in plan.chunk_counts().items()) + sum(compile_seconds.values())
+  remaining = cost(plan.chunk_counts(exclude=set(finished)))
   return Projection(total, remaining, shard_seconds, scaled)
 
 

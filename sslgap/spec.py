@@ -8,10 +8,10 @@ memory estimate) reads only the spec, never the config or the sweep axes again.
 
 import dataclasses
 
-import jax
 import ml_collections
 import numpy as np
 
+from sslgap import backend
 from sslgap import hparams
 from sslgap import models
 from sslgap import tasks
@@ -75,7 +75,7 @@ def full_batch_microbatch(config):
   """Examples per slice of a full-batch gradient; 0 in the config picks one for the platform."""
   if config.data.full_batch_microbatch:
     return config.data.full_batch_microbatch
-  return 1024 if jax.default_backend() == 'cpu' else 65536
+  return 1024 if backend.platform() == 'cpu' else 65536
 
 
 def pool_size(config):

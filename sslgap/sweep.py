@@ -17,6 +17,8 @@ import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 import numpy as np
 
+from sslgap import backend
+from sslgap import chunking
 from sslgap import config as config_lib
 from sslgap import data as data_lib
 from sslgap import hparams
@@ -24,8 +26,10 @@ from sslgap import memory
 from sslgap import spec as spec_lib
 from sslgap import tasks
 from sslgap import train
+from sslgap.errors import ConfigError, OptionError
 
 log = logging.getLogger('sslgap')
+LARGE_GRID_RUNS = 10**8  # from here the plan says what the grid will cost before anything runs
 
 
 @dataclasses.dataclass
@@ -41,52 +45,63 @@ class Group:
 
 @dataclasses.dataclass
 class Plan:
-  """The whole sweep cut into chunks; everything derives from the config and the chunk size."""
+  """The whole sweep cut into chunks; everything derives from the config, the chunk size and the
+  call width.
+
+  A chunk (the unit of files, resume and shards) holds chunk_size runs; the kernel runs them
+  call_width at a time, the last call padded. The call width is the engine's (memory, cache,
+  device count), never the chunk size's, so that a run's numbers do not depend on how many runs
+  a chunk holds: XLA may order a reduction differently at another batch width."""
 
   config: object
   axes: list  # [(name, values)]
-  traced: list  # positions of vmapped axes
-  groups: list
-  chunk_size: int
+  groups: list  # Group per static point and data seed, in the order of chunks.groups
+  chunks: chunking.ChunkLayout  # which runs each chunk holds
   eval_steps: np.ndarray
   num_devices: int = 1
+  call_width: int = 0  # runs per kernel call, a multiple of num_devices
   bytes_per_run: int = 0
   shared_bytes: int = 0
   budget_bytes: int = 0
   device: dict = dataclasses.field(default_factory=dict)  # {'kind', 'platform', 'count'} planned for
   measured: dict = None  # XLA's {'fixed', 'per_run'} bytes per device, where it was measured
-  layout: tuple = None  # (group index [C], offsets [C + 1], traced runs): explicit chunks of a replan
 
   @property
   def shape(self):
     return tuple(len(v) for _, v in self.axes)
 
   @property
+  def traced(self):
+    return list(self.chunks.traced)
+
+  @property
   def traced_shape(self):
-    return tuple(len(self.axes[i][1]) for i in self.traced)
+    return self.chunks.traced_shape
+
+  @property
+  def chunk_size(self):
+    return self.chunks.chunk_size
+
+  @property
+  def layout(self):
+    """A replan's explicit chunks, or None."""
+    return self.chunks.explicit
 
   @property
   def runs_per_group(self):
-    return int(np.prod(self.traced_shape, dtype=np.int64))
+    return self.chunks.runs_per_group
 
   @property
   def chunks_per_group(self):
-    return -(-self.runs_per_group // self.chunk_size)
+    return self.chunks.chunks_per_group
 
   @property
   def num_chunks(self):
-    if self.layout is not None:
-      return len(self.layout[0])
-    return len(self.groups) * self.chunks_per_group
+    return self.chunks.num_chunks
 
   @property
   def num_runs(self):
-    return len(self.groups) * self.runs_per_group
-
-  @property
-  def batch_size(self):
-    """Runs per kernel call: the chunk padded to a multiple of the device count."""
-    return -(-self.chunk_size // self.num_devices) * self.num_devices
+    return self.chunks.num_runs
 
   @property
   def num_kernels(self):
@@ -94,41 +109,56 @@ class Plan:
 
   def chunk(self, chunk_id):
     """(group, flat traced indices) of a chunk."""
-    if self.layout is not None:
-      group_index, offsets, runs = self.layout
-      return self.groups[int(group_index[chunk_id])], runs[offsets[chunk_id]:offsets[chunk_id + 1]]
-    group = self.groups[chunk_id // self.chunks_per_group]
-    start = (chunk_id % self.chunks_per_group) * self.chunk_size
-    return group, np.arange(start, min(start + self.chunk_size, self.runs_per_group))
+    group, runs = self.chunks.chunk(chunk_id)
+    return self.groups[group], runs
 
   def kernel_of(self, chunk_id):
-    return self.chunk(chunk_id)[0].kernel_id
+    return self.groups[self.chunks.group_of(chunk_id)].kernel_id
+
+  def positions(self, chunk_id):
+    """Flat grid positions of a chunk's runs."""
+    return self.chunks.positions(chunk_id)
+
+  def chunk_counts(self, shard=(0, 1), exclude=()):
+    """{kernel id: number of chunks} of one shard, without the chunk ids in `exclude`."""
+    counts = {}
+    for g, n in self.chunks.group_counts(shard).items():
+      kernel = self.groups[g].kernel_id
+      counts[kernel] = counts.get(kernel, 0) + n
+    for chunk_id in exclude:
+      if chunk_id % shard[1] == shard[0] and chunk_id < self.num_chunks:
+        counts[self.kernel_of(chunk_id)] -= 1
+    return counts
+
+  def shard_runs(self, shard=(0, 1), exclude=()):
+    """How many runs the chunks of a shard hold, without the chunk ids in `exclude`."""
+    mine = [c for c in exclude if c % shard[1] == shard[0] and c < self.num_chunks]
+    return self.chunks.shard_runs(shard) - sum(self.chunks.size_of(c) for c in mine)
+
+  def kernel_chunks(self, kernel_id, shard=(0, 1)):
+    """The chunk ids of one kernel in a shard, in order, one at a time."""
+    groups = [g for g, group in enumerate(self.groups) if group.kernel_id == kernel_id]
+    if self.layout is None:
+      for g in groups:
+        yield from self.chunks.group_chunks(g, shard)
+      return
+    ids = np.arange(shard[0], self.num_chunks, shard[1])
+    yield from (int(c) for c in ids[np.isin(np.asarray(self.layout[0])[ids], groups)])
+
+  def shard_chunks(self, shard=(0, 1)):
+    """The chunk ids of a shard, in order, one at a time (never a list of every chunk)."""
+    return iter(range(shard[0], self.num_chunks, shard[1]))
+
+  def with_chunk_size(self, chunk_size):
+    return dataclasses.replace(self, chunks=self.chunks.with_chunks(chunk_size))
 
   def with_layout(self, layout):
     """This plan with explicit chunks (a replan's), sized self.chunk_size."""
-    return dataclasses.replace(self, layout=layout)
+    return dataclasses.replace(self, chunks=self.chunks.with_chunks(self.chunk_size, layout))
 
   def layout_of_missing(self, done):
     """Explicit chunks of self.chunk_size over the runs not yet `done` ([total] bool grid mask)."""
-    group_index, offsets, runs = [], [0], []
-    for g, group in enumerate(self.groups):
-      traced = np.arange(self.runs_per_group)
-      missing = traced[~done[self.grid_index(group, traced)]]
-      for start in range(0, missing.size, self.chunk_size):
-        piece = missing[start:start + self.chunk_size]
-        group_index.append(g)
-        runs.extend(piece.tolist())
-        offsets.append(len(runs))
-    return (np.asarray(group_index, np.int64), np.asarray(offsets, np.int64), np.asarray(runs, np.int64))
-
-  def grid_index(self, group, traced_flat):
-    """Flat positions in the full grid of a group's traced runs."""
-    index = [None] * len(self.axes)
-    for pos, idx in zip(self.traced, np.unravel_index(traced_flat, self.traced_shape)):
-      index[pos] = idx
-    for pos, idx in group.fixed.items():
-      index[pos] = np.full(len(traced_flat), idx)
-    return np.ravel_multi_index(index, self.shape)
+    return self.chunks.of_missing(done)
 
   def describe(self):
     names = [name for name, _ in self.axes]
@@ -141,13 +171,23 @@ class Plan:
         f'vmapped axes {traced}; looped in Python {looped} ({self.num_kernels} compiled kernel(s), '
         f'{len(self.groups)} group(s) with their own data)',
         f'{self.num_chunks:,} chunk(s) of {self.chunk_size:,} runs over {self.num_devices} device(s) '
-        f'({device.get("kind", "?")}); budget {gb(self.budget_bytes)} per device',
+        f'({device.get("kind", "?")}), {self.call_width:,} runs per kernel call; budget {gb(self.budget_bytes)} '
+        'per device',
         f'memory per device: formula {self.bytes_per_run / 1e6:.3g} MB per run + {gb(self.shared_bytes)} shared data',
     ]
     if self.measured:
       lines[-1] += (f'; XLA (measured) {self.measured["per_run"] / 1e6:.3g} MB per run + '
-                    f'{gb(self.measured["fixed"])} fixed (chunk size from XLA\'s figure)')
+                    f'{gb(self.measured["fixed"])} fixed (call width from XLA\'s figure)')
+    if self.num_runs >= LARGE_GRID_RUNS:
+      lines.append(f'a large grid: its merged .npz will hold {gb(self.grid_bytes)} of metrics; rehearse it first '
+                   '(--max_chunks=1) for its projected time, and watch it with python -m sslgap.status')
     return '\n'.join(lines)
+
+  @property
+  def grid_bytes(self):
+    """Bytes of the merged grid's metrics (float32, every run and evaluation)."""
+    metrics = max(len(g.spec.metric_names) for g in self.groups)
+    return 4 * self.num_runs * len(self.eval_steps) * metrics
 
 
 def _data_bytes(spec):
@@ -156,25 +196,44 @@ def _data_bytes(spec):
 
 
 def _budget(config, memory_budget, device):
+  """(bytes per device, where that number comes from)."""
   if memory_budget:
-    return memory.parse_bytes(memory_budget)
+    try:
+      return memory.parse_bytes(memory_budget), 'memory_budget'
+    except ValueError as e:
+      raise OptionError(f'memory_budget {e}') from None
   if config.engine.memory_budget:
-    return memory.parse_bytes(config.engine.memory_budget)
-  return memory.default_budget(config.engine.memory_fraction, device)
+    return memory.parse_bytes(config.engine.memory_budget), 'engine.memory_budget'
+  return memory.default_budget(config.engine.memory_fraction, device), 'device'
+
+
+def _too_small(error, source):
+  if source == 'engine.memory_budget':
+    return ConfigError(source, f'{error}')
+  if source == 'memory_budget':
+    return OptionError(f'memory_budget: {error}')
+  return OptionError(f'this device\'s memory budget (engine.memory_fraction of it): {error}; set memory_budget')
 
 
 def this_device(num_devices=None):
-  device = jax.local_devices()[0]
-  return {'kind': device.device_kind, 'platform': device.platform, 'count': num_devices or jax.local_device_count(),
-          'memory': memory.device_memory_bytes(device)}
+  devices = backend.local_devices()
+  return {'kind': devices[0].device_kind, 'platform': devices[0].platform, 'count': num_devices or len(devices),
+          'memory': memory.device_memory_bytes(devices[0])}
 
 
-def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, device=None):
-  """Validates the config and cuts its grid into chunks that fit the memory budget.
+def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, device=None, call_width=None):
+  """Validates the config and cuts its grid into chunks, run call_width runs at a time.
 
+  The call width (runs per kernel call) is the largest that fits the memory budget (and, on a CPU,
+  the cache), no more than the runs of a group; `call_width` (or engine.call_width) fixes it. A
+  chunk holds chunk_size runs (default: one call's worth), never more than a group has.
   device: plan for another device ({'kind', 'platform', 'count', 'memory'}, see
-  memory.named_device) instead of this machine's; its chunk size comes from the formula.
+  memory.named_device) instead of this machine's; its call width comes from the formula.
   """
+  check_count(chunk_size, 'chunk_size')
+  check_count(call_width, 'call_width')
+  if device is None:
+    backend.local_devices()  # a platform that will not start is said before anything else
   config_lib.validate(config)
   axes = config_lib.sweep_axes(config)
   names = [name for name, _ in axes]
@@ -196,22 +255,34 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
   num_devices = device['count']
   per_run = max(memory.total_bytes_per_run(s) for s in specs)
   shared = max(_data_bytes(s) for s in specs)
-  budget = _budget(config, memory_budget, device)
+  budget, source = _budget(config, memory_budget, device)
   runs_per_group = int(np.prod([len(axes[i][1]) for i in traced], dtype=np.int64))
-  size = chunk_size or config.engine.chunk_size
-  plan = Plan(config, axes, traced, groups, 0, specs[0].eval_steps, num_devices, per_run, shared, budget, device)
-  if size:
-    return dataclasses.replace(plan, chunk_size=int(size))
-  cap = config.engine.max_chunk_size
-  if device['platform'] == 'cpu':
-    cap = min(cap, min(memory.cpu_runs_per_device(s, config.engine.cpu_cache_bytes) for s in specs) * num_devices)
-  size = memory.choose_chunk_size(per_run, budget, shared, runs_per_group, num_devices, cap)
-  plan = dataclasses.replace(plan, chunk_size=int(size))
-  if _measures_memory(config, device):
-    measured = measure_memory(plan)
-    size = memory.choose_chunk_size_measured(measured, budget, runs_per_group, num_devices, cap)
-    plan = dataclasses.replace(plan, chunk_size=int(size), measured=measured)
-  return plan
+  chunks = chunking.ChunkLayout(tuple(len(v) for _, v in axes), tuple(traced),
+                                tuple(tuple(sorted(g.fixed.items())) for g in groups), 1)
+  plan = Plan(config, axes, groups, chunks, specs[0].eval_steps, num_devices, 0, per_run, shared, budget, device)
+  fits = dict(budget=budget, runs=runs_per_group, num_devices=num_devices, cap=config.engine.max_chunk_size)
+  width = call_width or config.engine.call_width
+  if width:
+    width = num_devices * -(-min(width, runs_per_group) // num_devices)
+  else:
+    cpu_runs = None
+    if device['platform'] == 'cpu':
+      cpu_runs = min(memory.cpu_runs_per_device(s, config.engine.cpu_cache_bytes) for s in specs)
+    try:
+      width = memory.runs_per_call(per_run=per_run, shared=shared, cpu_runs_per_device=cpu_runs, **fits)
+      if _measures_memory(config, device):
+        plan = dataclasses.replace(plan, measured=measure_memory(plan))
+        width = memory.runs_per_call(measured=plan.measured, cpu_runs_per_device=cpu_runs, **fits)
+    except memory.TooSmall as e:
+      raise _too_small(e, source) from None
+  size = min(chunk_size or config.engine.chunk_size or width, runs_per_group)
+  return dataclasses.replace(plan.with_chunk_size(size), call_width=int(width))
+
+
+def check_count(value, name):
+  """A count given to the engine (None: its default) must be a positive integer."""
+  if value is not None and not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
+    raise OptionError(f'{name} must be a positive integer, got {value!r}')
 
 
 def _measures_memory(config, device):
@@ -245,11 +316,11 @@ def _execute(compiled, hp, data):
 
 
 class Executor:
-  """Compiles each static point's kernel once per chunk width and runs chunks on all local devices.
+  """Compiles each static point's kernel once for the plan's call width and runs chunks on all local
+  devices, call_width runs a call (the last call of a chunk padded by repeating its last run).
 
-  A chunk that runs out of device memory is run in halves (and every later chunk of that
-  kernel at the smaller width); its results do not change, since a run's result depends only
-  on its grid point.
+  A chunk that runs out of device memory is run at half the width (and every later chunk of that
+  kernel too): the same runs, with numbers that may differ in their last bits.
   """
 
   def __init__(self, plan):
@@ -293,7 +364,7 @@ class Executor:
 
   def estimated_peak_bytes(self, width=None):
     plan = self.plan
-    return plan.shared_bytes + plan.bytes_per_run * (width or plan.batch_size) // plan.num_devices
+    return plan.shared_bytes + plan.bytes_per_run * (width or plan.call_width) // plan.num_devices
 
   def _group_data(self, group):
     key = (group.kernel_id, group.data_seed)
@@ -306,7 +377,7 @@ class Executor:
   def chunk_hp(self, group, traced_flat, width=None):
     """The hp dict of some runs of a group, padded to `width` runs by repeating the last one."""
     plan = self.plan
-    width = width or plan.batch_size
+    width = width or plan.call_width
     padded = np.concatenate([traced_flat, np.full(width - len(traced_flat), traced_flat[-1])])
     axis_index = dict(zip(plan.traced, np.unravel_index(padded, plan.traced_shape)))
     traced_names = {plan.axes[pos][0]: pos for pos in plan.traced}
@@ -325,7 +396,7 @@ class Executor:
     """Builds the chunk's data and compiles its kernel, so that running it measures the run alone."""
     group, _ = self.plan.chunk(chunk_id)
     self._group_data(group)
-    self.compile(group, self._width.get(group.kernel_id, self.plan.batch_size))
+    self.compile(group, self._width.get(group.kernel_id, self.plan.call_width))
 
   def _call(self, group, runs, data, width):
     hp = jax.device_put(self.chunk_hp(group, runs, width), self._runs)
@@ -340,7 +411,7 @@ class Executor:
     pieces, done = [traced_flat], []
     while pieces:
       runs = pieces.pop(0)
-      width = self._width.get(group.kernel_id, self.plan.batch_size)
+      width = self._width.get(group.kernel_id, self.plan.call_width)
       if len(runs) > width:
         pieces = [runs[i:i + width] for i in range(0, len(runs), width)] + pieces
         continue
@@ -351,12 +422,13 @@ class Executor:
           raise
         half = -(-(width // 2) // devices) * devices
         log.warning('chunk %d ran out of device memory at %d runs per call; running it (and later chunks of '
-                    'kernel %d) %d runs at a time', chunk_id, width, group.kernel_id, half)
+                    'kernel %d) %d runs at a time, whose last bits may differ from the planned width\'s',
+                    chunk_id, width, group.kernel_id, half)
         self._width[group.kernel_id] = half
         self.splits += 1
         pieces.insert(0, runs)
     metrics = {k: np.concatenate([d[k] for d in done]) for k in done[0]}
-    return metrics, self.plan.grid_index(group, traced_flat)
+    return metrics, self.plan.positions(chunk_id)
 
 
 def new_grid(plan, metrics):
@@ -369,9 +441,9 @@ def shaped(plan, flat):
   return {k: v.reshape(plan.shape + (len(plan.eval_steps),)) for k, v in flat.items()}
 
 
-def run_sweep(config, chunk_size=None):
+def run_sweep(config, chunk_size=None, call_width=None):
   """Runs every chunk in memory; returns (plan, {metric: [*grid shape, E]})."""
-  plan = make_plan(config, chunk_size)
+  plan = make_plan(config, chunk_size, call_width=call_width)
   executor = Executor(plan)
   results = {}
   for chunk_id in range(plan.num_chunks):
