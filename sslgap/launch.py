@@ -16,10 +16,12 @@ JAX's persistent compilation cache lives in <out>/jax_cache, so requeued shards 
 import dataclasses
 import logging
 import os
+import shutil
 import signal
 
 from sslgap import runner
 from sslgap import store
+from sslgap.errors import OptionError
 
 log = logging.getLogger('sslgap')
 PREEMPTION_SIGNALS = (signal.SIGTERM, signal.SIGUSR2, signal.SIGINT)
@@ -61,7 +63,10 @@ def launch(config, out, shards, cluster, options, partition=None, timeout_min=24
   try:
     import submitit
   except ImportError:
-    raise store.StoreError("--launcher needs submitit: pip install -e '.[cluster]'") from None
+    raise OptionError("--launcher needs submitit: pip install -e '.[cluster]'") from None
+  if cluster == 'slurm' and not shutil.which('sbatch'):
+    raise OptionError('--launcher=slurm: no Slurm on this machine (sbatch is not on the PATH); run it on a Slurm '
+                      'login node, or try the shards here with --launcher=local')
   _, record, _, complete = runner.prepare_folder(config, out, options)
   if complete:
     return store.merged_paths(out, record['name'])[0]

@@ -1,8 +1,11 @@
 """Running a sweep into a folder: shards, leases, resume, clean interruption, progress, rehearsal.
 
 Any number of processes may run into one folder: each chunk is leased before it is computed,
-so processes on the same shard split its chunks instead of repeating them, and whichever
-finishes the last chunk merges the grid.
+so processes on the same shard split its chunks instead of repeating them. The end of a sweep
+is one protocol: a run is done when a valid chunk file or the folder's merged grid holds it;
+a process that has nothing left waits for the chunks others hold until they are done (or free
+again, when their holder died), and whichever process sees every run done merges the grid
+(merges take turns).
 """
 
 import dataclasses
@@ -10,20 +13,22 @@ import json
 import logging
 import os
 import signal
-import threading
 import time
 
 import jax
 from tqdm import tqdm
 
 import sslgap
+from sslgap import backend
 from sslgap import command
 from sslgap import config as config_lib
 from sslgap import files
 from sslgap import memory
 from sslgap import rehearse
+from sslgap import stopping
 from sslgap import store
 from sslgap import sweep
+from sslgap.errors import OptionError, StoreError
 
 log = logging.getLogger('sslgap')
 BUSY_POLL_S = 1.0  # how often a process that has nothing left looks at the chunks others compute
@@ -32,7 +37,8 @@ progress_log = logging.getLogger('sslgap.progress')  # one line per chunk when t
 
 @dataclasses.dataclass
 class Options:
-  """How to run a sweep into a folder (the experiment scripts' engine flags)."""
+  """How to run a sweep into a folder: the experiment scripts' engine flags and sslgap.run's keyword
+  arguments, checked here for both (OptionError says what is wrong, in the same words for both)."""
 
   chunk_size: int = None
   memory_budget: str = None
@@ -45,6 +51,46 @@ class Options:
   progress: bool = True  # a progress bar; else one log line per chunk
   stop_signals: tuple = (signal.SIGINT, signal.SIGTERM)
   abandon_on_second_signal: bool = True
+
+  def __post_init__(self):
+    self.shard = parse_shard(self.shard)
+    sweep.check_count(self.chunk_size, 'chunk_size')
+    if self.memory_budget not in (None, ''):
+      try:
+        memory.parse_bytes(self.memory_budget)
+      except ValueError as e:
+        raise OptionError(f'memory_budget {e}') from None
+    for name in ('max_chunks',):
+      value = getattr(self, name)
+      if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        raise OptionError(f'{name} must be a non-negative integer, got {value!r}')
+    sweep.check_count(self.projected_shards, 'projected_shards')
+    for name in ('fresh', 'replan', 'keep_chunks', 'progress', 'abandon_on_second_signal'):
+      if not isinstance(getattr(self, name), bool):
+        raise OptionError(f'{name} must be True or False, got {getattr(self, name)!r}')
+    if self.fresh and self.replan:
+      raise OptionError('fresh and replan: choose one (fresh discards every chunk, replan keeps the finished ones)')
+
+
+def options_from(**given):
+  """Options from keyword arguments, an unknown one named (sslgap.run(..., chunksize=4))."""
+  known = [f.name for f in dataclasses.fields(Options)]
+  unknown = [k for k in given if k not in known]
+  if unknown:
+    raise OptionError(f'unknown option {unknown[0]!r}; the options are {", ".join(known)}')
+  return Options(**given)
+
+
+def parse_shard(value):
+  """'i/N' or (i, N) -> (i, N), with 0 <= i < N."""
+  text = '/'.join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+  try:
+    index, count = (int(v) for v in text.split('/'))
+  except ValueError:
+    raise OptionError(f'shard must look like i/N (for example 0/4), got {text!r}') from None
+  if not 0 <= index < count:
+    raise OptionError(f'shard {text}: need 0 <= i < N (shards are numbered from 0)')
+  return index, count
 
 
 @dataclasses.dataclass
@@ -59,6 +105,7 @@ class Summary:
   diverged: int = 0
   path: str = None  # the merged .npz, once every chunk is done
   stopped_by: int = 0  # the signal that interrupted the sweep, 0 if none
+  folder_changed: str = ''  # why this process stopped when another one started the folder over
   busy_elsewhere: list = dataclasses.field(default_factory=list)  # chunks other processes hold
   damaged: list = dataclasses.field(default_factory=list)  # chunk files set aside and recomputed
   splits: int = 0  # chunks run in halves after running out of device memory
@@ -77,131 +124,133 @@ class Summary:
     return text
 
 
-class _StopOnSignal:
-  """First signal: finish (and save) the current chunk, then stop. A second one, if
-  abandon_on_second, abandons the chunk at once (on_abandon runs first), unless it was computed
-  already and is being written: then it is written, and the process exits.
-
-  Python runs signal handlers only between bytecodes, so while XLA computes a chunk they would
-  wait for it; a thread that reads signal.set_wakeup_fd sees each signal when it arrives.
-  """
-
-  def __init__(self, signals, abandon_on_second, on_abandon=None):
-    self.signals, self.abandon_on_second, self.on_abandon = tuple(signals), abandon_on_second, on_abandon
-    self.signum = 0
-    self._lock = threading.Lock()
-    self._protected = False
-    self._exit_after_write = 0
-
-  def __enter__(self):
-    self._previous, self._pipe = {}, None
-    if threading.current_thread() is not threading.main_thread():
-      return self  # only the main thread may handle signals: a run in another thread keeps the defaults
-    self._previous = {s: signal.signal(s, self._handle) for s in self.signals}
-    if self.abandon_on_second:
-      read, write = os.pipe()
-      os.set_blocking(write, False)
-      self._pipe, self._old_fd = (read, write), signal.set_wakeup_fd(write)
-      threading.Thread(target=self._watch, daemon=True).start()
-    return self
-
-  def _handle(self, signum, frame):
-    if self._pipe is None:  # no watcher thread: count it here
-      self._note(signum)
-
-  def _watch(self):
-    while True:
-      try:
-        data = os.read(self._pipe[0], 1)
-      except OSError:
-        return
-      if not data:
-        return
-      if data[0] in self.signals:
-        self._note(data[0])
-
-  def _note(self, signum):
-    with self._lock:
-      first = not self.signum
-      if first:
-        self.signum = signum
-      elif self._protected:
-        self._exit_after_write = signum
-    if first:
-      log.warning('%s received: finishing the current chunk, then stopping%s', signal.Signals(signum).name,
-                  ' (again to abandon it)' if self.abandon_on_second else '')
-    elif self.abandon_on_second and not self._exit_after_write:
-      self._leave(signum)
-
-  def _leave(self, signum):
-    log.warning('%s received again: abandoning the current chunk; the saved ones stay', signal.Signals(signum).name)
-    if self.on_abandon:
-      self.on_abandon()
-    os._exit(128 + signum)
-
-  def protect(self):
-    """From here until done_writing(), a computed chunk is saved before any exit."""
-    with self._lock:
-      self._protected = True
-
-  def done_writing(self):
-    with self._lock:
-      self._protected, leave = False, self._exit_after_write
-    if leave:
-      self._leave(leave)
-
-  def __exit__(self, *exc):
-    for s, handler in self._previous.items():
-      signal.signal(s, handler)
-    if self._pipe:
-      signal.set_wakeup_fd(self._old_fd)
-      for fd in self._pipe:
-        os.close(fd)
-
-
-def parse_shard(text):
-  """'i/N' -> (i, N), with 0 <= i < N."""
-  try:
-    index, count = (int(v) for v in str(text).split('/'))
-  except ValueError:
-    raise ValueError(f'--shard must look like i/N (for example 0/4), got {text!r}') from None
-  if not 0 <= index < count:
-    raise ValueError(f'--shard {text}: need 0 <= i < N (shards are numbered from 0)')
-  return index, count
-
-
 def _device_info():
   return dict(sslgap_version=sslgap.__version__, jax_version=jax.__version__,
               device_kind=jax.devices()[0].device_kind)
 
 
-def _folder_plan(config, out, record, plan, options):
+# --- the folder's plan ------------------------------------------------------------------------------
+
+def _folder_plan(out, record, plan, options):
   """(plan, record, layout number) of the folder: its active chunk layout, or a new one (replan)."""
   number = len(record['layouts']) - 1
   active = record['layouts'][-1]
   if options.replan:
     busy = store.live_leases(out)
     if busy:
-      raise store.StoreError(f'{out}: other processes are computing {len(busy)} chunk(s) (for example {busy[0]}); '
-                             'stop them before --replan')
-    _, done, _ = store.gather(out, record)
+      raise StoreError(f'{out}: other processes are computing {len(busy)} chunk(s) (for example {busy[0]}); '
+                       'stop them before --replan')
+    index = store.ChunkIndex(out, record, geometry=plan.chunks.geometry())
+    done = store.done_runs(out, record, index)
     layout = plan.layout_of_missing(done)
-    record = store.add_layout(out, record, store.layout_record(plan.chunk_size, len(layout[0]), plan.device), *layout)
+    before = store.call_width_of(active, plan.num_devices)
+    record = store.add_layout(out, record, store.layout_record(plan.chunk_size, len(layout[0]), plan.device,
+                                                               plan.call_width), *layout)
     log.warning('replanned %s: %d run(s) still missing, in %d chunk(s) of up to %d runs', out, int((~done).sum()),
                 len(layout[0]), plan.chunk_size)
+    if before != plan.call_width and done.any():
+      log.warning('the missing runs are computed %d runs per kernel call, the finished ones were %d: their '
+                  'numbers may differ in the last bits (README: what is bitwise)', plan.call_width, before)
     return plan.with_layout(layout), record, number + 1
   if options.chunk_size and options.chunk_size != active['chunk_size']:
-    raise store.StoreError(f'{out} was started with chunks of {active["chunk_size"]} runs, not {options.chunk_size}; '
-                           'resume without --chunk_size, add --replan to re-chunk the runs still missing, '
-                           'or use --fresh')
+    raise StoreError(f'{out} was started with chunks of {active["chunk_size"]} runs, not {options.chunk_size}; '
+                     'resume without --chunk_size, add --replan to re-chunk the runs still missing, '
+                     'or use --fresh')
   planned_on = active['device'].get('kind')
   if planned_on not in (plan.device['kind'], '?'):
     log.warning('%s was planned on %s (chunks of %d runs); this is %s: add --replan to re-chunk the runs still '
                 'missing for this device', out, planned_on, active['chunk_size'], plan.device['kind'])
-  plan = dataclasses.replace(plan, chunk_size=active['chunk_size'])
+  width = store.call_width_of(active, plan.num_devices)
+  if width % plan.num_devices:
+    padded = -(-width // plan.num_devices) * plan.num_devices
+    log.warning('%s computes %d runs per kernel call, which %d devices cannot split evenly: %d here, whose '
+                'numbers may differ in the last bits', out, width, plan.num_devices, padded)
+    width = padded
+  plan = dataclasses.replace(plan.with_chunk_size(active['chunk_size']), call_width=width)
   if number:
     plan = plan.with_layout(store.read_layout(out, number))
   return plan, record, number
+
+
+def prepare_folder(config, out, options):
+  """(plan, plan record, layout number, complete) of `out` for this config: planned (or the folder's
+  plan), emptied first with options.fresh, re-chunked with options.replan. Validates the config
+  before anything is written."""
+  existing = None if options.fresh or options.replan or not os.path.isdir(out) else store.read_plan(out)
+  # A folder's chunks are fixed: planning them again (compiling, on an accelerator) would be wasted.
+  folder = existing['layouts'][-1] if existing else None
+  plan = sweep.make_plan(config, options.chunk_size or (folder and folder['chunk_size']), options.memory_budget,
+                         call_width=folder and store.call_width_of(folder, len(backend.local_devices())))
+  files.ensure_folder(out)
+  if options.fresh:
+    store.discard(out)
+  config_json = config_lib.to_json(config)
+  layout = store.layout_record(plan.chunk_size, plan.num_chunks, plan.device, plan.call_width)
+  record = store.open_plan(out, store.plan_record(config.name, config_json, plan.axes, plan.eval_steps, layout,
+                                                  _device_info(), shards=options.shard[1],
+                                                  geometry=plan.chunks.geometry()))
+  if store.is_complete(out, record) and not options.max_chunks:
+    return plan, record, len(record['layouts']) - 1, True
+  return _folder_plan(out, record, plan, options) + (False,)
+
+
+def _log_plan(plan, options):
+  for line in plan.describe().splitlines():
+    (log.warning if line.startswith('a large grid') else log.info)(line)
+  given = options.chunk_size or plan.config.engine.chunk_size
+  if given and plan.chunk_size % plan.call_width:
+    calls = -(-plan.chunk_size // plan.call_width)
+    log.warning('chunks of %d runs are computed %d runs per kernel call, the last call padded: %.0f%% more work '
+                'than the runs need; a chunk size that is a multiple of %d wastes nothing', plan.chunk_size,
+                plan.call_width, 100 * (calls * plan.call_width / plan.chunk_size - 1), plan.call_width)
+
+
+# --- one process's work on a folder ----------------------------------------------------------------
+
+class _Done:
+  """Whether a chunk is done: a valid chunk file, or every one of its runs in the merged grid (whose
+  `finished` mask is read again only when the file changes)."""
+
+  def __init__(self, out, record, plan, number, index):
+    self.out, self.record, self.plan, self.number, self.index = out, record, plan, number, index
+    self._merged, self._stamp = None, None
+
+  def _merged_finished(self):
+    path = store.merged_paths(self.out, self.record['name'])[0]
+    try:
+      stat = os.stat(path)
+      stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    except OSError:
+      return None
+    if stamp != self._stamp:
+      self._merged, self._stamp = store.merged_finished(self.out, self.record), stamp
+    return self._merged
+
+  def __call__(self, chunk_id):
+    # The chunk file first: a merge writes the grid before it removes the chunk files.
+    if self.index.is_valid(self.number, chunk_id):
+      return True
+    merged = self._merged_finished()
+    return merged is not None and bool(merged[self.plan.positions(chunk_id)].all())
+
+  def all_runs(self):
+    """Whether every run of the grid is done (by chunk counts first: a billion-run mask is a gigabyte)."""
+    if len(self.index.finished(self.number)) == self.plan.num_chunks:
+      return True
+    if self.number == 0 and self._merged_finished() is None:
+      return False
+    return bool(store.done_runs(self.out, self.record, self.index).all())
+
+
+def _todo(plan, shard, finished, max_chunks):
+  """(chunks, how many, how many runs they hold): this shard's chunks not yet finished, lazily (a grid
+  of a billion runs has tens of millions); a rehearsal's: the first unfinished chunk of each kernel,
+  then the second, ..."""
+  if max_chunks:
+    chosen = rehearse.choose_chunks(plan, shard, finished, max_chunks)
+    return iter(chosen), len(chosen), sum(plan.chunks.size_of(c) for c in chosen)
+  todo = (c for c in plan.shard_chunks(shard) if c not in finished)
+  return todo, sum(plan.chunk_counts(shard, finished).values()), plan.shard_runs(shard, finished)
 
 
 def _measure_chunk(executor, chunk_id, stop):
@@ -230,146 +279,163 @@ def _measure_chunk(executor, chunk_id, stop):
   return metrics, positions, seconds, executor.compile_seconds - before, peak
 
 
-def prepare_folder(config, out, options):
-  """(plan, plan record, layout number, complete) of `out` for this config: planned (or the folder's
-  plan), emptied first with options.fresh, re-chunked with options.replan. Validates the config
-  before anything is written."""
-  existing = None if options.fresh or options.replan or not os.path.isdir(out) else store.read_plan(out)
-  # A folder's chunk size is fixed: planning it again (compiling, on an accelerator) would be wasted.
-  folder_chunk_size = existing['layouts'][-1]['chunk_size'] if existing else None
-  plan = sweep.make_plan(config, options.chunk_size or folder_chunk_size, options.memory_budget)
-  files.ensure_folder(out)
-  if options.fresh:
-    store.discard(out)
-  config_json = config_lib.to_json(config)
-  layout = store.layout_record(plan.chunk_size, plan.num_chunks, plan.device)
-  record = store.open_plan(out, store.plan_record(config.name, config_json, plan.axes, plan.eval_steps, layout,
-                                                  _device_info(), shards=options.shard[1]))
-  if store.is_complete(out, record) and not options.max_chunks:
-    return plan, record, len(record['layouts']) - 1, True
-  return _folder_plan(config, out, record, plan, options) + (False,)
+class _FolderRun:
+  """The steps of one process's run into a folder: compute this shard's chunks (leased, saved one
+  file each), wait for the ones others hold, then rehearse, report an interruption, or merge."""
 
+  def __init__(self, config, out, options):
+    self.out, self.options = out, options
+    self.plan, self.record, self.number, self.complete = prepare_folder(config, out, options)
+    self.summary = Summary()
+    self.timings = {}
 
-def run_to_folder(config, out, options=None):
-  """Runs this shard's unfinished chunks into `out`; merges the grid when every chunk is done."""
-  options = options or Options()
-  plan, record, number, complete = prepare_folder(config, out, options)
-  summary = Summary()
-  if complete:
-    summary.path = store.merged_paths(out, record['name'])[0]
-    log.warning('%s is complete already: %s (--fresh to compute it again)', out, summary.path)
-    return summary
-  for line in plan.describe().splitlines():
-    log.info(line)
-  store.remove_stale_temporaries(out)
-  index, count = options.shard
-  chunks = store.ChunkIndex(out, record)
-  finished = {c for _, c in chunks.finished(number)}
-  mine = [c for c in range(plan.num_chunks) if c % count == index]
-  todo = [c for c in mine if c not in finished]
-  if options.max_chunks:
-    todo = rehearse.choose_chunks(plan, todo, options.max_chunks)
-  summary.chunks_skipped = len([c for c in mine if c in finished])
-  executor = sweep.Executor(plan)
-  timings = {}
-  leases = store.Leases(out)
-  stamp = store.plan_stamp(out)
-  bar = tqdm(total=sum(len(plan.chunk(c)[1]) for c in todo), unit='run', unit_scale=True,
-             disable=not options.progress, smoothing=0.1)
-  queue, busy, waited = list(todo), [], False
-  start_time = time.perf_counter()
-  try:
-    with _StopOnSignal(options.stop_signals, options.abandon_on_second_signal, leases.close) as stop, bar:
-      while (queue or busy) and not stop.signum:
-        if not queue:  # only chunks that others hold are left: wait until they are written, or free again
-          waiting = [c for c in busy if not os.path.exists(store.chunk_path(out, c, number))]
-          queue = [c for c in waiting if not store.lease_is_live(store.lease_path(out, number, c))]
-          busy = [c for c in waiting if c not in queue]
-          if not queue:
-            if busy and not options.max_chunks:
-              if not waited:
-                log.warning('waiting for %d chunk(s) that other processes are computing', len(busy))
-              waited = True
-              time.sleep(BUSY_POLL_S)
-              continue
-            break
-        chunk_id = queue.pop(0)
-        if store.plan_stamp(out) != stamp:
-          log.warning('%s was replanned by another process: stopping; rerun to continue with its new chunks', out)
-          break
-        if os.path.exists(store.chunk_path(out, chunk_id, number)) or not leases.take(number, chunk_id):
-          busy.append(chunk_id)
+  def run(self):
+    if self.complete:
+      self.summary.path = store.merged_paths(self.out, self.record['name'])[0]
+      log.warning('%s is complete already: %s (--fresh to compute it again)', self.out, self.summary.path)
+      return self.summary
+    _log_plan(self.plan, self.options)
+    store.remove_stale_temporaries(self.out)
+    self.index = store.ChunkIndex(self.out, self.record, geometry=self.plan.chunks.geometry())
+    self.done = _Done(self.out, self.record, self.plan, self.number, self.index)
+    finished = {c for _, c in self.index.finished(self.number)}
+    shard = self.options.shard
+    todo, self.chunks_to_do, total_runs = _todo(self.plan, shard, finished, self.options.max_chunks)
+    self.summary.chunks_skipped = len([c for c in finished if c % shard[1] == shard[0]])
+    self.executor = sweep.Executor(self.plan)
+    self.leases = store.Leases(self.out)
+    bar = tqdm(total=total_runs, unit='run', unit_scale=True, disable=not self.options.progress, smoothing=0.1)
+    try:
+      with stopping.StopOnSignal(self.options.stop_signals, self.options.abandon_on_second_signal,
+                                 self.leases.close) as self.stop, bar:
+        self._compute(todo, bar)
+    finally:
+      self.leases.close()
+    return self._finish()
+
+  def _compute(self, todo, bar):
+    """Computes the chunks of `todo` that no other process holds, then waits for those they hold."""
+    stamp = store.plan_stamp(self.out)
+    busy, start_time, waited = [], time.perf_counter(), False
+    while not self.stop.signum:
+      chunk_id = next(todo, None)
+      if chunk_id is None:
+        busy = [c for c in busy if not self.done(c)]
+        free = [c for c in busy if not store.lease_is_live(store.lease_path(self.out, self.number, c))]
+        if free:  # their holder died: ours now
+          todo, busy = iter(free), [c for c in busy if c not in free]
           continue
+        if not busy or self.options.max_chunks:
+          break
+        if not waited:
+          log.warning('waiting for %d chunk(s) that other processes are computing', len(busy))
+        waited = True
+        time.sleep(BUSY_POLL_S)
+        continue
+      if store.plan_stamp(self.out) != stamp:
+        self.summary.folder_changed = (f'{self.out} was started over (--fresh) or replanned (--replan) by another '
+                                       'process: this one stopped; rerun the command to continue with the new plan')
+        break
+      if self.done(chunk_id):
+        continue
+      if not self.leases.take(self.number, chunk_id):
+        busy.append(chunk_id)
+        continue
+      try:
+        if self.done(chunk_id):  # finished (and merged) while the lease was free
+          continue
+        measured = _measure_chunk(self.executor, chunk_id, self.stop)
+        if measured is None:
+          break
+        metrics, positions, seconds, compiled, peak = measured
         try:
-          measured = _measure_chunk(executor, chunk_id, stop)
-          if measured is None:
-            break
-          metrics, positions, seconds, compiled, peak = measured
-          try:
-            store.write_chunk(out, number, chunk_id, positions, metrics, record['config_hash'], seconds=seconds,
-                              shard=f'{index}/{count}', host=store.HOST)
-          finally:
-            stop.done_writing()
+          store.write_chunk(self.out, self.number, chunk_id, positions, metrics, self.record['config_hash'],
+                            seconds=seconds, shard='/'.join(map(str, self.options.shard)), host=store.HOST)
         finally:
-          leases.release(number, chunk_id)
-        _count_chunk(summary, timings, plan, chunk_id, len(positions), metrics, seconds, compiled, peak)
-        bar.update(len(positions))
-        bar.set_postfix(chunks=f'{summary.chunks_run}/{len(todo)}',
-                        run_steps_per_s=f'{summary.run_steps / max(summary.run_seconds, 1e-9):.3g}')
-        if not options.progress:
-          _log_chunk(chunk_id, len(positions), seconds, summary, len(todo), time.perf_counter() - start_time)
-  finally:
-    leases.close()
-  summary.busy_elsewhere = busy
-  summary.compile_count, summary.compile_seconds = executor.compile_count, executor.compile_seconds
-  summary.damaged, summary.splits, summary.timings = chunks.damaged, executor.splits, timings
-  summary.stopped_by = stop.signum
-  log.info('%s', summary)
-  if options.max_chunks and timings:
+          self.stop.done_writing()
+      finally:
+        self.leases.release(self.number, chunk_id)
+      self._count(chunk_id, len(positions), metrics, seconds, compiled, peak)
+      bar.update(len(positions))
+      bar.set_postfix(chunks=f'{self.summary.chunks_run}/{self.chunks_to_do}',
+                      run_steps_per_s=f'{self.summary.run_steps / max(self.summary.run_seconds, 1e-9):.3g}')
+      if not self.options.progress:
+        self._log_chunk(chunk_id, len(positions), seconds, bar.total)
+    self.summary.busy_elsewhere = [c for c in busy if not self.done(c)]
+
+  def _count(self, chunk_id, runs, metrics, seconds, compiled, peak):
+    """Adds a finished chunk to the summary and to its kernel's timing."""
+    plan, summary = self.plan, self.summary
+    kernel = plan.kernel_of(chunk_id)
+    timing = self.timings.setdefault(kernel, rehearse.KernelTiming(kernel, _kernel_label(plan, kernel)))
+    timing.chunk_seconds.append(seconds)
+    timing.chunk_runs.append(runs)
+    timing.compile_seconds += compiled
+    timing.peak_bytes = max(timing.peak_bytes, peak)
+    timing.estimated_bytes_per_run = plan.bytes_per_run
+    summary.run_seconds += seconds
+    summary.chunks_run += 1
+    summary.runs += runs
+    summary.run_steps += runs * plan.config.train.steps
+    summary.diverged += store.diverged_runs(metrics)
+
+  def _log_chunk(self, chunk_id, runs, seconds, total_runs):
+    """One line per chunk; the ETA from the time spent computing, not compiling."""
+    s = self.summary
+    rate = s.runs / max(s.run_seconds, 1e-9)
+    left = max(total_runs - s.runs, 0) / rate if s.runs else float('nan')
+    progress_log.info('chunk %d done (%d/%d of this process): %d runs in %.2f s (%.3g runs/s); ETA %s',
+                      chunk_id, s.chunks_run, self.chunks_to_do, runs, seconds, rate, command.duration(left))
+
+  def _finish(self):
+    summary, plan, out, options = self.summary, self.plan, self.out, self.options
+    summary.compile_count, summary.compile_seconds = self.executor.compile_count, self.executor.compile_seconds
+    summary.damaged, summary.splits, summary.timings = self.index.damaged, self.executor.splits, self.timings
+    summary.stopped_by = self.stop.signum
+    log.info('%s', summary)
+    if summary.folder_changed:
+      return summary
+    if options.max_chunks:
+      self._rehearsal()
+    if self.stop.signum:
+      finished = {c for _, c in self.index.finished(self.number)}
+      left = sum(self.plan.chunk_counts(options.shard, finished).values())
+      log.warning('Interrupted: %d chunk(s) of this shard are still to run in %s. Rerun the same command '
+                  'to resume from the saved ones.', left, out)
+      return summary
+    if self.done.all_runs():
+      summary.path, diverged = store.merge(out, keep_chunks=options.keep_chunks)
+      log.info('merged %d chunk(s) into %s', plan.num_chunks, summary.path)
+      if diverged:
+        log.warning('%d run(s) in the grid diverged (NaN), for example %s', len(diverged), diverged[:3])
+    elif summary.busy_elsewhere:
+      log.warning('%d chunk(s) of this shard are being computed by other processes; the last process to '
+                  'finish merges the grid (or: python -m sslgap.merge %s)', len(summary.busy_elsewhere), out)
+    elif not options.max_chunks:
+      index, count = options.shard
+      log.info('shard %d/%d done; other shards still have chunks to run. When all are done: '
+               'python -m sslgap.merge %s (or rerun this command without --shard)', index, count, out)
+    return summary
+
+  def _rehearsal(self):
+    plan, summary, timings = self.plan, self.summary, self.timings
+    if not timings:
+      log.warning('nothing to rehearse: every chunk of this shard in %s is done', self.out)
+      return
     fits = (plan.measured or sweep.measure_memory(plan, kernel_ids=set(timings)))['per_kernel']
     for kernel, timing in timings.items():
       timing.measured_bytes_per_run = fits[kernel]['per_run']
-    done_now = {c for _, c in chunks.finished(number)}
-    summary.projection = rehearse.project(plan, timings, options.projected_shards, done_now)
-    for line in rehearse.report(plan, timings, summary.projection, options.projected_shards):
+    done_now = {c for _, c in self.index.finished(self.number)}
+    summary.projection = rehearse.project(plan, timings, self.options.projected_shards, done_now)
+    for line in rehearse.report(plan, timings, summary.projection, self.options.projected_shards):
       log.warning('%s', line)
-    files.write_text(os.path.join(out, 'rehearsal.json'),
+    files.write_text(os.path.join(self.out, 'rehearsal.json'),
                      json.dumps(rehearse.as_json(plan, timings, summary.projection), indent=1))
-  elif options.max_chunks:
-    log.warning('nothing to rehearse: every chunk of this shard in %s is done', out)
-  if stop.signum:
-    left = len([c for c in mine if c not in {c for _, c in chunks.finished(number)}])
-    log.warning('Interrupted: %d chunk(s) of this shard are still to run in %s. Rerun the same command '
-                'to resume from the saved ones.', left, out)
-    return summary
-  if len(chunks.finished(number)) >= plan.num_chunks:
-    summary.path, diverged = store.merge(out, keep_chunks=options.keep_chunks)
-    log.info('merged %d chunk(s) into %s', plan.num_chunks, summary.path)
-    if diverged:
-      log.warning('%d run(s) in the grid diverged (NaN), for example %s', len(diverged), diverged[:3])
-  elif busy:
-    log.warning('%d chunk(s) of this shard are being computed by other processes; the last process to '
-                'finish merges the grid (or: python -m sslgap.merge %s)', len(busy), out)
-  elif not options.max_chunks:
-    log.info('shard %d/%d done; other shards still have chunks to run. When all are done: '
-             'python -m sslgap.merge %s (or rerun this command without --shard)', index, count, out)
-  return summary
 
 
-def _count_chunk(summary, timings, plan, chunk_id, runs, metrics, seconds, compiled, peak):
-  """Adds a finished chunk to the summary and to its kernel's timing."""
-  kernel = plan.kernel_of(chunk_id)
-  timing = timings.setdefault(kernel, rehearse.KernelTiming(kernel, _kernel_label(plan, kernel)))
-  timing.chunk_seconds.append(seconds)
-  timing.chunk_runs.append(runs)
-  timing.compile_seconds += compiled
-  timing.peak_bytes = max(timing.peak_bytes, peak)
-  timing.estimated_bytes_per_run = plan.bytes_per_run
-  summary.run_seconds += seconds
-  summary.chunks_run += 1
-  summary.runs += runs
-  summary.run_steps += runs * plan.config.train.steps
-  summary.diverged += store.diverged_runs(metrics)
+def run_to_folder(config, out, options=None):
+  """Runs this shard's unfinished chunks into `out`; merges the grid when every run is done."""
+  return _FolderRun(config, out, options or Options()).run()
 
 
 def _kernel_label(plan, kernel_id):
@@ -377,10 +443,3 @@ def _kernel_label(plan, kernel_id):
   static = {plan.axes[pos][0]: plan.axes[pos][1][i] for pos, i in group.fixed.items()
             if plan.axes[pos][0] != 'data_seed'}
   return '(' + ', '.join(f'{k}={v}' for k, v in static.items()) + ')' if static else ''
-
-
-def _log_chunk(chunk_id, runs, seconds, summary, total, elapsed):
-  rate = summary.runs / max(summary.run_seconds, 1e-9)
-  left = (total - summary.chunks_run) * elapsed / max(summary.chunks_run, 1)
-  progress_log.info('chunk %d done (%d/%d of this process): %d runs in %.2f s (%.3g runs/s); ETA %s',
-                    chunk_id, summary.chunks_run, total, runs, seconds, rate, command.duration(left))

@@ -15,7 +15,8 @@ from sslgap import store
 
 
 def folder_status(out, shards=None):
-  """A dict of the folder's progress (what --json prints)."""
+  """A dict of the folder's progress (what --json prints). Runs are done when the merged grid or a
+  valid chunk file holds them; a chunk is done when all of its runs are."""
   record = store.read_plan(out)
   if record is None:
     raise store.StoreError(f'{out} has no {store.CHUNK_DIR}/{store.PLAN_FILE}: not a sweep folder (or not started)')
@@ -24,12 +25,18 @@ def folder_status(out, shards=None):
   shards = shards or record.get('shards') or 1
   merged = store.merged_paths(out, record['name'])[0]
   total_runs = int(np.prod([len(v) for _, v in record['axes']]))
-  if store.is_complete(out, record) and not store.chunk_files(out):
-    return {'folder': out, 'name': record['name'], 'complete': True, 'merged': merged, 'runs_total': total_runs,
-            'runs_done': total_runs, 'chunks_total': layout['num_chunks'], 'chunks_done': layout['num_chunks']}
   index = store.ChunkIndex(out, record, read_only=True)
-  _, done, facts = store.gather(out, record, index)
-  active = {c for lay, c in index.finished(number)}
+  in_grid = store.merged_finished(out, record)
+  done = store.done_runs(out, record, index)
+  _, _, facts = store.gather(out, record, index)
+  chunks = store.chunk_layout(out, record, number)
+  files_done = {c for lay, c in index.finished(number)}
+  if done.all():
+    active = set(range(layout['num_chunks']))
+  elif in_grid is None or chunks is None:
+    active = files_done
+  else:  # a chunk whose file is gone is done when the merged grid holds all of its runs
+    active = files_done | {c for c in range(layout['num_chunks']) if in_grid[chunks.positions(c)].all()}
   per_shard = []
   for i in range(shards):
     mine = range(i, layout['num_chunks'], shards)
@@ -42,12 +49,13 @@ def folder_status(out, shards=None):
   left = int((~done).sum())
   return {
       'folder': out, 'name': record['name'], 'complete': bool(done.all()),
-      'merged': merged if os.path.exists(merged) else None,
+      'merged': merged if in_grid is not None else None,
+      'merged_runs': int(in_grid.sum()) if in_grid is not None else 0,
       'runs_total': total_runs, 'runs_done': int(done.sum()),
       'chunks_total': layout['num_chunks'], 'chunks_done': len(active), 'layout': number,
       'chunk_size': layout['chunk_size'], 'planned_on': layout['device'].get('kind'),
       'per_shard': per_shard,
-      'runs_per_second': rate, 'eta_seconds': left / rate if rate else None,
+      'runs_per_second': rate, 'eta_seconds': left / rate if rate and left else None,
       'last_chunk_seconds_ago': time.time() - times[-1] if times else None,
       'diverged_runs': sum(f['diverged'] for f in facts),
       'damaged_chunks': index.damaged,
@@ -59,7 +67,10 @@ def describe(status):
   lines = [f'{status["folder"]} ({status["name"]}): {status["runs_done"]:,} of {status["runs_total"]:,} runs, '
            f'{status["chunks_done"]:,} of {status["chunks_total"]:,} chunks done']
   if status['complete']:
-    lines.append(f'complete; grid: {status["merged"] or "not merged yet (python -m sslgap.merge)"}')
+    merged_all = status['merged'] and status['merged_runs'] == status['runs_total']
+    lines.append(f'complete; grid: {status["merged"] if merged_all else "not merged yet (python -m sslgap.merge)"}')
+    if status['damaged_chunks']:
+      lines.append(f'{len(status["damaged_chunks"])} damaged chunk file(s): ' + ', '.join(status['damaged_chunks']))
     return '\n'.join(lines)
   lines.append(f'chunks of {status["chunk_size"]:,} runs, planned on {status["planned_on"]}'
                + (f' (layout {status["layout"]}, from --replan)' if status['layout'] else ''))
@@ -75,7 +86,7 @@ def describe(status):
     lines.append(f'being computed now: {", ".join(status["in_progress"][:8])}'
                  + (' ...' if len(status['in_progress']) > 8 else ''))
   if status['merged']:
-    lines.append(f'a partial grid is at {status["merged"]}')
+    lines.append(f'a partial grid of {status["merged_runs"]:,} runs is at {status["merged"]}')
   return '\n'.join(lines)
 
 
@@ -85,6 +96,9 @@ def main(argv=None):
   parser.add_argument('--json', action='store_true', help='print the status as JSON')
   parser.add_argument('--shards', type=int, default=None, help='count per shard for N shards (default: as planned)')
   args = parser.parse_args(argv)
+  if os.path.isfile(args.folder):
+    command.fail(f'{args.folder} is a file, not a sweep folder: give the folder it is in '
+                 f'({os.path.dirname(args.folder) or "."})')
   if not os.path.isdir(args.folder):
     command.fail(f'{args.folder}: no such folder')
   if args.shards is not None and args.shards < 1:

@@ -17,7 +17,6 @@ which do not change results); merging refuses any chunk whose hash differs.
 
 import contextlib
 import glob
-import hashlib
 import json
 import logging
 import os
@@ -29,14 +28,16 @@ import zipfile
 
 import numpy as np
 
+from sslgap import chunking
 from sslgap import files
 from sslgap import results
+from sslgap.errors import StoreError
 
 log = logging.getLogger('sslgap')
 
 CHUNK_DIR = 'chunks'
 PLAN_FILE = 'plan.json'
-RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes')
+RESULT_IRRELEVANT = results.RESULT_IRRELEVANT
 PLAN_FORMAT = 2  # format 1 (sslgap before chunk layouts) is refused: its config hash differs too
 # A lease not refreshed for this long belongs to a process that is gone (another host's
 # process cannot be asked); leases are refreshed every LEASE_REFRESH_S while a chunk runs.
@@ -44,14 +45,7 @@ LEASE_STALE_S = float(os.environ.get('SSLGAP_LEASE_STALE_S', 600))
 LEASE_REFRESH_S = min(60.0, LEASE_STALE_S / 5)
 
 
-class StoreError(RuntimeError):
-  pass
-
-
-def config_hash(config_json):
-  config = json.loads(config_json)
-  relevant = {k: v for k, v in config.items() if k not in RESULT_IRRELEVANT}
-  return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+config_hash = results.config_hash
 
 
 def chunk_dir(out):
@@ -80,13 +74,21 @@ def merged_paths(out, name):
 
 # --- the plan --------------------------------------------------------------------------------
 
-def layout_record(chunk_size, num_chunks, device):
-  """One way of cutting the runs into chunks; device: {'kind', 'platform', 'count'} it was sized for."""
+def layout_record(chunk_size, num_chunks, device, call_width):
+  """One way of cutting the runs into chunks, and the runs per kernel call they are computed at;
+  device: {'kind', 'platform', 'count'} it was sized for."""
   return {'chunk_size': int(chunk_size), 'num_chunks': int(num_chunks), 'device': dict(device),
-          'created': time.time()}
+          'call_width': int(call_width), 'created': time.time()}
 
 
-def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1):
+def call_width_of(layout, num_devices):
+  """The runs per call a layout's chunks are computed at (a folder from before call widths: the
+  chunk, padded to the devices)."""
+  return int(layout.get('call_width') or -(-layout['chunk_size'] // num_devices) * num_devices)
+
+
+def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1, geometry=None):
+  """geometry: sslgap.chunking.ChunkLayout.geometry(), so any chunk's runs are known from the folder."""
   return {
       'format': PLAN_FORMAT,
       'info': info,
@@ -97,6 +99,7 @@ def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1):
       'eval_steps': [int(s) for s in eval_steps],
       'layouts': [layout],
       'shards': int(shards),
+      'geometry': geometry,
   }
 
 
@@ -153,6 +156,17 @@ def read_layout(out, number):
     return f['group'], f['offsets'], f['runs']
 
 
+def chunk_layout(out, record, number, geometry=None):
+  """The ChunkLayout of layout `number` (which runs each of its chunks holds), or None for a folder
+  whose plan has no geometry (sslgap before it was recorded) when none is given."""
+  geometry = geometry or record.get('geometry')
+  if not geometry:
+    return None
+  shape = [len(values) for _, values in record['axes']]
+  explicit = read_layout(out, number) if number else None
+  return chunking.ChunkLayout.from_geometry(shape, geometry, record['layouts'][number]['chunk_size'], explicit)
+
+
 def plan_stamp(out):
   """Changes when plan.json is rewritten (a replan by another process)."""
   try:
@@ -188,8 +202,9 @@ class DamagedChunk(Exception):
   pass
 
 
-def read_chunk(path, record):
-  """{'positions', 'metrics', ...} of a chunk file, checked against the plan; DamagedChunk if not."""
+def read_chunk(path, record, expected=None):
+  """{'positions', 'metrics', ...} of a chunk file, checked against the plan (and, given `expected`,
+  against the grid positions the plan assigns the chunk); DamagedChunk if not."""
   total = int(np.prod([len(v) for _, v in record['axes']]))
   evals = len(record['eval_steps'])
   try:
@@ -208,6 +223,9 @@ def read_chunk(path, record):
   positions = content['positions']
   if positions.ndim != 1 or positions.size == 0 or positions.min() < 0 or positions.max() >= total:
     raise DamagedChunk('holds grid positions outside the grid')
+  if expected is not None and not np.array_equal(positions, expected):
+    raise DamagedChunk(f'holds other runs than the plan gives its chunk ({positions.size} runs from grid position '
+                       f'{int(positions[0])}, not {len(expected)} from {int(expected[0])})')
   metrics = {k[len('metric_'):]: v for k, v in content.items() if k.startswith('metric_')}
   if not metrics or any(v.shape != (positions.size, evals) for v in metrics.values()):
     raise DamagedChunk('holds metrics of the wrong shape')
@@ -223,17 +241,36 @@ def set_aside(path, reason):
 
 
 class ChunkIndex:
-  """The valid chunk files of a folder, validated once each (by name, size and mtime).
+  """The valid chunk files of a folder, validated once each (by name, size and mtime): readable, of
+  this config, and holding exactly the runs the plan gives their chunk.
 
   A damaged file is set aside (renamed *.damaged) so that it is recomputed, unless read_only.
+  geometry: the plan's (ChunkLayout.geometry()) where the folder's plan.json predates recording it.
   """
 
-  def __init__(self, out, record, read_only=False):
-    self.out, self.record, self.read_only = out, record, read_only
+  def __init__(self, out, record, read_only=False, geometry=None):
+    self.out, self.record, self.read_only, self.geometry = out, record, read_only, geometry
     self._valid = {}  # path -> (size, mtime)
+    self._layouts = {}
     self.damaged = []
 
-  def _ok(self, path):
+  def expected(self, key):
+    layout, chunk_id = key
+    if layout >= len(self.record['layouts']):
+      return None
+    if layout not in self._layouts:
+      try:
+        self._layouts[layout] = chunk_layout(self.out, self.record, layout, self.geometry)
+      except (OSError, ValueError, KeyError):
+        self._layouts[layout] = None
+    chunks = self._layouts[layout]
+    if chunks is None:
+      return None
+    if chunk_id >= chunks.num_chunks:
+      return np.asarray([-1])  # a chunk the plan does not have
+    return chunks.positions(chunk_id)
+
+  def _ok(self, key, path):
     try:
       stat = os.stat(path)
     except FileNotFoundError:
@@ -242,7 +279,7 @@ class ChunkIndex:
     if self._valid.get(path) == stamp:
       return True
     try:
-      read_chunk(path, self.record)
+      read_chunk(path, self.record, self.expected(key))
     except DamagedChunk as e:
       if 'different config' in str(e):
         raise StoreError(f'{path} {e}; refusing to use it (--fresh discards the folder)') from None
@@ -256,7 +293,41 @@ class ChunkIndex:
   def finished(self, layout=None):
     """{(layout, chunk id)} of valid chunk files (of one layout if given)."""
     return {key for key, path in chunk_files(self.out).items()
-            if (layout is None or key[0] == layout) and self._ok(path)}
+            if (layout is None or key[0] == layout) and self._ok(key, path)}
+
+  def is_valid(self, layout, chunk_id):
+    path = chunk_path(self.out, chunk_id, layout)
+    return os.path.exists(path) and self._ok((layout, chunk_id), path)
+
+
+def merged_finished(out, record):
+  """[grid size] bool of the runs the folder's merged grid holds (of this config), or None if it has
+  no merged grid of this config. Reads the `finished` mask alone, not the metrics."""
+  path = merged_paths(out, record['name'])[0]
+  total = int(np.prod([len(v) for _, v in record['axes']]))
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      if 'config_hash' not in f.files or str(f['config_hash']) != record['config_hash']:
+        return None
+      finished = f['finished'].reshape(-1) if 'finished' in f.files else np.ones(total, bool)
+  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+    return None
+  return finished.astype(bool) if finished.size == total else None
+
+
+def done_runs(out, record, index):
+  """[grid size] bool: the runs finished in the folder, in its merged grid or in valid chunk files."""
+  total = int(np.prod([len(v) for _, v in record['axes']]))
+  done = merged_finished(out, record)
+  done = np.zeros(total, bool) if done is None else done.copy()
+  paths = chunk_files(out)
+  for key in index.finished():
+    try:
+      with np.load(paths[key], allow_pickle=False) as f:
+        done[f['positions']] = True
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+      continue  # changed or removed since it was validated
+  return done
 
 
 def discard(out):
