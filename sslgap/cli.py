@@ -5,27 +5,36 @@ A script is `cli.main(default_config='sweeps/x.py:small')`; its --help lists the
 engine flags. The figure is the one the config's plot section asks for (sslgap.plotting.draw).
 """
 
-import logging
-import os
-import sys
+import signal
+import threading
 
-from absl import app
-from absl import flags
-from ml_collections import config_flags
+# Ctrl-C while the libraries below import (a second or two) could be swallowed by an import guard
+# that catches everything, and the sweep would then run to the end: until main() starts, a SIGINT
+# is only noted, and main() stops at once with one line.
+_EARLY_SIGNALS = []
+if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+  signal.signal(signal.SIGINT, lambda signum, frame: _EARLY_SIGNALS.append(signum))
 
-from sslgap import command
-from sslgap import config as config_lib
-from sslgap import files
-from sslgap import memory
-from sslgap import results as results_lib
-from sslgap import runner
-from sslgap import store
-from sslgap import sweep
+import logging  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from sslgap import command  # noqa: E402
+from sslgap import config as config_lib  # noqa: E402
+from sslgap import memory  # noqa: E402
+from sslgap import results as results_lib  # noqa: E402
+from sslgap import runner  # noqa: E402
+from sslgap import sweep  # noqa: E402
+from sslgap.errors import UserError  # noqa: E402
 
 FLAGS = flags.FLAGS
 _OUT = flags.DEFINE_string('out', None, 'Output folder (default: results/<config.name>).')
-_CHUNK_SIZE = flags.DEFINE_integer('chunk_size', None, 'Runs per chunk (default: the most that fit the memory budget).',
-                                   lower_bound=1)
+_CHUNK_SIZE = flags.DEFINE_integer('chunk_size', None, 'Runs per chunk file, the unit of resume and shards (default: '
+                                   "one kernel call's worth, engine.call_width: the most that fit the memory budget).")
 _MEMORY_BUDGET = flags.DEFINE_string('memory_budget', None, 'Bytes per device for a chunk, e.g. 60GB '
                                      '(default: engine.memory_fraction of the device memory).')
 _SHARD = flags.DEFINE_string('shard', '0/1', 'i/N: run only every N-th chunk, starting at chunk i.')
@@ -38,7 +47,7 @@ _DEVICE = flags.DEFINE_string('device', None, 'With --dry_run: plan for this acc
                               f'e.g. h100 or h100x8 (known: {", ".join(sorted(memory.NAMED_DEVICES))}).')
 _MAX_CHUNKS = flags.DEFINE_integer('max_chunks', 0, 'Rehearse: run only this many chunks of the real plan (one per '
                                    'compiled kernel first), then print the measured time and memory per chunk and '
-                                   'the projected wall time ("projected: ...").', lower_bound=0)
+                                   'the projected wall time ("projected: ...").')
 _FORMAT = flags.DEFINE_enum('format', 'png', ['png', 'pdf', 'svg'], 'File format of the figure (pdf and svg are vectors).')
 _QUIET = flags.DEFINE_bool('quiet', False, 'No progress bar and no plan: warnings and one line per chunk.')
 _CACHE = flags.DEFINE_string('compilation_cache', None, "Folder for JAX's persistent compilation cache "
@@ -56,8 +65,7 @@ _SIGNAL_DELAY = flags.DEFINE_integer('signal_delay_s', 120, 'Seconds before the 
                                      'shard to save its chunk and requeue (keep it above a chunk\'s time).',
                                      lower_bound=1)
 
-USER_ERRORS = (config_lib.ConfigError, store.StoreError, files.FileError, results_lib.ResultsError, ValueError,
-               OSError)
+USER_ERRORS = (UserError, ValueError, OSError)
 
 
 fail = command.fail  # one line on stderr and exit code 2: the way every user error ends
@@ -71,7 +79,8 @@ def _first_line(error):
 
 
 def _check_config_argument(argv):
-  """A missing config file, said plainly (config_flags would print every path it tried)."""
+  """A config file that cannot be loaded, said in one line naming the file (config_flags would print
+  every path it tried, or the file's own traceback)."""
   for i, arg in enumerate(argv):
     value = arg.split('=', 1)[1] if arg.startswith('--config=') else (
         argv[i + 1] if arg == '--config' and i + 1 < len(argv) else None)
@@ -80,10 +89,26 @@ def _check_config_argument(argv):
       if not os.path.isfile(path):
         fail(f'--config: no such config file {path!r} (run from the repository root, e.g. '
              '--config=sweeps/init_scale_heatmap.py:small)')
+      try:
+        config_lib.load(value)
+      except UserError as error:
+        fail(f'--config: {_first_line(error)}')
+
+
+def _check_no_repeated_flags(argv):
+  """A flag given twice is refused: config_flags would join two tuples given for one key."""
+  seen = set()
+  for arg in argv:
+    if arg.startswith('--') and '=' in arg:
+      name = arg.split('=', 1)[0]
+      if name in seen:
+        fail(f'{name} is given twice; give it once')
+      seen.add(name)
 
 
 def parse_flags(argv):
   """absl's flag parsing, with every parsing error as one line and exit code 2."""
+  _check_no_repeated_flags(argv[1:])
   _check_config_argument(argv[1:])
   try:
     return FLAGS(argv)
@@ -118,7 +143,26 @@ def main(default_config=None):
       fail(f'unexpected argument {argv[1]!r}; flags are written --name=value')
     run_experiment(config_flag.value)
 
-  app.run(run, flags_parser=parse_flags)
+  _stop_if_interrupted_early()
+  try:
+    app.run(run, flags_parser=parse_flags)
+  except KeyboardInterrupt:
+    _interrupted()
+
+
+def _interrupted():
+  print('error: interrupted (Ctrl-C); the chunks already saved are kept, rerun the same command to resume',
+        file=sys.stderr)
+  sys.exit(128 + signal.SIGINT)
+
+
+def _stop_if_interrupted_early():
+  """Stops on a Ctrl-C that came while the libraries imported; from here on it is a KeyboardInterrupt
+  (before the sweep starts) or the sweep's own clean stop."""
+  if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+  if _EARLY_SIGNALS:
+    _interrupted()
 
 
 def run_experiment(config):
@@ -127,13 +171,14 @@ def run_experiment(config):
     return _run_experiment(config)
   except USER_ERRORS as error:
     fail(_first_line(error))
+  except KeyboardInterrupt:
+    _interrupted()
 
 
 def _options():
-  return runner.Options(chunk_size=_CHUNK_SIZE.value, memory_budget=_MEMORY_BUDGET.value,
-                        shard=runner.parse_shard(_SHARD.value), fresh=_FRESH.value, replan=_REPLAN.value,
-                        keep_chunks=_KEEP_CHUNKS.value, max_chunks=_MAX_CHUNKS.value,
-                        projected_shards=_SHARDS.value if FLAGS['shards'].present else 1,
+  return runner.Options(chunk_size=_CHUNK_SIZE.value, memory_budget=_MEMORY_BUDGET.value, shard=_SHARD.value,
+                        fresh=_FRESH.value, replan=_REPLAN.value, keep_chunks=_KEEP_CHUNKS.value,
+                        max_chunks=_MAX_CHUNKS.value, projected_shards=_SHARDS.value if FLAGS['shards'].present else 1,
                         progress=not (_QUIET.value or _MAX_CHUNKS.value))
 
 
@@ -152,11 +197,6 @@ def _run_experiment(config):
   log = logging.getLogger('sslgap')
   if _DEVICE.value and not _DRY_RUN.value:
     raise ValueError('--device plans for another machine: use it with --dry_run')
-  if _MEMORY_BUDGET.value:
-    try:
-      memory.parse_bytes(_MEMORY_BUDGET.value)
-    except ValueError:
-      raise ValueError(f"--memory_budget must be a size like '60GB' or '512MiB', got {_MEMORY_BUDGET.value!r}") from None
   options = _options()
   if _CACHE.value:
     from sslgap import launch
@@ -176,10 +216,17 @@ def _run_experiment(config):
     summary = runner.run_to_folder(config, out, options)
     if summary.stopped_by:
       sys.exit(128 + summary.stopped_by)
+    if summary.folder_changed:
+      fail(summary.folder_changed)
     path = summary.path
   if path:
     from sslgap import plotting
     figure = os.path.join(out, f'{config.name}.{_FORMAT.value}')
-    plotting.save(plotting.draw(results_lib.load(path)), figure)
+    grid = results_lib.load(path)
+    plot = config_lib.section_json(config, 'plot')
+    if grid.config.get('plot') != plot:  # the plot section changes no result: this command's is drawn
+      log.warning('the figure follows this command\'s config.plot, which differs from the one stored in %s', path)
+      grid = grid.with_config(dict(grid.config, plot=plot))
+    plotting.save(plotting.draw(grid), figure)
     log.warning('wrote %s and %s', path, figure)
   return path

@@ -16,6 +16,7 @@ import dataclasses
 import difflib
 import json
 import math
+import os
 
 import ml_collections
 import numpy as np
@@ -28,17 +29,10 @@ from sslgap import optim
 from sslgap import plugins
 from sslgap import spec as spec_lib
 from sslgap import tasks
+from sslgap.errors import ConfigError, ConfigFileError, PluginError, UserError
 
 MATMUL_PRECISIONS = ('highest', 'tensorfloat32', 'default')
 FREE_SECTIONS = ('plot', 'claims', 'notes')  # read by experiment scripts and the report, not the engine
-
-
-class ConfigError(ValueError):
-  """A config problem, named by its key, found before anything is compiled."""
-
-  def __init__(self, key, message):
-    super().__init__(f'config.{key}: {message}')
-    self.key = key
 
 
 def _hp_defaults(groups=hparams.BASE_GROUPS):
@@ -65,29 +59,42 @@ def base_config():
   c.train = dict(batch_size=128, steps=1000, eval_every=100, matmul_precision='highest')
   c.hp = _hp_defaults()
   c.sweep = ml_collections.ConfigDict()
-  # chunk_size 0: the largest that fits memory_budget ('60GB'), else memory_fraction of one
-  # device's memory (0: 80% of an accelerator's allocator limit, 50% of host RAM on a CPU).
-  # On a CPU a device's runs keep their training step within cpu_cache_bytes, so they stay in
-  # cache: 6MB, i.e. 16 runs of the Figure 6 MLP, measured best by benchmarks/bench_sweep.py.
+  # call_width 0: runs per kernel call, the largest that fits memory_budget ('60GB'), else
+  # memory_fraction of one device's memory (0: 80% of an accelerator's allocator limit, 50% of
+  # host RAM on a CPU), at most max_chunk_size. On a CPU a device's runs keep their training step
+  # within cpu_cache_bytes, so they stay in cache: 6MB, i.e. 16 runs of the Figure 6 MLP,
+  # measured best by benchmarks/bench_sweep.py. chunk_size 0: runs per chunk file, one call's worth.
   # memory_model: how bytes per run are known: 'auto' (XLA's analysis of the compiled kernel at
-  # two chunk widths on an accelerator, the formula in sslgap.memory on a CPU), 'formula' or 'measured'.
-  c.engine = dict(chunk_size=0, max_chunk_size=65536, memory_budget='', memory_fraction=0.0,
+  # two widths on an accelerator, the formula in sslgap.memory on a CPU), 'formula' or 'measured'.
+  c.engine = dict(chunk_size=0, call_width=0, max_chunk_size=65536, memory_budget='', memory_fraction=0.0,
                   cpu_cache_bytes='6MB', memory_model='auto')
   return c
 
 
 def load(spec):
-  """The config of 'path/to/config.py[:preset]' (config files are code: this runs get_config)."""
-  import importlib.util
-  import os
+  """The config of 'path/to/config.py[:preset]' (config files are code: this runs get_config, anew
+  each time). ConfigFileError says in one line what is wrong with the file."""
+  if not isinstance(spec, (str, os.PathLike)):
+    raise ConfigFileError(f"a config is a ConfigDict or 'path/to/config.py[:preset]', got {type(spec).__name__}")
   path, _, preset = str(spec).partition(':')
   if not os.path.isfile(path):
-    raise FileNotFoundError(f'{path}: no such config file')
-  name = 'sslgap_config_' + os.path.splitext(os.path.basename(path))[0]
-  module_spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  return module.get_config(preset or None)
+    raise ConfigFileError(f'{path}: no such config file')
+  if not path.endswith('.py'):
+    raise ConfigFileError(f'{path}: not a config file (a Python file with get_config(arg), '
+                          'e.g. sweeps/fig1_parity.py:small)')
+  module = plugins.import_file(path, 'sslgap_config', error=ConfigFileError, again=True)
+  if not callable(getattr(module, 'get_config', None)):
+    raise ConfigFileError(f'{path} has no get_config(arg) function')
+  try:
+    config = module.get_config(preset or None)
+  except UserError as e:
+    raise ConfigFileError(f'{path}: {e}') from None
+  except Exception as e:  # noqa: BLE001 - the config file's own error, named with the file
+    raise ConfigFileError(f'{path}: get_config({preset or None!r}) failed: {type(e).__name__}: {e}') from None
+  if not isinstance(config, ml_collections.ConfigDict):
+    raise ConfigFileError(f'{path}: get_config({preset or None!r}) returned {type(config).__name__}, '
+                          'not an ml_collections.ConfigDict (a missing return?)')
+  return config
 
 
 def log2_grid(low, high, per_octave):
@@ -126,6 +133,14 @@ def set_task(config, **fields):
 
 def to_json(config):
   return config.to_json(sort_keys=False)
+
+
+def section_json(config, name):
+  """A section of the config as the grid's config_json holds it (None if it has none)."""
+  if name not in config:
+    return None
+  return json.loads(json.dumps(config.to_dict()[name] if hasattr(config, 'to_dict') else config[name],
+                               default=list))
 
 
 def sweep_axes(config):
@@ -208,7 +223,7 @@ def _check_plugins(config):
          f'must be a tuple of python files or module names, got {paths!r}')
   try:
     plugins.load(paths)
-  except plugins.PluginError as e:
+  except PluginError as e:
     raise ConfigError('plugins', str(e)) from None
 
 
@@ -287,7 +302,9 @@ def _check_training(config):
 def _check_engine(config):
   e = config.engine
   _check(_is_int(e.chunk_size) and e.chunk_size >= 0, 'engine.chunk_size',
-         f'must be a non-negative integer (0: fit the memory budget), got {e.chunk_size!r}')
+         f'must be a non-negative integer (0: one kernel call\'s worth of runs), got {e.chunk_size!r}')
+  _check(_is_int(e.call_width) and e.call_width >= 0, 'engine.call_width',
+         f'must be a non-negative integer (0: the most that fit the memory budget), got {e.call_width!r}')
   _check(_is_int(e.max_chunk_size) and e.max_chunk_size >= 1, 'engine.max_chunk_size',
          f'must be a positive integer, got {e.max_chunk_size!r}')
   _check(_is_number(e.memory_fraction) and 0 <= e.memory_fraction <= 1, 'engine.memory_fraction',
@@ -297,8 +314,8 @@ def _check_engine(config):
     if e[field] or field == 'cpu_cache_bytes':
       try:
         memory.parse_bytes(e[field])
-      except ValueError:
-        raise ConfigError(f'engine.{field}', f"must be a size like '60GB' or '512MiB', got {e[field]!r}") from None
+      except ValueError as error:
+        raise ConfigError(f'engine.{field}', str(error)) from None
 
 
 def _check_size(config, task, value, where):
@@ -356,12 +373,73 @@ def _check_hp(config):
              f'needs one length per phase but the last ({phases[0] - 1}), got {tuple(lengths)}')
 
 
+_TEXT_NAMES = {'nan': math.nan, 'inf': math.inf, 'online': hparams.ONLINE_NAME}
+
+
+def _read_text_tuple(text):
+  """The values of a tuple written as text that Python's literals do not cover ('(0.1,nan)', as
+  the command line leaves it), or None if it is not one."""
+  import ast
+
+  def value(node):
+    if isinstance(node, ast.Constant):
+      return node.value
+    if isinstance(node, ast.Name) and node.id in _TEXT_NAMES:
+      return _TEXT_NAMES[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+      return -value(node.operand)
+    if isinstance(node, (ast.Tuple, ast.List)):
+      return tuple(value(e) for e in node.elts)
+    raise ValueError(node)
+
+  try:
+    parsed = value(ast.parse(text.strip(), mode='eval').body)
+  except (SyntaxError, ValueError, TypeError):
+    return None
+  return parsed if isinstance(parsed, tuple) else None
+
+
+def _axis_key(value):
+  """A swept value as it identifies a grid point: 'online' is 0, tuples compare element by element."""
+  if isinstance(value, (tuple, list)):
+    return tuple(_axis_key(v) for v in value)
+  return hparams.ONLINE if value == hparams.ONLINE_NAME else value
+
+
+def _check_no_duplicates(axis, values):
+  seen = {}
+  for i, value in enumerate(values):
+    try:
+      key = _axis_key(value)
+      first = seen.setdefault(key, i)
+    except TypeError:  # an unhashable value: its own type check says what is wrong with it
+      continue
+    why = (': the same seed twice is one run counted as two, with intervals of zero width' if 'seed' in axis
+           else ': each value is one grid point')
+    _check(first == i, f'sweep.{axis}[{i}]', f'{value!r} is already value [{first}] of this axis{why}')
+
+
+def _check_text_axis(config, axis, text):
+  """A sweep axis the command line left as text: the value inside it that is wrong, if any."""
+  values = _read_text_tuple(text)
+  hparam = hparams.BY_NAME.get(axis)
+  if values is not None and hparam is not None and hparam.kind in ('float', 'int', 'seed'):
+    for i, value in enumerate(values):
+      message = hparams.check_value(hparam, value, f'sweep.{axis}[{i}]', math.inf)
+      _check(message is None, f'sweep.{axis}[{i}]', message)
+  raise ConfigError(f'sweep.{axis}', f'got the text {text!r}, which is not a tuple of values; write one like '
+                    '(0.1,0.2), quoted for the shell')
+
+
 def _check_sweep(config):
   used = set(hparams.used_hp_keys(config))
   for axis, values in sweep_axes(config):
     where = f'sweep.{axis}'
+    if isinstance(config.sweep[axis], str):
+      _check_text_axis(config, axis, config.sweep[axis])
     _check(isinstance(config.sweep[axis], (tuple, list)) and len(values) > 0, where,
            f'must be a non-empty tuple of values, got {config.sweep[axis]!r}')
+    _check_no_duplicates(axis, values)
     if axis in config.hp:
       _check(axis in used, where,
              f'hp.{axis} is not used by this config (optim.kind={config.optim.kind!r}, '

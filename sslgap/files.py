@@ -10,13 +10,7 @@ import contextlib
 import os
 import tempfile
 
-
-class FileError(OSError):
-  """A file or folder that cannot be read or written, named with the reason."""
-
-  def __init__(self, path, reason):
-    super().__init__(f'{path}: {reason}')
-    self.path = path
+from sslgap.errors import FileError
 
 
 def _umask():

@@ -7,11 +7,14 @@ svg by the file's extension. draw(results) picks the figure a grid's config asks
 .npz can be redrawn from the file alone (python -m sslgap.show).
 """
 
+import os
+
 import matplotlib.ticker
 from matplotlib.figure import Figure
 import numpy as np
 
 from sslgap import claims
+from sslgap import files
 from sslgap import results as results_lib
 from sslgap import stats
 
@@ -79,8 +82,10 @@ def new_figure(rows, cols, width=4.4, height=3.3):
 
 
 def save(fig, path):
-  """Writes the figure; the extension picks the format (png at 120 dpi, pdf or svg as vectors)."""
-  fig.savefig(path, dpi=120)
+  """Writes the figure, whole or not at all; the extension picks the format (png at 120 dpi, pdf or
+  svg as vectors). FileError names the path when it cannot be written (a full disk)."""
+  fmt = os.path.splitext(path)[1][1:] or 'png'
+  files.atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=120))
 
 
 # --- heatmaps -----------------------------------------------------------------------------------

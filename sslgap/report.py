@@ -10,7 +10,6 @@ import datetime
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -18,6 +17,7 @@ from sslgap import catalog
 from sslgap import claims as claims_lib
 from sslgap import files
 from sslgap import results as results_lib
+from sslgap import stopping
 from sslgap import store
 
 WALL_FILE = 'wall.json'
@@ -75,20 +75,27 @@ def run_one(experiment, tier, out_root, log=print):
       log(f'{experiment.id}: the grid in {folder} is of an older config; running it again')
     log(f'running {experiment.id} ({tier}): {" ".join(command[1:])}')
     start = time.time()
-    done = subprocess.run(command, cwd=catalog.ROOT, capture_output=True, text=True)
-    seconds = time.time() - start
-    files.ensure_folder(folder)
-    wall['seconds'] += seconds
-    wall['runs'].append({'seconds': seconds, 'finished': datetime.datetime.now().isoformat(timespec='seconds'),
-                         'exit_code': done.returncode})
-    files.write_text(wall_path, json.dumps(wall, indent=1))
+    try:
+      returncode, _, stderr = stopping.run_forwarding_signals(command, cwd=catalog.ROOT)
+    except stopping.Interrupted:
+      _add_wall(wall_path, wall, time.time() - start, 128)
+      raise
+    _add_wall(wall_path, wall, time.time() - start, returncode)
     entry.grid = _complete_grid(folder, current)
     if entry.grid is None:
-      lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-      entry.error = f'exit code {done.returncode}: {lines[-1] if lines else "no output"}'
+      lines = [line for line in stderr.strip().splitlines() if line.strip()]
+      entry.error = f'exit code {returncode}: {lines[-1] if lines else "no output"}'
       log(f'  failed: {entry.error}')
   entry.wall_seconds = wall['seconds'] or None
   return entry
+
+
+def _add_wall(path, wall, seconds, exit_code):
+  files.ensure_folder(os.path.dirname(path))
+  wall['seconds'] += seconds
+  wall['runs'].append({'seconds': seconds, 'finished': datetime.datetime.now().isoformat(timespec='seconds'),
+                       'exit_code': exit_code})
+  files.write_text(path, json.dumps(wall, indent=1))
 
 
 def check(entry, n=2000):

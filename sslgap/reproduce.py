@@ -7,25 +7,43 @@
 Each experiment (sslgap.catalog) runs into <out>/<preset>/<experiment> unless its grid is complete
 there (an interrupted one resumes), then its claims are checked on the grid with bootstrap
 intervals and the report is written from the grids alone, with each figure copied beside it.
+The report goes to --report; by default to docs/ when every experiment of a preset runs into
+results/, else next to the grids (<out>/<preset>/REPORT.md), so a partial run never replaces
+the docs' report. SIGINT or SIGTERM is passed on to the experiment running, which saves its
+chunks; then this exits with 128 + the signal number.
 """
 
+import os
+import sys
 
 from sslgap import catalog
 from sslgap import command
+from sslgap import stopping
 
 REPORTS = {'small': 'docs/REPRODUCTION.md', 'medium': 'docs/REPRODUCTION_MEDIUM.md', 'paper': 'docs/REPRODUCTION_PAPER.md'}
+DEFAULT_OUT = 'results'
+
+
+def default_report(tier, out, some_only):
+  """The docs' report when every experiment of the tier runs into the default folder; else next to the grids."""
+  if not some_only and os.path.normpath(out) == DEFAULT_OUT:
+    return REPORTS[tier]
+  return os.path.join(out, tier, 'REPORT.md')
 
 
 def main(argv=None):
   parser = command.Parser(prog='python -m sslgap.reproduce', description=__doc__.splitlines()[0])
   parser.add_argument('--preset', default='small', choices=catalog.TIERS, help='the scale to run (default small)')
-  parser.add_argument('--only', default='', help='comma-separated experiment ids (default: every one with the preset)')
-  parser.add_argument('--out', default='results', help='where the grids go: <out>/<preset>/<experiment>')
-  parser.add_argument('--report', default=None, help='the markdown file to write (default by preset: '
-                      + ', '.join(f'{k}: {v}' for k, v in REPORTS.items()) + ')')
+  parser.add_argument('--only', default=None, help='comma-separated experiment ids (default: every one with the preset)')
+  parser.add_argument('--out', default=DEFAULT_OUT, help='where the grids go: <out>/<preset>/<experiment>')
+  parser.add_argument('--report', default=None, help='the markdown file to write (default: by preset, '
+                      + ', '.join(f'{k}: {v}' for k, v in REPORTS.items()) + f', when every experiment runs into '
+                      f'{DEFAULT_OUT}/; else <out>/<preset>/REPORT.md)')
   parser.add_argument('--bootstrap', type=int, default=2000, help='bootstrap resamples per claim')
   args = parser.parse_args(argv)
-  ids = [i for i in args.only.split(',') if i]
+  if args.only is not None and not [i for i in args.only.split(',') if i.strip()]:
+    command.fail('--only: give experiment ids, e.g. --only fig1_parity,fig6_init (leave it out for every experiment)')
+  ids = [i.strip() for i in (args.only or '').split(',') if i.strip()]
   try:
     experiments = catalog.for_tier(args.preset, ids)
   except ValueError as e:
@@ -34,13 +52,16 @@ def main(argv=None):
     command.fail(f'no experiment has a {args.preset!r} preset' + (f' among {ids}' if ids else ''))
   if args.bootstrap < 100:
     command.fail(f'--bootstrap: use at least 100 resamples, got {args.bootstrap}')
-  report = args.report or REPORTS[args.preset]
+  report = args.report or default_report(args.preset, args.out, bool(ids))
   invocation = 'python -m sslgap.reproduce' + (f' --preset {args.preset}' if args.preset != 'small' else '') + \
       (f' --only {args.only}' if ids else '')
   from sslgap import report as report_lib
   try:
     entries = report_lib.generate(experiments, args.preset, args.out, report, bootstrap_n=args.bootstrap,
                                   command=invocation)
+  except stopping.Interrupted as e:
+    print(f'error: {e}: the experiment running saved its chunks; rerun the same command to resume', file=sys.stderr)
+    sys.exit(128 + e.signum)
   except OSError as e:
     command.fail(f'{getattr(e, "filename", None) or report}: {e.strerror or e}')
   failed = [e.experiment.id for e in entries if e.error]

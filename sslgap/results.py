@@ -9,6 +9,7 @@ Layout (the public contract):
   finished             [*axis sizes] bool: False where a partial merge had no run (NaN there)
 """
 
+import hashlib
 import json
 import os
 from typing import NamedTuple
@@ -20,8 +21,18 @@ import numpy as np
 from sslgap import files
 from sslgap import hparams
 from sslgap import stats
+from sslgap.errors import ResultsError
 
 SCHEDULE_AXES = ('dataset_size', 'phase_sizes', 'phase_lengths')
+# Config sections that change no result (how it runs, is drawn, and what is claimed of it).
+RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes')
+
+
+def config_hash(config_json):
+  """What identifies a grid's results: a hash of its config without RESULT_IRRELEVANT."""
+  config = json.loads(config_json)
+  relevant = {k: v for k, v in config.items() if k not in RESULT_IRRELEVANT}
+  return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def coord_array(values):
@@ -110,6 +121,10 @@ class Results:
   def __repr__(self):
     axes = ', '.join(f'{a}[{len(self.coords[a])}]' for a in self.axis_names)
     return f'Results(axes=({axes}), eval_steps[{len(self.eval_steps)}], metrics={sorted(self.metrics)})'
+
+  def with_config(self, config):
+    """The same grid described by another config dict (a plot section edited after the run)."""
+    return Results(self.axis_names, self.coords, self.eval_steps, self.metrics, config, self.info, self.finished)
 
   def __getitem__(self, metric):
     """The metric array, shape [*axis sizes, len(eval_steps)]."""
@@ -284,30 +299,52 @@ def _optional(module):
     raise ImportError(f"{module} is not installed: pip install -e '.[analysis]' (xarray and pandas)") from None
 
 
-class ResultsError(ValueError):
-  """A file that is not an sslgap result grid, named with what is wrong."""
-
-
 CONTRACT_KEYS = ('axis_names', 'eval_steps', 'config_json')
 
 
+_MAGIC = {b'PK\x03\x04': 'npz', b'\x93NUMPY': 'npy', b'\x89PNG': 'a PNG image', b'%PDF': 'a PDF',
+          b'<?xm': 'an SVG or XML file', b'<svg': 'an SVG image'}
+
+
+def _kind_of_file(path):
+  """'npz', 'npy', or what else the file looks like (from its first bytes)."""
+  with open(path, 'rb') as f:
+    head = f.read(8)
+  for magic, kind in _MAGIC.items():
+    if head.startswith(magic):
+      return kind
+  if head.lstrip()[:1] in (b'{', b'['):
+    return 'a JSON file'
+  return 'text' if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head) else 'not a numpy file'
+
+
 def load(path):
-  """The grid in an .npz written by sslgap; ResultsError names the file if it is not one."""
+  """The grid in an .npz written by sslgap; ResultsError names the file if it is not one. A grid
+  whose config no longer matches its config_hash (edited after it was written) loads with a warning."""
   path = os.fspath(path)
+  if os.path.isdir(path):
+    grids = sorted(f for f in os.listdir(path) if f.endswith('.npz'))
+    hint = f': give the grid inside it, e.g. {os.path.join(path, grids[0])}' if grids else ' (it holds no .npz grid)'
+    raise ResultsError(f'{path} is a folder{hint}')
   if not os.path.isfile(path):
     raise ResultsError(f'{path}: no such file')
   try:
-    loaded = np.load(path, allow_pickle=False)
-    if not hasattr(loaded, 'files'):
-      raise ResultsError(f'{path} is a single numpy array, not an sslgap result grid (.npz)')
-    with loaded as f:
+    kind = _kind_of_file(path)
+  except OSError as e:
+    raise ResultsError(f'{path} cannot be read ({files.describe(e)})') from None
+  if kind == 'npy':
+    raise ResultsError(f'{path} is a single numpy array, not an sslgap result grid (.npz)')
+  if kind != 'npz':
+    raise ResultsError(f'{path} is {kind}, not an sslgap result grid (.npz)')
+  try:
+    with np.load(path, allow_pickle=False) as f:
       missing = [k for k in CONTRACT_KEYS if k not in f.files]
       if missing:
         raise ResultsError(f'{path} is not an sslgap result grid: it lacks {missing}')
       names = [str(a) for a in f['axis_names']]
       coords = {a: f[f'coord_{a}'] for a in names}
       metrics = {k[len('metric_'):]: f[k] for k in f.files if k.startswith('metric_')}
-      config = json.loads(str(f['config_json']))
+      config_json = str(f['config_json'])
       finished = f['finished'] if 'finished' in f.files else None
       info = {k: f[k].item() if f[k].ndim == 0 else f[k] for k in f.files
               if k not in CONTRACT_KEYS + ('finished',) and not k.startswith(('coord_', 'metric_'))}
@@ -317,4 +354,14 @@ def load(path):
   except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as e:
     reason = 'it holds Python objects' if 'allow_pickle' in str(e) else str(e) or type(e).__name__
     raise ResultsError(f'{path} is not a readable sslgap result grid ({reason})') from None
+  try:
+    config = json.loads(config_json)
+  except ValueError:
+    raise ResultsError(f'{path}: its config_json is not JSON') from None
+  if not isinstance(config, dict):
+    raise ResultsError(f'{path}: its config_json is a JSON {type(config).__name__}, not the config object')
+  stored = info.get('config_hash')
+  if stored is not None and str(stored) != config_hash(config_json):
+    warnings.warn(f'{path}: its config_json does not match its config_hash (edited after the grid was written?); '
+                  'the figure and claims follow the edited config', stacklevel=2)
   return Results(names, coords, eval_steps, metrics, config, info, finished)

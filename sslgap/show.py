@@ -10,10 +10,13 @@ unfinished runs; then writes the figure the grid's config asks for (--no_figure:
 
 import itertools
 import os
+import sys
+import warnings
 
 import numpy as np
 
 from sslgap import command
+from sslgap import files
 from sslgap import results as results_lib
 from sslgap import stats
 
@@ -80,9 +83,13 @@ def main(argv=None):
   parser.add_argument('--no_figure', action='store_true', help='only print the summary')
   args = parser.parse_args(argv)
   try:
-    r = results_lib.load(args.file)
+    with warnings.catch_warnings(record=True) as caught:
+      warnings.simplefilter('always')
+      r = results_lib.load(args.file)
   except results_lib.ResultsError as e:
     command.fail(str(e))
+  for warning in caught:
+    print(f'warning: {warning.message}', file=sys.stderr)
   metric = args.metric or ('test_acc' if 'test_acc' in r.metrics else 'test_loss')
   from sslgap import claims
   if metric not in r.metrics and metric not in claims.DERIVED:
@@ -101,7 +108,7 @@ def main(argv=None):
   try:
     plotting.save(plotting.draw(r, metric=args.metric), out)
   except OSError as e:
-    command.fail(f'{out}: cannot write ({e.strerror or e})')
+    command.fail(str(e) if isinstance(e, files.FileError) else f'{out}: cannot write ({e.strerror or e})')
   print(f'wrote {out}')
   return 0
 

@@ -15,8 +15,22 @@ TINY = ['--config=sweeps/init_scale_heatmap.py:small', '--config.task.n=8', '--c
         '--config.sweep.init_scale_first=(0.5,1.0,2.0)', '--config.sweep.init_scale_rest=(1.0,)',
         '--config.sweep.dataset_size=(32,256)', '--config.sweep.seed=(0,1)']
 SHORT = ['--config.train.steps=20', '--config.train.eval_every=10']
-# Long enough per run that a chunk of one run takes a noticeable time (for signals mid-sweep).
-LONGER = ['--config.train.steps=600', '--config.train.eval_every=300', '--chunk_size=1']
+# Long enough per run that a chunk of one run takes a noticeable time (for signals mid-sweep); one
+# run per kernel call, so that a chunk of one is not padded to the 12 runs a call would hold.
+LONGER = ['--config.train.steps=600', '--config.train.eval_every=300', '--chunk_size=1', '--config.engine.call_width=1']
+
+
+def tiny_config():
+  """The config that TINY + SHORT give on the command line, built in Python (for sslgap.run)."""
+  from sslgap import config as config_lib
+  c = config_lib.load(os.path.join(ROOT, 'sweeps', 'init_scale_heatmap.py:small'))
+  c.task.n, c.task.k, c.task.test_size = 8, 3, 256
+  c.data.eval_train_size = 64
+  c.model.width, c.train.batch_size = 16, 16
+  c.sweep.init_scale_first, c.sweep.init_scale_rest = (0.5, 1.0, 2.0), (1.0,)
+  c.sweep.dataset_size, c.sweep.seed = (32, 256), (0, 1)
+  c.train.steps, c.train.eval_every = 20, 10
+  return c
 
 
 def env(devices=1, **extra):
@@ -27,7 +41,10 @@ def env(devices=1, **extra):
 
 
 def command(out, *args, script='experiments/init_scale_heatmap.py', tiny=True):
-  return [sys.executable, script, *(TINY if tiny else []), f'--out={out}', *args]
+  """The command line; a flag in args replaces TINY's of the same name (the CLI refuses a flag twice)."""
+  names = {a.split('=', 1)[0] for a in args}
+  base = [a for a in TINY if a.split('=', 1)[0] not in names] if tiny else []
+  return [sys.executable, script, *base, f'--out={out}', *args]
 
 
 def run(out, *args, devices=1, wait=True, expect=0, **kwargs):

@@ -40,7 +40,7 @@ def test_concurrent_processes_agree_on_one_plan(tmp_path):
   """Shards of a job array start together: every one reads the same, whole plan.json."""
   code = ('import json, sys\nfrom sslgap import store\n'
           'record = store.plan_record("n", json.dumps({"x": int(sys.argv[2])}), [("seed", [0, 1])], [0], '
-          'store.layout_record(int(sys.argv[2]), 1, {"kind": "cpu"}), {})\n'
+          'store.layout_record(int(sys.argv[2]), 1, {"kind": "cpu"}, 1), {})\n'
           'print(store.open_plan(sys.argv[1], record)["layouts"][0]["chunk_size"])\n')
   processes = [subprocess.Popen([sys.executable, '-c', code, str(tmp_path), '7'], cwd=ROOT, env=env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(12)]
@@ -71,14 +71,18 @@ def test_a_truncated_chunk_is_named_and_recomputed(reference, tmp_path):
   assert_same_grid(grid(tmp_path), reference)
 
 
-def test_two_processes_on_one_folder_split_the_work(tmp_path):
-  first, second = (cli(tmp_path, *LONGER, '--quiet', '--keep_chunks', wait=False) for _ in range(2))
+def test_two_processes_on_one_folder_split_the_work_and_end_in_one_grid(tmp_path):
+  """Two processes on one shard: neither computes a chunk twice (the one that waits for the last chunk
+  finds it in the merged grid, though the merge removed its file), and no stray chunk is left."""
+  first, second = (cli(tmp_path, *LONGER, '--quiet', wait=False) for _ in range(2))
   logs = [p.communicate(timeout=300)[1] for p in (first, second)]
   assert first.returncode == 0 and second.returncode == 0, logs
   counts = [len(re.findall(r'^chunk \d+ done', log, re.M)) for log in logs]  # --quiet: a line per chunk
   assert sum(counts) == 12 and min(counts) >= 1, (counts, logs)  # nothing computed twice
-  assert len(store.chunk_files(tmp_path)) == 12 and not any(n.endswith('.lease') for n in os.listdir(store.chunk_dir(tmp_path)))
+  assert sorted(os.listdir(store.chunk_dir(tmp_path))) == ['plan.json']  # no stray chunk, lease or temporary
   assert np.all(grid(tmp_path).finished)
+  stdout, _ = module('sslgap.status', tmp_path)
+  assert '12 of 12 runs, 12 of 12 chunks done' in stdout and 'complete; grid:' in stdout, stdout
 
 
 def test_a_second_signal_abandons_the_chunk_at_once_and_leaves_no_lease(tmp_path):
@@ -229,7 +233,8 @@ def test_projection_arithmetic(tiny_config):
   assert projection.remaining_seconds == pytest.approx(3 + 2 * 6 + 10 + 10)
   assert projection.shard_seconds == pytest.approx([3 + 6 + 20, 3 + 6 + 20])  # chunks 0, 2 and 1, 3
   assert projection.scaled_kernels == [1]
-  assert rehearse.choose_chunks(plan, [0, 1, 2, 3], 3) == [0, 2, 1]
+  assert rehearse.choose_chunks(plan, (0, 1), set(), 3) == [0, 2, 1]
+  assert rehearse.choose_chunks(plan, (0, 1), {0}, 3) == [1, 2, 3]
 
 
 def test_shortened_rehearsal_keeps_evaluations_and_scales_phases(tiny_config):
@@ -293,12 +298,12 @@ def test_dry_run_plans_for_a_named_accelerator(tmp_path):
 
 
 @pytest.mark.parametrize('args,message', [
-    (['--shard=3/2'], '--shard 3/2: need 0 <= i < N'),
-    (['--shard=x'], '--shard must look like i/N'),
+    (['--shard=3/2'], 'shard 3/2: need 0 <= i < N'),
+    (['--shard=x'], 'shard must look like i/N'),
     (['--config.hp.lrr=0.1'], 'config.hp.lrr: unknown key; did you mean hp.lr?'),
     (['--config.sweep.bogus=(1,2)'], "config.sweep.bogus: 'bogus' is neither an hp key"),
     (['--device=h100'], '--device plans for another machine: use it with --dry_run'),
-    (['--memory_budget=lots'], "--memory_budget must be a size like '60GB'"),
+    (['--memory_budget=lots'], "memory_budget must be a size like '60GB'"),
     (['--chunk_size=0'], 'chunk_size'),
     (['--nonsense'], 'nonsense'),
 ])
@@ -338,7 +343,7 @@ def test_results_load_names_a_file_that_is_not_a_grid(tmp_path):
   np.savez(tmp_path / 'pickled.npz', axis_names=np.array([{'a': 1}], dtype=object), eval_steps=np.zeros(1),
            config_json=np.array('{}'))
   for name, message in [('array.npy', 'single numpy array'), ('other.npz', "lacks ['axis_names'"),
-                        ('text.npz', 'not a readable sslgap result grid'), ('pickled.npz', 'holds Python objects'),
+                        ('text.npz', 'is text, not an sslgap result grid'), ('pickled.npz', 'holds Python objects'),
                         ('missing.npz', 'no such file')]:
     with pytest.raises(results.ResultsError, match=re.escape(message)) as error:
       results.load(tmp_path / name)

@@ -147,6 +147,9 @@ def test_chunk_size_fits_the_memory_budget(tiny_config):
   # The budget is per device; more memory, larger chunks, never more than the runs there are.
   assert sweep.make_plan(tiny_config, memory_budget=str(int(budget)), num_devices=2).chunk_size == 60
   assert sweep.make_plan(tiny_config, memory_budget='100GB', num_devices=1).chunk_size == 100
+  # With a chunk size given, the budget still sets the runs per call: a chunk of 40 runs in calls of 30.
+  plan = sweep.make_plan(tiny_config, chunk_size=40, memory_budget=str(int(budget)), num_devices=1)
+  assert (plan.chunk_size, plan.call_width, plan.num_chunks) == (40, 30, 3)
 
 
 def test_cpu_chunks_hold_a_cache_sized_number_of_runs_per_device(tiny_config):
@@ -160,12 +163,20 @@ def test_cpu_chunks_hold_a_cache_sized_number_of_runs_per_device(tiny_config):
       spec_lib.derive(tiny_config), '100kB') < 100
 
 
-def test_choose_chunk_size_is_a_device_multiple_within_budget():
-  assert memory.choose_chunk_size(per_run=1e6, budget=10.5e6, shared=0.5e6, runs=1000, num_devices=4, cap=10**6) == 40
-  assert memory.choose_chunk_size(per_run=1e6, budget=1e9, shared=0, runs=10, num_devices=4, cap=10**6) == 12
-  assert memory.choose_chunk_size(per_run=1e6, budget=1e9, shared=0, runs=10**6, num_devices=1, cap=500) == 500
-  assert memory.choose_chunk_size(per_run=1e9, budget=1e6, shared=0, runs=10, num_devices=2, cap=500) == 2
+def test_runs_per_call_is_a_device_multiple_within_budget():
+  fits = lambda **kw: memory.runs_per_call(**dict(dict(per_run=1e6, budget=1e9, shared=0, runs=1000, num_devices=4,
+                                                       cap=10**6), **kw))
+  assert fits(budget=10.5e6, shared=0.5e6) == 40
+  assert fits(runs=10) == 12  # no more than the runs, rounded up to the devices
+  assert fits(runs=10**6, num_devices=1, cap=500) == 500
+  assert fits(measured={'fixed': 1e6, 'per_run': 2e6}, budget=11e6, num_devices=1) == 5  # XLA's figures
+  assert fits(cpu_runs_per_device=3) == 12  # a CPU device's cache
+  with pytest.raises(memory.TooSmall, match='holds no run of this sweep'):
+    fits(per_run=1e9, budget=1e6, num_devices=2)
   assert memory.parse_bytes('80GB') == 80 * 10**9 and memory.parse_bytes('2GiB') == 2 * 2**30
+  for bad, message in (('-5GB', 'positive'), ('1e400GB', 'finite'), ('lots', "like '60GB'"), ('0', 'positive')):
+    with pytest.raises(ValueError, match=message):
+      memory.parse_bytes(bad)
 
 
 def test_diverged_runs_are_counted_and_kept_as_nan(tmp_path):

@@ -125,7 +125,7 @@ def test_show_prints_the_summary_and_redraws_the_figure(tmp_path):
   assert "has no metric 'nope'" in stderr
   (tmp_path / 'x.npz').write_text('not a grid')
   _, stderr = module('sslgap.show', tmp_path / 'x.npz', expect=2)
-  assert 'x.npz is not a readable sslgap result grid' in stderr and len(stderr.strip().splitlines()) == 1
+  assert 'x.npz is text, not an sslgap result grid' in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_bootstrap_of_a_results_grid(tmp_path):
