@@ -2,7 +2,7 @@
 
 import os
 
-__version__ = '0.1.0'
+from sslgap.version import __version__  # noqa: F401
 
 HOST_DEVICES_FLAG = '--xla_force_host_platform_device_count'
 

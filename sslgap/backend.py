@@ -20,6 +20,11 @@ def local_devices():
                        "pip install -e '.[cuda]'") from None
 
 
+def jax_version():
+  import jax
+  return jax.__version__
+
+
 def platform():
   """'cpu', 'gpu' or 'tpu': the platform of this process's devices (BackendError if it cannot start)."""
   return local_devices()[0].platform

@@ -9,6 +9,8 @@ at each scale. The report, the paper-scale rehearsal and the golden tests all re
 import dataclasses
 import os
 
+from sslgap import config as config_lib
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIERS = ('small', 'medium', 'paper')
 
@@ -103,7 +105,6 @@ def find(ids):
 
 def load_config(experiment, tier):
   """The config of an experiment at a tier (config files are code: this runs get_config)."""
-  from sslgap import config as config_lib
   preset = experiment.preset(tier)
   return config_lib.load(os.path.join(ROOT, experiment.config_path) + (f':{preset}' if preset else ''))
 

@@ -115,6 +115,19 @@ class ChunkLayout:
         offsets.append(len(runs))
     return np.asarray(group_index, np.int64), np.asarray(offsets, np.int64), np.asarray(runs, np.int64)
 
+  def looped_grid(self, per_group):
+    """An array over the grid that only the looped axes change: per_group[g] ([...] values) at each
+    group's position, size 1 on the traced axes (it broadcasts against a metric)."""
+    values = [np.asarray(v) for v in per_group]
+    shape = tuple(1 if i in self.traced else n for i, n in enumerate(self.shape)) + values[0].shape
+    out = np.zeros(shape, values[0].dtype)
+    for g, fixed in enumerate(self.groups):
+      index = [0] * len(self.shape)
+      for pos, idx in fixed:
+        index[pos] = idx
+      out[tuple(index)] = values[g]
+    return out
+
   def with_chunks(self, chunk_size, explicit=None):
     return dataclasses.replace(self, chunk_size=int(chunk_size), explicit=explicit)
 

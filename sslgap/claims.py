@@ -203,7 +203,7 @@ def _faster(r, c, idx):
     v = series(r, c[key], c['metric'], c.get('best', 'max'))  # [S, E]
     t = stats.first_step(v, r.eval_steps, c['target'], above)  # [S]
     if x == 'compute':
-      seen = results_lib.examples_seen(r.config, dict(c[key]), r.eval_steps)
+      seen = r.examples_at(dict(c[key]))
       t = np.where(np.isfinite(t), np.interp(t, r.eval_steps, seen), np.inf)
     times.append(t)
   series_ci = {label(c[key]): stats.bootstrap(t, stats.censored_median, indices=idx) for key, t in zip('ab', times)}

@@ -25,7 +25,9 @@ from ml_collections import config_flags  # noqa: E402
 
 from sslgap import command  # noqa: E402
 from sslgap import config as config_lib  # noqa: E402
+from sslgap import launch  # noqa: E402
 from sslgap import memory  # noqa: E402
+from sslgap import plotting  # noqa: E402
 from sslgap import results as results_lib  # noqa: E402
 from sslgap import runner  # noqa: E402
 from sslgap import sweep  # noqa: E402
@@ -199,7 +201,6 @@ def _run_experiment(config):
     raise ValueError('--device plans for another machine: use it with --dry_run')
   options = _options()
   if _CACHE.value:
-    from sslgap import launch
     launch.use_compilation_cache(_CACHE.value)
   out = _OUT.value or os.path.join('results', config.name)
   if _DRY_RUN.value:
@@ -207,7 +208,6 @@ def _run_experiment(config):
     print(sweep.make_plan(config, _CHUNK_SIZE.value, _MEMORY_BUDGET.value, device=device).describe())
     return None
   if _LAUNCHER.value:
-    from sslgap import launch
     path = launch.launch(config, out, _SHARDS.value, _LAUNCHER.value, options, partition=_SLURM_PARTITION.value,
                          timeout_min=_TIMEOUT_MIN.value, gpus_per_node=_GPUS_PER_NODE.value,
                          signal_delay_s=_SIGNAL_DELAY.value, max_timeouts=_MAX_TIMEOUTS.value,
@@ -220,7 +220,6 @@ def _run_experiment(config):
       fail(summary.folder_changed)
     path = summary.path
   if path:
-    from sslgap import plotting
     figure = os.path.join(out, f'{config.name}.{_FORMAT.value}')
     grid = results_lib.load(path)
     plot = config_lib.section_json(config, 'plot')

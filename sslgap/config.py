@@ -23,15 +23,15 @@ import numpy as np
 
 from sslgap import hparams
 from sslgap import losses
-from sslgap import memory
 from sslgap import models
 from sslgap import optim
+from sslgap import options
 from sslgap import plugins
 from sslgap import spec as spec_lib
 from sslgap import tasks
-from sslgap.errors import ConfigError, ConfigFileError, PluginError, UserError
+from sslgap.errors import ConfigError, ConfigFileError, PluginError, UserError, check, check_choice, is_int, is_number
 
-MATMUL_PRECISIONS = ('highest', 'tensorfloat32', 'default')
+MATMUL_PRECISIONS = options.MATMUL_PRECISIONS
 FREE_SECTIONS = ('plot', 'claims', 'notes')  # read by experiment scripts and the report, not the engine
 
 
@@ -51,23 +51,11 @@ def base_config():
   c.model = dict(kind='mlp', **models.MLPModel.fields)
   c.loss = 'hinge'
   c.optim = dict(kind='sgd', eps=1e-8)
-  c.data = dict(mode='minibatch', sampling='with_replacement', phase_unit='steps',
-                schedule='fixed', auto_check_every=50, auto_probe_size=1024, debias='none', online_groups=(),
-                eval_train_size=4096, eval_batch_size=1024, full_batch_microbatch=0)
-  # matmul_precision: 'highest' (float32 products, as PyTorch computes them), 'tensorfloat32' or
-  # 'default' (the platform's fastest for float32: TF32 on recent NVIDIA GPUs); no effect on a CPU.
-  c.train = dict(batch_size=128, steps=1000, eval_every=100, matmul_precision='highest')
+  c.data = options.defaults('data')  # the static options are declared in sslgap.options
+  c.train = options.defaults('train')
   c.hp = _hp_defaults()
   c.sweep = ml_collections.ConfigDict()
-  # call_width 0: runs per kernel call, the largest that fits memory_budget ('60GB'), else
-  # memory_fraction of one device's memory (0: 80% of an accelerator's allocator limit, 50% of
-  # host RAM on a CPU), at most max_chunk_size. On a CPU a device's runs keep their training step
-  # within cpu_cache_bytes, so they stay in cache: 6MB, i.e. 16 runs of the Figure 6 MLP,
-  # measured best by benchmarks/bench_sweep.py. chunk_size 0: runs per chunk file, one call's worth.
-  # memory_model: how bytes per run are known: 'auto' (XLA's analysis of the compiled kernel at
-  # two widths on an accelerator, the formula in sslgap.memory on a CPU), 'formula' or 'measured'.
-  c.engine = dict(chunk_size=0, call_width=0, max_chunk_size=65536, memory_budget='', memory_fraction=0.0,
-                  cpu_cache_bytes='6MB', memory_model='auto')
+  c.engine = options.defaults('engine')
   return c
 
 
@@ -135,6 +123,17 @@ def to_json(config):
   return config.to_json(sort_keys=False)
 
 
+def from_grid(config_dict):
+  """The ConfigDict of a grid's config_json, with the options declared since it was written at their
+  defaults (an older grid's config may lack engine.call_width, say)."""
+  config = ml_collections.ConfigDict(config_dict)
+  for section in options.SECTIONS:
+    for name, default in options.defaults(section).items():
+      if section in config and name not in config[section]:
+        config[section][name] = default
+  return config
+
+
 def section_json(config, name):
   """A section of the config as the grid's config_json holds it (None if it has none)."""
   if name not in config:
@@ -154,7 +153,9 @@ def static_path(axis):
 
 
 def is_static_axis(config, axis):
-  return axis not in config.hp or axis in hparams.static_hp_keys(config)
+  """A config path, or an hp key that sets shapes (the dataset sizes of full-batch GD): looped, one
+  compile per value."""
+  return axis not in config.hp or (spec_lib.is_full_batch(config) and axis in hparams.SCHEDULE_KEYS)
 
 
 def with_values(config, assignments):
@@ -192,23 +193,6 @@ def concrete_config(config, point):
 
 # --- validation ------------------------------------------------------------
 
-def _check(condition, key, message):
-  if not condition:
-    raise ConfigError(key, message)
-
-
-def _is_int(v):
-  return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v):
-  return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _check_choice(value, choices, key):
-  _check(value in choices, key, f'unknown value {value!r}; choose one of {sorted(choices)}')
-
-
 def _check_no_unknown(node, known, prefix):
   for key in node.keys():
     if key not in known:
@@ -219,7 +203,7 @@ def _check_no_unknown(node, known, prefix):
 
 def _check_plugins(config):
   paths = config.get('plugins', ())
-  _check(isinstance(paths, (tuple, list)) and all(isinstance(p, str) for p in paths), 'plugins',
+  check(isinstance(paths, (tuple, list)) and all(isinstance(p, str) for p in paths), 'plugins',
          f'must be a tuple of python files or module names, got {paths!r}')
   try:
     plugins.load(paths)
@@ -229,29 +213,29 @@ def _check_plugins(config):
 
 def _check_task(config):
   t = config.task
-  _check('name' in t, 'task.name', 'missing')
-  _check_choice(t.name, tasks.TASKS, 'task.name')
+  check('name' in t, 'task.name', 'missing')
+  check_choice(t.name, tasks.TASKS, 'task.name')
   fields = tasks.fields_of(tasks.TASKS[t.name])
   needed = {k for k, default in fields.items() if default is dataclasses.MISSING} | {'test_size'}
   allowed = set(fields) | {'test_size'}
   have = set(t.keys()) - {'name'}
-  _check(not needed - have, 'task', f'task {t.name!r} needs fields {sorted(needed - have)}')
-  _check(not have - allowed, 'task',
+  check(not needed - have, 'task', f'task {t.name!r} needs fields {sorted(needed - have)}')
+  check(not have - allowed, 'task',
          f'task {t.name!r} does not take fields {sorted(have - allowed)}; it takes {sorted(allowed)}')
   types = {f.name: f.type for f in dataclasses.fields(tasks.TASKS[t.name])}
   for field in have:
     if types.get(field, int) in (int, 'int'):
-      _check(_is_int(t[field]) and t[field] >= 1, f'task.{field}', f'must be a positive integer, got {t[field]!r}')
+      check(is_int(t[field]) and t[field] >= 1, f'task.{field}', f'must be a positive integer, got {t[field]!r}')
   tasks.make_task(t).check(t)
 
 
 def _check_model_kind_and_groups(config):
-  _check(isinstance(config.get('model'), ml_collections.ConfigDict) and 'kind' in config.model, 'model.kind', 'missing')
-  _check_choice(config.model.kind, models.MODELS, 'model.kind')
+  check(isinstance(config.get('model'), ml_collections.ConfigDict) and 'kind' in config.model, 'model.kind', 'missing')
+  check_choice(config.model.kind, models.MODELS, 'model.kind')
   rules = config.model.get('layer_groups', ())
-  _check(isinstance(rules, (tuple, list)), 'model.layer_groups', f'must be a tuple of (regex, group) pairs, got {rules!r}')
+  check(isinstance(rules, (tuple, list)), 'model.layer_groups', f'must be a tuple of (regex, group) pairs, got {rules!r}')
   for rule in rules:
-    _check(isinstance(rule, (tuple, list)) and len(rule) == 2 and all(isinstance(r, str) for r in rule),
+    check(isinstance(rule, (tuple, list)) and len(rule) == 2 and all(isinstance(r, str) for r in rule),
            'model.layer_groups', f'each rule must be a (layer regex, group name) pair, got {rule!r}')
 
 
@@ -264,97 +248,73 @@ def _check_model(config):
     for h in hparams.DECLARED:
       if h.per_group:
         key = hparams.config_key(h, group)
-        _check(key in config.hp, 'model.layer_groups',
+        check(key in config.hp, 'model.layer_groups',
                f'group {group!r} needs config.hp.{key} (config_lib.set_model adds it)')
   for group in config.data.online_groups:
-    _check(group in groups, 'data.online_groups', f'{group!r} is not a layer group; groups: {groups}')
+    check(group in groups, 'data.online_groups', f'{group!r} is not a layer group; groups: {groups}')
+
+
+def _check_options(config, section, task=None):
+  """Every declared option of a section (sslgap.options); the debias kinds are the task's."""
+  for option in options.of_section(section):
+    choices = task.debias_kinds if option.key == 'data.debias' else None
+    options.check_value(option, config[section][option.name], choices)
 
 
 def _check_training(config):
-  _check_choice(config.loss, losses.LOSSES, 'loss')
+  check_choice(config.loss, losses.LOSSES, 'loss')
   task = tasks.make_task(config.task)
   suited = losses.LOSSES_FOR_LABELS[task.label_kind]
-  _check(config.loss in suited, 'loss',
-         f'task {config.task.name!r} has {task.label_kind} labels, which need one of {suited}, got {config.loss!r}')
-  _check_choice(config.optim.kind, optim.OPTIMIZERS, 'optim.kind')
-  d = config.data
-  _check_choice(d.mode, ('minibatch', 'full_batch'), 'data.mode')
-  _check_choice(d.sampling, ('with_replacement', 'without_replacement'), 'data.sampling')
-  _check_choice(d.phase_unit, ('steps', 'epochs'), 'data.phase_unit')
-  _check_choice(d.schedule, ('fixed', 'auto'), 'data.schedule')
-  if d.schedule == 'auto':
-    _check(d.mode == 'minibatch' and hparams.is_multi_phase(config), 'data.schedule',
-           "'auto' moves through hp.phase_sizes during mini-batch training; set them (and data.mode=minibatch)")
-    _check(task.label_kind == 'sign', 'data.schedule', "'auto' advances on train accuracy, which needs +-1 labels")
-  _check_choice(d.debias, task.debias_kinds, 'data.debias')
-  for field in ('auto_check_every', 'auto_probe_size', 'eval_train_size', 'eval_batch_size'):
-    _check(_is_int(d[field]) and d[field] >= 1, f'data.{field}', f'must be a positive integer, got {d[field]!r}')
-  _check(_is_int(d.full_batch_microbatch) and d.full_batch_microbatch >= 0, 'data.full_batch_microbatch',
-         f'must be a non-negative integer (0: {spec_lib.AUTO_MICROBATCH}), got {d.full_batch_microbatch!r}')
+  check(config.loss in suited, 'loss',
+        f'task {config.task.name!r} has {task.label_kind} labels, which need one of {suited}, got {config.loss!r}')
+  check_choice(config.optim.kind, optim.OPTIMIZERS, 'optim.kind')
+  _check_options(config, 'data', task)
+  if config.data.schedule == 'auto':
+    check(not spec_lib.is_full_batch(config) and hparams.is_multi_phase(config), 'data.schedule',
+          "'auto' moves through hp.phase_sizes during mini-batch training; set them (and data.mode=minibatch)")
+    check(task.label_kind == 'sign', 'data.schedule', "'auto' advances on train accuracy, which needs +-1 labels")
+  _check_options(config, 'train')
   tr = config.train
-  for field in ('batch_size', 'steps', 'eval_every'):
-    _check(_is_int(tr[field]) and tr[field] >= 1, f'train.{field}', f'must be a positive integer, got {tr[field]!r}')
-  _check(tr.steps % tr.eval_every == 0, 'train.eval_every',
-         f'must divide train.steps={tr.steps}, got {tr.eval_every}')
-  _check_choice(tr.matmul_precision, MATMUL_PRECISIONS, 'train.matmul_precision')
-
-
-def _check_engine(config):
-  e = config.engine
-  _check(_is_int(e.chunk_size) and e.chunk_size >= 0, 'engine.chunk_size',
-         f'must be a non-negative integer (0: one kernel call\'s worth of runs), got {e.chunk_size!r}')
-  _check(_is_int(e.call_width) and e.call_width >= 0, 'engine.call_width',
-         f'must be a non-negative integer (0: the most that fit the memory budget), got {e.call_width!r}')
-  _check(_is_int(e.max_chunk_size) and e.max_chunk_size >= 1, 'engine.max_chunk_size',
-         f'must be a positive integer, got {e.max_chunk_size!r}')
-  _check(_is_number(e.memory_fraction) and 0 <= e.memory_fraction <= 1, 'engine.memory_fraction',
-         f'must be in [0, 1] (0: our default), got {e.memory_fraction!r}')
-  _check_choice(e.memory_model, ('auto', 'formula', 'measured'), 'engine.memory_model')
-  for field in ('memory_budget', 'cpu_cache_bytes'):
-    if e[field] or field == 'cpu_cache_bytes':
-      try:
-        memory.parse_bytes(e[field])
-      except ValueError as error:
-        raise ConfigError(f'engine.{field}', str(error)) from None
+  check(tr.steps % tr.eval_every == 0, 'train.eval_every', f'must divide train.steps={tr.steps}, got {tr.eval_every}')
 
 
 def _check_size(config, task, value, where):
   if value == hparams.ONLINE_NAME:
     value = hparams.ONLINE
-  _check(_is_int(value) and value >= 0, where,
+  check(is_int(value) and value >= 0, where,
          f"must be a dataset size (positive integer) or 'online' (0), got {value!r}")
-  _check(value <= task.population_size, where, f'{value} exceeds the population size {task.population_size}')
+  check(value <= task.population_size, where, f'{value} exceeds the population size {task.population_size}')
   if value == 0:
-    _check(config.data.mode != 'full_batch', where, 'full-batch GD needs a finite dataset, not online')
+    check(not spec_lib.is_full_batch(config), where, 'full-batch GD needs a finite dataset, not online')
     return
   group = task.debias_group_size(config.data.debias)
-  _check(value % group == 0, where,
+  check(value % group == 0, where,
          f'data.debias={config.data.debias!r} is exact for sizes that are multiples of {group}, got {value}')
-  if config.data.mode == 'minibatch' and config.data.sampling == 'without_replacement':
-    _check(config.train.batch_size <= value, where,
+  if not spec_lib.is_full_batch(config) and config.data.sampling == 'without_replacement':
+    check(config.train.batch_size <= value, where,
            f'batch_size={config.train.batch_size} is larger than the dataset ({value}) sampled without replacement')
 
 
 def _check_hp_value(config, task, hparam, value, where):
   """Checks one value (a default or a swept one) of a declared hyper-parameter."""
   message = hparams.check_value(hparam, value, where, task.population_size)
-  _check(message is None, where, message)
+  check(message is None, where, message)
   if hparam.kind == 'size':
     _check_size(config, task, value, where)
   elif hparam.kind == 'sizes':
-    _check(isinstance(value, (tuple, list)), where, f'must be a tuple of sizes, got {value!r}')
+    check(isinstance(value, (tuple, list)), where, f'must be a tuple of sizes, got {value!r}')
     for i, s in enumerate(value):
       _check_size(config, task, s, f'{where}[{i}]')
     numeric = [math.inf if hparams.size_value(s) == 0 else s for s in value]
-    _check(all(a <= b for a, b in zip(numeric, numeric[1:])), where,
+    check(all(a <= b for a, b in zip(numeric, numeric[1:])), where,
            f'phase sizes must not decrease (nested subsets, online last), got {tuple(value)}')
 
 
-def _check_hp(config):
+def _check_hp(config, facts):
   task = tasks.make_task(config.task)
-  for hparam, group in hparams.used_hparams(config):
+  for hparam, group in hparams.used_hparams(facts):
     key = hparams.config_key(hparam, group)
-    _check(key in config.hp, f'hp.{key}', 'missing')
+    check(key in config.hp, f'hp.{key}', 'missing')
     if key in config.sweep:
       for i, value in enumerate(config.sweep[key]):
         _check_hp_value(config, task, hparam, value, f'sweep.{key}[{i}]')
@@ -362,14 +322,14 @@ def _check_hp(config):
       _check_hp_value(config, task, hparam, config.hp[key], f'hp.{key}')
   if getattr(task, 'debias_whole_pool_only', False) and config.data.debias != 'none':
     finite = {s for s in hparams.all_dataset_sizes(config) if s}
-    _check(len(finite) == 1, 'data.debias', f'{config.task.name} debiasing is exact for the whole pool only: '
+    check(len(finite) == 1, 'data.debias', f'{config.task.name} debiasing is exact for the whole pool only: '
            f'use one finite dataset size, got {sorted(finite)}')
   if hparams.is_multi_phase(config):
     phases = [len(v) for v in hparams.axis_values(config, 'phase_sizes')]
-    _check(len(set(phases)) == 1, 'sweep.phase_sizes',
+    check(len(set(phases)) == 1, 'sweep.phase_sizes',
            f'every value must have the same number of phases (it sets shapes), got {phases}')
     for lengths in ([] if config.data.schedule == 'auto' else hparams.axis_values(config, 'phase_lengths')):
-      _check(len(lengths) == phases[0] - 1, 'hp.phase_lengths',
+      check(len(lengths) == phases[0] - 1, 'hp.phase_lengths',
              f'needs one length per phase but the last ({phases[0] - 1}), got {tuple(lengths)}')
 
 
@@ -416,7 +376,7 @@ def _check_no_duplicates(axis, values):
       continue
     why = (': the same seed twice is one run counted as two, with intervals of zero width' if 'seed' in axis
            else ': each value is one grid point')
-    _check(first == i, f'sweep.{axis}[{i}]', f'{value!r} is already value [{first}] of this axis{why}')
+    check(first == i, f'sweep.{axis}[{i}]', f'{value!r} is already value [{first}] of this axis{why}')
 
 
 def _check_text_axis(config, axis, text):
@@ -426,22 +386,22 @@ def _check_text_axis(config, axis, text):
   if values is not None and hparam is not None and hparam.kind in ('float', 'int', 'seed'):
     for i, value in enumerate(values):
       message = hparams.check_value(hparam, value, f'sweep.{axis}[{i}]', math.inf)
-      _check(message is None, f'sweep.{axis}[{i}]', message)
+      check(message is None, f'sweep.{axis}[{i}]', message)
   raise ConfigError(f'sweep.{axis}', f'got the text {text!r}, which is not a tuple of values; write one like '
                     '(0.1,0.2), quoted for the shell')
 
 
 def _check_sweep(config):
-  used = set(hparams.used_hp_keys(config))
+  used = set(hparams.used_hp_keys(spec_lib.facts_of(config)))
   for axis, values in sweep_axes(config):
     where = f'sweep.{axis}'
     if isinstance(config.sweep[axis], str):
       _check_text_axis(config, axis, config.sweep[axis])
-    _check(isinstance(config.sweep[axis], (tuple, list)) and len(values) > 0, where,
+    check(isinstance(config.sweep[axis], (tuple, list)) and len(values) > 0, where,
            f'must be a non-empty tuple of values, got {config.sweep[axis]!r}')
     _check_no_duplicates(axis, values)
     if axis in config.hp:
-      _check(axis in used, where,
+      check(axis in used, where,
              f'hp.{axis} is not used by this config (optim.kind={config.optim.kind!r}, '
              f'multi-phase={hparams.is_multi_phase(config)}), so sweeping it changes nothing')
       continue
@@ -452,9 +412,9 @@ def _check_sweep(config):
                           f'nor a config path (section__field); '
                           f'{".".join(parts[:depth + 1])} does not exist')
       node = node[part]
-    _check(parts[0] not in ('sweep', 'engine', 'hp', 'plugins'), where, 'this section cannot be swept')
+    check(parts[0] not in ('sweep', 'engine', 'hp', 'plugins'), where, 'this section cannot be swept')
     for i, value in enumerate(values):
-      _check(type(value) is type(node) or (_is_number(value) and _is_number(node)), f'{where}[{i}]',
+      check(type(value) is type(node) or (is_number(value) and is_number(node)), f'{where}[{i}]',
              f'must be of type {type(node).__name__} like config.{".".join(parts)}, got {value!r}')
 
 
@@ -470,8 +430,10 @@ def _check_known_keys(config):
   _check_no_unknown(config.hp, known_hp, 'hp.')
 
 
-def validate(config):
-  """Raises ConfigError naming the first bad key; checks every static point of the sweep."""
+def checked_points(config):
+  """[(static point {axis: value}, its concrete config, its Facts)]: the config checked as a whole and
+  at every static point of the sweep (ConfigError names the first bad key). The facts are derived
+  here once per point, and the run spec takes them (sslgap.spec.derive)."""
   _check_plugins(config)
   _check_model_kind_and_groups(config)
   _check_known_keys(config)
@@ -479,11 +441,20 @@ def validate(config):
   _check_model(config)
   _check_training(config)
   _check_sweep(config)
-  _check_engine(config)
+  _check_options(config, 'engine')
+  points = []
   for point in static_points(config):
     concrete = concrete_config(config, point)
     _check_task(concrete)
     _check_model(concrete)
     _check_training(concrete)
-    _check_hp(concrete)
+    facts = spec_lib.facts_of(concrete)
+    _check_hp(concrete, facts)
+    points.append((point, concrete, facts))
+  return points
+
+
+def validate(config):
+  """Raises ConfigError naming the first bad key; checks every static point of the sweep."""
+  checked_points(config)
   return config

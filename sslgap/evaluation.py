@@ -21,11 +21,11 @@ def padded_slices(x, y, mask, size):
 class Evaluator:
   def __init__(self, spec, examples, apply, loss_fn):
     self.spec, self.examples, self.apply, self.loss_fn = spec, examples, apply, loss_fn
-    self.probe_size = min(spec.eval_train_size, spec.pool_size)
+    self.probe_size = min(spec.data.eval_train_size, spec.pool_size)
 
   def measure(self, params, x, y, mask=None):
     """Mean loss (and accuracy: of sign(f), or of the arg-max class) over x, in slices of
-    spec.eval_batch_size examples."""
+    spec.data.eval_batch_size examples."""
     kind = self.spec.task.label_kind
     counts_accuracy = kind in ('sign', 'class')
 
@@ -38,7 +38,7 @@ class Evaluator:
         terms.append(jnp.sum(correct * w))
       return [t + u for t, u in zip(totals, terms)], None
 
-    batches = padded_slices(x, y, mask, min(self.spec.eval_batch_size, x.shape[0]))
+    batches = padded_slices(x, y, mask, min(self.spec.data.eval_batch_size, x.shape[0]))
     totals, _ = jax.lax.scan(add_slice, [jnp.float32(0)] * (3 if counts_accuracy else 2), batches)
     count = jnp.maximum(totals[0], 1.0)
     out = {'loss': totals[1] / count}
@@ -47,7 +47,7 @@ class Evaluator:
     return out
 
   def evaluate(self, params, data, hp, state, probe_key, bias):
-    """Test metrics, train metrics on (up to spec.eval_train_size examples of) the data being
+    """Test metrics, train metrics on (up to spec.data.eval_train_size examples of) the data being
     trained on, with the labels being trained on, and the model's weight norms."""
     spec, examples = self.spec, self.examples
     metrics = {f'test_{k}': v for k, v in self.measure(params, data.test_x, data.test_y).items()}
@@ -57,7 +57,7 @@ class Evaluator:
       labels = examples.labels_at(data.pool_y[probe], data.pool_y_random[probe], hp, state.phase)
       train = self.measure(params, data.pool_x[probe], labels, mask=jnp.arange(self.probe_size) < size)
     if spec.uses_fresh or self.probe_size == 0:
-      x, y = examples.fresh(data, hp, probe_key, state.phase, spec.eval_train_size, bias)
+      x, y = examples.fresh(data, hp, probe_key, state.phase, spec.data.eval_train_size, bias)
       online = self.measure(params, x, y)
       train = online if self.probe_size == 0 else jax.tree_util.tree_map(
           lambda a, b: jnp.where(size == hparams.ONLINE, a, b), online, train)

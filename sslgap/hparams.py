@@ -20,17 +20,20 @@ from typing import Callable
 
 import numpy as np
 
+from sslgap.errors import is_int, is_number
+
 ONLINE = 0  # the dataset size that means "sample fresh every step"
 ONLINE_NAME = 'online'  # how configs (and figure labels) write it
 
 
 @dataclasses.dataclass(frozen=True)
 class Facts:
-  """The static facts that decide which hyper-parameters a config uses."""
+  """The static facts that decide which hyper-parameters a config uses (sslgap.spec.facts_of
+  derives them from the config and the plug-ins' registries)."""
 
-  optimizer: str
+  optimizer_hparams: tuple  # what the optimiser reads (sslgap.optim)
   groups: tuple
-  mode: str  # 'minibatch' or 'full_batch'
+  full_batch: bool
   multi_phase: bool
   auto: bool
   biased_sampling: bool  # the task can sample from coordinate-biased distributions
@@ -45,8 +48,9 @@ def never(_):
   return False
 
 
-def _adamw(f):
-  return f.optimizer == 'adamw'
+def by_optimizer(name):
+  """Used when the optimiser declares it reads `name` (sslgap.optim)."""
+  return lambda f: name in f.optimizer_hparams
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,20 +72,20 @@ class HParam:
 DECLARED = (
     HParam('seed', 'seed', 0, doc='initialisation, batch order and probes of a run'),
     HParam('data_seed', 'seed', 0, engine=True, doc='the pool, the hidden target and the test set'),
-    HParam('lr', 'float', 0.1, low=0, low_open=True, doc='learning rate'),
-    HParam('momentum', 'float', 0.9, low=0, high=1, high_open=True, used=lambda f: f.optimizer == 'momentum'),
-    HParam('b1', 'float', 0.9, low=0, high=1, high_open=True, used=_adamw),
-    HParam('b2', 'float', 0.999, low=0, high=1, high_open=True, used=_adamw),
-    HParam('weight_decay', 'float', 0.0, low=0, used=_adamw),
+    HParam('lr', 'float', 0.1, low=0, low_open=True, used=by_optimizer('lr'), doc='learning rate'),
+    HParam('momentum', 'float', 0.9, low=0, high=1, high_open=True, used=by_optimizer('momentum')),
+    HParam('b1', 'float', 0.9, low=0, high=1, high_open=True, used=by_optimizer('b1')),
+    HParam('b2', 'float', 0.999, low=0, high=1, high_open=True, used=by_optimizer('b2')),
+    HParam('weight_decay', 'float', 0.0, low=0, used=by_optimizer('weight_decay')),
     HParam('init_scale', 'float', 1.0, low=0, per_group=True, doc='multiplies the group\'s initial weights and biases'),
     HParam('lr_mult', 'float', 1.0, low=0, per_group=True, doc='multiplies the group\'s updates'),
     HParam('alpha', 'float', 1.0, low=0, low_open=True, used=lambda f: {'first', 'rest'} <= set(f.groups),
            doc='alpha-scaling: the first group\'s init / alpha, every other group\'s x alpha'),
     HParam('random_label_phases', 'int', 0, low=0, doc='phases trained on random labels'),
-    HParam('pool_fraction', 'float', 1.0, low=0, high=1, used=lambda f: f.mode == 'minibatch',
+    HParam('pool_fraction', 'float', 1.0, low=0, high=1, used=lambda f: not f.full_batch,
            doc='the share of a batch drawn from the subset; the rest is fresh (two-set training)'),
     HParam('online_bias_samples', 'int', 0, low=0, high='population',
-           used=lambda f: f.mode == 'minibatch' and f.biased_sampling,
+           used=lambda f: not f.full_batch and f.biased_sampling,
            doc='online inputs from the coordinate biases of this many pool examples (0: unbiased)'),
     HParam('phase_sizes', 'sizes', (), schedule=True, used=lambda f: f.multi_phase or f.auto),
     HParam('phase_lengths', 'lengths', (), schedule=True, used=lambda f: f.multi_phase and not f.auto),
@@ -92,6 +96,7 @@ DECLARED = (
            doc="a prefix of the data seed's pool, or 'online' (0)"),
 )
 BY_NAME = {h.name: h for h in DECLARED}
+SCHEDULE_KEYS = tuple(h.name for h in DECLARED if h.schedule)  # static in full-batch mode: they set shapes
 # Groups every base config carries keys for (the MLP's and the Transformer's default groups).
 BASE_GROUPS = ('first', 'rest', 'qk')
 
@@ -109,16 +114,6 @@ def config_defaults(groups=BASE_GROUPS):
   return out
 
 
-def lookup(key, groups):
-  """(HParam, group or None) of a config key, or None if no declaration has it."""
-  if key in BY_NAME and not BY_NAME[key].per_group:
-    return BY_NAME[key], None
-  for h in DECLARED:
-    if h.per_group and key.startswith(h.name + '_') and key[len(h.name) + 1:] in groups:
-      return h, key[len(h.name) + 1:]
-  return None
-
-
 def size_value(value):
   """A dataset size as an int; 'online' (or 0) means fresh samples every step."""
   return ONLINE if value == ONLINE_NAME else int(value)
@@ -130,24 +125,12 @@ def layer_group_names(config):
   return list(dict.fromkeys(group for _, group in config.model.layer_groups))  # in rule order
 
 
-def facts(config):
-  from sslgap import models
-  from sslgap import tasks
-  model_cls = models.MODELS.get(config.model.kind)
-  task_cls = tasks.TASKS.get(config.task.name)
-  return Facts(optimizer=config.optim.kind, groups=tuple(layer_group_names(config)), mode=config.data.mode,
-               multi_phase=is_multi_phase(config), auto=config.data.schedule == 'auto',
-               biased_sampling=bool(task_cls and hasattr(task_cls, 'sample_biased')),
-               model_hparams=getattr(model_cls, 'hparams', None))
-
-
 def is_multi_phase(config):
   return len(config.hp.phase_sizes) > 0
 
 
-def used_hparams(config):
-  """[(HParam, group or None)] this config reads, in declaration order."""
-  f = facts(config)
+def used_hparams(f):
+  """[(HParam, group or None)] a config with these Facts reads, in declaration order."""
   out = []
   for h in DECLARED:
     if f.model_hparams is not None:
@@ -159,14 +142,9 @@ def used_hparams(config):
   return out
 
 
-def used_hp_keys(config):
-  """The config hp keys this config reads, in a fixed order."""
-  return [config_key(h, g) for h, g in used_hparams(config)]
-
-
-def static_hp_keys(config):
-  """hp keys that set shapes under this config, so each value compiles once."""
-  return [h.name for h in DECLARED if h.schedule] if config.data.mode == 'full_batch' else []
+def used_hp_keys(f):
+  """The config hp keys a config with these Facts reads, in a fixed order."""
+  return [config_key(h, g) for h, g in used_hparams(f)]
 
 
 def axis_values(config, key):
@@ -176,9 +154,9 @@ def axis_values(config, key):
   return [config.hp[key]]
 
 
-def values_used(config, key):
+def values_used(config, key, used_keys):
   """Every value of an hp key the sweep may run with (its default if the config does not use it)."""
-  return axis_values(config, key) if key in used_hp_keys(config) else [config.hp[key]]
+  return axis_values(config, key) if key in used_keys else [config.hp[key]]
 
 
 def all_dataset_sizes(config):
@@ -199,14 +177,13 @@ CONVERTERS = {
 }
 
 
-def run_hp_sources(config):
+def run_hp_sources(f):
   """{path in the run's hp pytree: (config hp key or None, converter)}: how each traced input of a
   run is made. A converter maps one config value to the numpy value the run receives; a path with
   no config key is the same constant for every run."""
   sources = {}
-  full_batch = config.data.mode == 'full_batch'
-  for h, group in used_hparams(config):
-    if h.engine or (full_batch and h.schedule):
+  for h, group in used_hparams(f):
+    if h.engine or (f.full_batch and h.schedule):
       continue
     key = config_key(h, group)
     if h.name == 'dataset_size':  # a one-phase schedule
@@ -228,10 +205,9 @@ def nest(flat):
   return out
 
 
-def run_hp(config, overrides=None):
-  """The run's hp pytree for one point: config.hp with `overrides` ({hp key: value}) applied."""
-  values = dict(config.hp.items(), **(overrides or {}))
-  return nest({path: convert(values[key] if key else None) for path, (key, convert) in run_hp_sources(config).items()})
+def run_hp(sources, values):
+  """The run's hp pytree from run_hp_sources and {config hp key: value}."""
+  return nest({path: convert(values[key] if key else None) for path, (key, convert) in sources.items()})
 
 
 def static_phases(config):
@@ -243,32 +219,24 @@ def static_phases(config):
 
 # --- checks ---------------------------------------------------------------------------------------
 
-def _is_int(v):
-  return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_number(v):
-  return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-
 def check_value(hparam, value, where, population):
   """A message saying what is wrong with one value of a declared hyper-parameter, or None.
 
   Dataset sizes are checked against the task and data plan by sslgap.config (check_size)."""
   kind = hparam.kind
   if kind == 'seed':
-    if not (_is_int(value) and 0 <= value < 2**32):
+    if not (is_int(value) and 0 <= value < 2**32):
       return f'must be an integer in [0, 2**32), got {value!r}'
     return None
   if kind == 'lengths':
-    if not (isinstance(value, (tuple, list)) and all(_is_int(v) and v >= 0 for v in value)):
+    if not (isinstance(value, (tuple, list)) and all(is_int(v) and v >= 0 for v in value)):
       return f'must be a tuple of non-negative integers, got {value!r}'
     return None
   if kind in ('size', 'sizes'):
     return None
-  if kind == 'int' and not _is_int(value):
+  if kind == 'int' and not is_int(value):
     return f'must be a non-negative integer, got {value!r}' if hparam.low == 0 else f'must be an integer, got {value!r}'
-  if not (_is_number(value) and math.isfinite(value)):
+  if not (is_number(value) and math.isfinite(value)):
     return f'must be a finite number, got {value!r}'
   high = population if hparam.high == 'population' else hparam.high
   below = hparam.low is not None and (value <= hparam.low if hparam.low_open else value < hparam.low)

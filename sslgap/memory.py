@@ -13,8 +13,9 @@ import re
 
 import jax
 
+from sslgap import optim
+
 FLOAT_BYTES = 4
-OPTIMIZER_SLOTS = {'sgd': 0, 'momentum': 1, 'adamw': 2}
 # Of an accelerator allocator's limit (XLA's preallocation); of host RAM, shared with everything else, on a CPU.
 ACCELERATOR_FRACTION = 0.8
 HOST_FRACTION = 0.5
@@ -27,7 +28,7 @@ def param_count(spec):
 def examples_per_step(spec):
   """Examples one step of one run pushes through the model (the largest full-batch slice)."""
   if not spec.full_batch:
-    return spec.batch_size
+    return spec.train.batch_size
   return min(max(spec.static_phases[0]), spec.full_batch_microbatch)
 
 
@@ -39,10 +40,10 @@ def bytes_per_run(spec):
   if hasattr(spec.model, 'bytes_per_run'):
     return dict(spec.model.bytes_per_run(spec), metrics=metrics)
   params = param_count(spec)
-  eval_rows = min(spec.eval_batch_size, max(spec.test_size, spec.eval_train_size))
+  eval_rows = min(spec.data.eval_batch_size, max(spec.test_size, spec.data.eval_train_size))
   step, evaluation = spec.model.activation_floats(examples_per_step(spec), eval_rows)
   return {
-      'state': 2 * FLOAT_BYTES * params * (1 + OPTIMIZER_SLOTS[spec.optimizer]),
+      'state': 2 * FLOAT_BYTES * params * (1 + optim.OPTIMIZERS[spec.optimizer].slots),
       'step': FLOAT_BYTES * (3 * params + step),
       'evaluation': FLOAT_BYTES * evaluation,
       'metrics': metrics,

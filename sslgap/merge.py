@@ -9,6 +9,7 @@ import os
 
 from sslgap import command
 from sslgap import files
+from sslgap import results
 from sslgap import store
 
 
@@ -24,7 +25,6 @@ def main(argv=None):
     path, diverged = store.merge(args.folder, allow_missing=args.allow_missing, keep_chunks=args.keep_chunks)
   except (store.StoreError, files.FileError) as e:
     command.fail(f'merge failed: {e}')
-  from sslgap import results
   finished = results.load(path).finished
   partial = '' if finished.all() else f'; {int(finished.sum()):,} of {finished.size:,} runs finished, the rest NaN'
   print(f'wrote {path} ({len(diverged)} diverged run(s){": " if diverged else ""}'

@@ -1,13 +1,34 @@
 """Optimisers from optax, with traced hyper-parameters and per-layer learning-rate multipliers.
 
-The optimiser is built inside the traced run from traced scalars, so one compiled code
-path serves every learning rate, beta2 and layer multiplier in a sweep.
+An optimiser is one declaration: its name (config.optim.kind), the traced hyper-parameters it
+reads (declared in sslgap.hparams; only these are swept or checked for it), the state slots it
+keeps per parameter (for chunk sizing), and how to build it from the run's hp. It is built
+inside the traced run from traced scalars, so one compiled code path serves every learning
+rate, beta2 and layer multiplier in a sweep.
 """
+
+import dataclasses
+from typing import Callable
 
 import jax
 import optax
 
-OPTIMIZERS = ('sgd', 'momentum', 'adamw')  # which hp each reads is declared in sslgap.hparams
+
+@dataclasses.dataclass(frozen=True)
+class Optimizer:
+  name: str
+  hparams: tuple  # the traced hyper-parameters it reads (sslgap.hparams names)
+  slots: int  # floats of state per parameter (momentum 1, Adam's two moments 2)
+  build: Callable  # (hp, eps) -> optax.GradientTransformation
+
+
+DECLARED = (
+    Optimizer('sgd', ('lr',), 0, lambda hp, eps: optax.sgd(hp['lr'])),
+    Optimizer('momentum', ('lr', 'momentum'), 1, lambda hp, eps: optax.sgd(hp['lr'], momentum=hp['momentum'])),
+    Optimizer('adamw', ('lr', 'b1', 'b2', 'weight_decay'), 2,
+              lambda hp, eps: optax.adamw(hp['lr'], b1=hp['b1'], b2=hp['b2'], eps=eps, weight_decay=hp['weight_decay'])),
+)
+OPTIMIZERS = {o.name: o for o in DECLARED}
 
 
 def scale_by_tree(multipliers):
@@ -21,12 +42,4 @@ def scale_by_tree(multipliers):
 
 
 def make_optimizer(kind, eps, hp, lr_multipliers):
-  if kind == 'sgd':
-    base = optax.sgd(hp['lr'])
-  elif kind == 'momentum':
-    base = optax.sgd(hp['lr'], momentum=hp['momentum'])
-  elif kind == 'adamw':
-    base = optax.adamw(hp['lr'], b1=hp['b1'], b2=hp['b2'], eps=eps, weight_decay=hp['weight_decay'])
-  else:
-    raise ValueError(f'config.optim.kind: unknown optimiser {kind!r}; known: {OPTIMIZERS}')
-  return optax.chain(base, scale_by_tree(lr_multipliers))
+  return optax.chain(OPTIMIZERS[kind].build(hp, eps), scale_by_tree(lr_multipliers))

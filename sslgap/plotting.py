@@ -188,8 +188,7 @@ def curves(results, plot):
         for c, x_kind in enumerate(xs):
           ax = axes[m, p * len(xs) + c]
           point = {a: results_lib.parse_coord(v) for a, v in dict(full, **chosen).items()}
-          x = results.eval_steps if x_kind == 'steps' else results_lib.examples_seen(results.config, point,
-                                                                                     results.eval_steps)
+          x = results.eval_steps if x_kind == 'steps' else results.examples_at(point)
           keep = x > 0 if x_kind == 'compute' else slice(None)  # log axis: step 0 has no place
           line, = ax.plot(x[keep], mean[keep], label=(label or series_label(selection)) + suffix)
           ax.fill_between(x[keep], low[keep], high[keep], color=line.get_color(), alpha=0.2, linewidth=0)
@@ -235,10 +234,15 @@ def final_vs_axis(results, plot):
 
 # --- the theory model ---------------------------------------------------------------------------
 
+def phase1_steps(results, a_star):
+  """The theory model's T1 per run: phase-1 steps of the runs that reached |a| >= a*, else NaN."""
+  final = lambda name: results[name][..., -1]
+  return np.where(final('abs_a') >= a_star, final('phase1_steps'), np.nan)
+
+
 def theory_summary(results):
   """{label: (sizes, median T1, slope over d <= N <= d^2, median total steps)} per phase-1 label
   kind, and the median total steps of population gradients alone."""
-  from sslgap.models import quadratic_neuron as theory
   config = results.config
   a_star, d = config['hp']['a_star'], config['task']['n']
   sizes = results.coords['dataset_size']
@@ -247,10 +251,10 @@ def theory_summary(results):
   rows = {}
   for flag, label in ((0, 'true labels'), (1, 'random labels')):
     sel = results.sel(random_label_phases=flag)
-    t1 = np.nanmedian(theory.phase1_steps(sel, a_star), axis=-1)
+    t1 = np.nanmedian(phase1_steps(sel, a_star), axis=-1)
     steps = np.nanmedian(total[:, list(results.coords['random_label_phases']).index(flag)], axis=-1)
     fit = finite & (sizes >= d) & (sizes <= d * d)
-    rows[label] = (sizes[finite], t1[finite], theory.loglog_slope(sizes[fit], t1[fit]), steps[finite])
+    rows[label] = (sizes[finite], t1[finite], stats.fitted_loglog_slope(sizes[fit], t1[fit]), steps[finite])
   population = float(np.nanmedian(total[~finite][0, 0])) if (~finite).any() else np.nan
   return rows, population
 

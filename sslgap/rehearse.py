@@ -37,17 +37,11 @@ def run_flops(spec):
   steps (full-batch phases at their sizes), plus 2 x parameters per evaluated example."""
   params = memory.param_count(spec)
   tokens = spec.task.example_shape[0] if spec.task.sequence or spec.model.kind == 'transformer' else 1
-  steps = spec.steps
-  if spec.full_batch:
-    sizes, lengths = spec.static_phases
-    ends = np.minimum(np.cumsum(list(lengths) + [steps]), steps)
-    per_phase = np.diff(np.concatenate([[0], ends]))
-    examples = float(np.dot(per_phase, sizes))
-  else:
-    gradients = 2 if spec.online_groups else 1
-    examples = float(steps * spec.batch_size * gradients)
-  evaluations = steps // spec.eval_every + 1
-  evaluated = evaluations * (spec.test_size + spec.eval_train_size)
+  steps = spec.train.steps
+  gradients = 2 if spec.online_groups else 1  # the groups trained online take a second batch
+  examples = float(spec.examples_seen(np.asarray([0, steps]))[-1]) * gradients
+  evaluations = steps // spec.train.eval_every + 1
+  evaluated = evaluations * (spec.test_size + spec.data.eval_train_size)
   return tokens * params * (6.0 * examples + 2.0 * evaluated)
 
 

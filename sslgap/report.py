@@ -13,12 +13,17 @@ import shutil
 import sys
 import time
 
+from sslgap import backend
 from sslgap import catalog
 from sslgap import claims as claims_lib
+from sslgap import command
+from sslgap import config as config_lib
 from sslgap import files
 from sslgap import results as results_lib
 from sslgap import stopping
 from sslgap import store
+from sslgap import sweep
+from sslgap.version import __version__
 
 WALL_FILE = 'wall.json'
 
@@ -53,7 +58,6 @@ def run_one(experiment, tier, out_root, log=print):
   """Runs the experiment into <out_root>/<tier>/<id> unless a complete grid of its current config is
   there (a folder of an older config starts over); returns an Entry with the grid, the wall time of
   every invocation so far, or the error."""
-  from sslgap import config as config_lib
   folder = os.path.abspath(os.path.join(out_root, tier, experiment.id))
   entry = Entry(experiment, tier, folder)
   config = catalog.load_config(experiment, tier)
@@ -104,7 +108,7 @@ def check(entry, n=2000):
   an error line in the report, never a crash."""
   if entry.grid is None:
     return entry
-  grid = results_lib.load(entry.grid)
+  grid = sweep.with_examples(results_lib.load(entry.grid))  # a grid from before examples were recorded
   config = catalog.load_config(entry.experiment, entry.tier)
   entry.notes = config.get('notes', '') or ''
   for stated in config.get('claims') or ():
@@ -149,8 +153,7 @@ def _cpu_name():
 
 
 def _duration(seconds):
-  from sslgap.command import duration
-  return duration(seconds) if seconds else 'n/a'
+  return command.duration(seconds) if seconds else 'n/a'
 
 
 def markdown(entries, tier, machine, bootstrap_n, command):
@@ -276,8 +279,6 @@ def describe_claim(c):
 
 def generate(experiments, tier, out_root, report_path, figures_dir=None, bootstrap_n=2000, command='', log=print):
   """Runs what is missing, checks every claim, writes the report; returns the entries."""
-  import jax
-  import sslgap
   report_dir = os.path.dirname(os.path.abspath(report_path))
   figures_dir = figures_dir or os.path.join(report_dir, 'figures', tier)
   entries = []
@@ -286,9 +287,9 @@ def generate(experiments, tier, out_root, report_path, figures_dir=None, bootstr
     entries.append(copy_figure(entry, figures_dir, report_dir))
     for v in entry.verdicts:
       log(f'  {experiment.id}: {v.verdict}: {v.claim.get("text", "")[:80]}')
-  device = jax.devices()[0]
+  device = backend.local_devices()[0]
   machine = (_cpu_name() if device.platform == 'cpu' else device.device_kind) + \
-      f', JAX {jax.__version__}, sslgap {sslgap.__version__}'
+      f', JAX {backend.jax_version()}, sslgap {__version__}'
   files.ensure_folder(report_dir)
   files.write_text(report_path, markdown(entries, tier, machine, bootstrap_n, command))
   return entries

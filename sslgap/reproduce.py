@@ -18,6 +18,7 @@ import sys
 
 from sslgap import catalog
 from sslgap import command
+from sslgap import report as report_lib
 from sslgap import stopping
 
 REPORTS = {'small': 'docs/REPRODUCTION.md', 'medium': 'docs/REPRODUCTION_MEDIUM.md', 'paper': 'docs/REPRODUCTION_PAPER.md'}
@@ -55,7 +56,6 @@ def main(argv=None):
   report = args.report or default_report(args.preset, args.out, bool(ids))
   invocation = 'python -m sslgap.reproduce' + (f' --preset {args.preset}' if args.preset != 'small' else '') + \
       (f' --only {args.only}' if ids else '')
-  from sslgap import report as report_lib
   try:
     entries = report_lib.generate(experiments, args.preset, args.out, report, bootstrap_n=args.bootstrap,
                                   command=invocation)

@@ -7,6 +7,9 @@ Layout (the public contract):
   metric_<name>        [*axis sizes, len(eval_steps)]
   config_json, sslgap_version, jax_version, device_kind
   finished             [*axis sizes] bool: False where a partial merge had no run (NaN there)
+  examples_seen        [*axis sizes or 1, E] float64: examples processed by each eval step (the
+                       compute axis), written by the engine from the run spec; size 1 on the axes
+                       that do not change it (absent in grids from before it was recorded)
 """
 
 import hashlib
@@ -23,7 +26,6 @@ from sslgap import hparams
 from sslgap import stats
 from sslgap.errors import ResultsError
 
-SCHEDULE_AXES = ('dataset_size', 'phase_sizes', 'phase_lengths')
 # Config sections that change no result (how it runs, is drawn, and what is claimed of it).
 RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes')
 
@@ -52,33 +54,15 @@ def parse_coord(value):
   return value.item() if hasattr(value, 'item') else value
 
 
-def examples_seen(config, point, eval_steps):
-  """Compute (examples processed) a run has spent at each eval step: batch x steps, or for
-  full-batch GD the size of the phase's dataset summed over its steps. point: {axis: value}
-  of the run's swept values (its dataset size or phases)."""
-  eval_steps = np.asarray(eval_steps)
-  if config.get('data', {}).get('mode') != 'full_batch':
-    return eval_steps * float(config['train']['batch_size'])
-  hp = dict(config['hp'], **point)
-  if hp.get('phase_sizes'):
-    sizes, lengths = list(hp['phase_sizes']), list(hp['phase_lengths'])
-  else:
-    sizes, lengths = [hp['dataset_size']], []
-  ends = np.cumsum(list(lengths) + [np.inf])
-  per_step = np.asarray([sizes[int(np.searchsorted(ends, s, side='right'))] for s in range(int(eval_steps[-1]))],
-                        float)
-  return np.concatenate([[0.0], np.cumsum(per_step)])[eval_steps]
-
-
 def atomic_savez(path, **arrays):
   """Writes an .npz durably next to its final path, then renames it: readers never see half a file."""
   files.ensure_folder(os.path.dirname(os.path.abspath(path)))
   files.atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def save(path, axes, eval_steps, metrics, config_json, finished=None, **info):
+def save(path, axes, eval_steps, metrics, config_json, finished=None, examples_seen=None, **info):
   """axes: [(name, values)], metrics: {name: array [*axis sizes, E]}, finished: [*axis sizes] bool
-  (all True if not given)."""
+  (all True if not given), examples_seen: [*axis sizes or 1, E] (see the module docstring)."""
   arrays = {
       'axis_names': np.asarray([name for name, _ in axes]),
       'eval_steps': np.asarray(eval_steps, np.int64),
@@ -93,6 +77,8 @@ def save(path, axes, eval_steps, metrics, config_json, finished=None, **info):
       raise ValueError(f'metric {name!r} has shape {value.shape}, expected {shape}')
     arrays[f'metric_{name}'] = value
   arrays['finished'] = np.ones(grid, bool) if finished is None else np.asarray(finished, bool).reshape(grid)
+  if examples_seen is not None:
+    arrays['examples_seen'] = np.asarray(examples_seen, np.float64)
   arrays.update({k: np.asarray(v) for k, v in info.items()})
   atomic_savez(path, **arrays)
 
@@ -109,7 +95,7 @@ class Interval(NamedTuple):
 class Results:
   """A result grid with named axes. Selection and reduction return new Results."""
 
-  def __init__(self, axis_names, coords, eval_steps, metrics, config=None, info=None, finished=None):
+  def __init__(self, axis_names, coords, eval_steps, metrics, config=None, info=None, finished=None, examples=None):
     self.axis_names = list(axis_names)
     self.coords = dict(coords)
     self.eval_steps = np.asarray(eval_steps)
@@ -117,6 +103,7 @@ class Results:
     self.config = config or {}
     self.info = info or {}
     self.finished = np.ones(self.shape, bool) if finished is None else np.asarray(finished, bool)
+    self.examples = None if examples is None else np.asarray(examples, float)  # see examples_seen
 
   def __repr__(self):
     axes = ', '.join(f'{a}[{len(self.coords[a])}]' for a in self.axis_names)
@@ -124,7 +111,13 @@ class Results:
 
   def with_config(self, config):
     """The same grid described by another config dict (a plot section edited after the run)."""
-    return Results(self.axis_names, self.coords, self.eval_steps, self.metrics, config, self.info, self.finished)
+    return Results(self.axis_names, self.coords, self.eval_steps, self.metrics, config, self.info, self.finished,
+                   self.examples)
+
+  def with_examples(self, examples):
+    """The same grid with its compute axis (for a grid written before the engine recorded it)."""
+    return Results(self.axis_names, self.coords, self.eval_steps, self.metrics, self.config, self.info,
+                   self.finished, examples)
 
   def __getitem__(self, metric):
     """The metric array, shape [*axis sizes, len(eval_steps)]."""
@@ -175,7 +168,8 @@ class Results:
         coords = {a: c for a, c in out.coords.items() if a != axis}
         names = [a for a in out.axis_names if a != axis]
       metrics = {m: np.take(v, index, axis=i) for m, v in out.metrics.items()}
-      out = Results(names, coords, out.eval_steps, metrics, out.config, out.info, np.take(out.finished, index, axis=i))
+      out = Results(names, coords, out.eval_steps, metrics, out.config, out.info, np.take(out.finished, index, axis=i),
+                    _take_broadcast(out.examples, index, i))
     return out
 
   def reduce(self, axis, fn):
@@ -183,7 +177,8 @@ class Results:
     metrics = {m: fn(v, axis=i) for m, v in self.metrics.items()}
     names = [a for a in self.axis_names if a != axis]
     coords = {a: c for a, c in self.coords.items() if a != axis}
-    return Results(names, coords, self.eval_steps, metrics, self.config, self.info, np.all(self.finished, axis=i))
+    return Results(names, coords, self.eval_steps, metrics, self.config, self.info, np.all(self.finished, axis=i),
+                   _drop_broadcast(self.examples, i))
 
   def mean(self, axis='seed'):
     """Mean over an axis (seeds by default), ignoring diverged (NaN) runs."""
@@ -209,8 +204,9 @@ class Results:
     coords = {a: c for a, c in self.coords.items() if a != axis}
     parts = {m: stats.bootstrap(self.metrics[m], fn, n, ci, axis=i, seed=seed) for m in (metrics or self.metrics)}
     finished = np.all(self.finished, axis=i)
+    examples = _drop_broadcast(self.examples, i)
     make = lambda k: Results(names, coords, self.eval_steps, {m: p[k] for m, p in parts.items()}, self.config,
-                             self.info, finished)
+                             self.info, finished, examples)
     return Interval(make(0), make(1), make(2))
 
   def final(self, metric):
@@ -278,18 +274,38 @@ class Results:
     return pd.DataFrame(columns)
 
   def examples_seen(self):
-    """Cumulative examples processed at each eval step, [*axis sizes, E] (size 1 on the axes
+    """Cumulative examples processed at each eval step, [*axis sizes or 1, E] (size 1 on the axes
     that do not change it): batch x steps, or for full-batch GD the datasets of its phases."""
-    scheduled = [a for a in SCHEDULE_AXES if a in self.axis_names]
-    shape = [len(self.coords[a]) if a in scheduled else 1 for a in self.axis_names] + [len(self.eval_steps)]
-    out = np.zeros(shape)
-    for index in np.ndindex(*[len(self.coords[a]) for a in scheduled]):
-      point = {a: parse_coord(self.coords[a][i]) for a, i in zip(scheduled, index)}
-      where = [0] * len(self.axis_names)
-      for a, i in zip(scheduled, index):
-        where[self.axis_names.index(a)] = i
-      out[tuple(where)] = examples_seen(self.config, point, self.eval_steps)
-    return out
+    if self.examples is None:
+      raise ResultsError('this grid has no examples_seen (written by sslgap before it was recorded): '
+                         'sslgap.sweep.with_examples(results) derives it from the grid\'s config')
+    return self.examples
+
+  def examples_at(self, selection):
+    """[E] examples processed by the runs of one selection (a series: the axes that change it fixed)."""
+    seen = self.sel(**selection).examples_seen() if selection else self.examples_seen()
+    flat = seen.reshape(-1, seen.shape[-1])
+    if not np.all(flat == flat[:1]):
+      raise ValueError(f'the selection {selection} leaves runs that processed different examples')
+    return flat[0]
+
+
+def _take_broadcast(examples, index, axis):
+  """np.take on an array whose axis may be a broadcast one (size 1)."""
+  if examples is None:
+    return None
+  if examples.shape[axis] == 1:
+    return examples if isinstance(index, list) else np.take(examples, 0, axis=axis)
+  return np.take(examples, index, axis=axis)
+
+
+def _drop_broadcast(examples, axis):
+  """The array without `axis` (reduced over), or None where the axis changes it."""
+  if examples is None:
+    return None
+  if examples.shape[axis] == 1 or np.all(examples == np.take(examples, [0], axis=axis)):
+    return np.take(examples, 0, axis=axis)
+  return None
 
 
 def _optional(module):
@@ -346,8 +362,9 @@ def load(path):
       metrics = {k[len('metric_'):]: f[k] for k in f.files if k.startswith('metric_')}
       config_json = str(f['config_json'])
       finished = f['finished'] if 'finished' in f.files else None
+      examples = f['examples_seen'] if 'examples_seen' in f.files else None
       info = {k: f[k].item() if f[k].ndim == 0 else f[k] for k in f.files
-              if k not in CONTRACT_KEYS + ('finished',) and not k.startswith(('coord_', 'metric_'))}
+              if k not in CONTRACT_KEYS + ('finished', 'examples_seen') and not k.startswith(('coord_', 'metric_'))}
       eval_steps = f['eval_steps']
   except ResultsError:
     raise
@@ -364,4 +381,4 @@ def load(path):
   if stored is not None and str(stored) != config_hash(config_json):
     warnings.warn(f'{path}: its config_json does not match its config_hash (edited after the grid was written?); '
                   'the figure and claims follow the edited config', stacklevel=2)
-  return Results(names, coords, eval_steps, metrics, config, info, finished)
+  return Results(names, coords, eval_steps, metrics, config, info, finished, examples)

@@ -18,7 +18,6 @@ import time
 import jax
 from tqdm import tqdm
 
-import sslgap
 from sslgap import backend
 from sslgap import command
 from sslgap import config as config_lib
@@ -28,6 +27,7 @@ from sslgap import rehearse
 from sslgap import stopping
 from sslgap import store
 from sslgap import sweep
+from sslgap.version import __version__
 from sslgap.errors import OptionError, StoreError
 
 log = logging.getLogger('sslgap')
@@ -125,7 +125,7 @@ class Summary:
 
 
 def _device_info():
-  return dict(sslgap_version=sslgap.__version__, jax_version=jax.__version__,
+  return dict(sslgap_version=__version__, jax_version=jax.__version__,
               device_kind=jax.devices()[0].device_kind)
 
 
@@ -188,7 +188,9 @@ def prepare_folder(config, out, options):
   layout = store.layout_record(plan.chunk_size, plan.num_chunks, plan.device, plan.call_width)
   record = store.open_plan(out, store.plan_record(config.name, config_json, plan.axes, plan.eval_steps, layout,
                                                   _device_info(), shards=options.shard[1],
-                                                  geometry=plan.chunks.geometry()))
+                                                  geometry=plan.chunks.geometry(),
+                                                  examples_seen=[g.spec.examples_seen(plan.eval_steps).tolist()
+                                                                 for g in plan.groups]))
   if store.is_complete(out, record) and not options.max_chunks:
     return plan, record, len(record['layouts']) - 1, True
   return _folder_plan(out, record, plan, options) + (False,)
@@ -316,7 +318,7 @@ class _FolderRun:
   def _compute(self, todo, bar):
     """Computes the chunks of `todo` that no other process holds, then waits for those they hold."""
     stamp = store.plan_stamp(self.out)
-    busy, start_time, waited = [], time.perf_counter(), False
+    busy, waited = [], False
     while not self.stop.signum:
       chunk_id = next(todo, None)
       if chunk_id is None:

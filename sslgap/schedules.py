@@ -41,9 +41,9 @@ class FixedSchedule:
       lengths = jnp.asarray(spec.static_phases[1], jnp.int32)
     else:
       lengths = hp['phase_lengths']
-      if spec.phase_unit == 'epochs':
-        lengths = lengths * jnp.maximum(hp['phase_sizes'][:-1] // spec.batch_size, 1)
-    return jnp.concatenate([jnp.cumsum(lengths), jnp.array([spec.steps])]).astype(jnp.int32)
+      if spec.data.phase_unit == 'epochs':
+        lengths = lengths * jnp.maximum(hp['phase_sizes'][:-1] // spec.train.batch_size, 1)
+    return jnp.concatenate([jnp.cumsum(lengths), jnp.array([spec.train.steps])]).astype(jnp.int32)
 
   def at(self, state, hp, params, data, step):
     """The phase at `step`."""
@@ -57,8 +57,8 @@ class FixedSchedule:
 
 
 class AutoSchedule:
-  """Every spec.auto_check_every steps, move on when the train accuracy on (up to
-  spec.auto_probe_size examples of) the current subset reaches hp.auto_train_acc, or after
+  """Every spec.data.auto_check_every steps, move on when the train accuracy on (up to
+  spec.data.auto_probe_size examples of) the current subset reaches hp.auto_train_acc, or after
   hp.auto_max_epochs epochs of it; the last phase runs to the end."""
 
   def __init__(self, spec, examples, evaluator):
@@ -67,17 +67,17 @@ class AutoSchedule:
   def at(self, state, hp, params, data, step):
     spec = self.spec
     sizes = phase_sizes(spec, hp)
-    probe = min(spec.auto_probe_size, spec.pool_size)
+    probe = min(spec.data.auto_probe_size, spec.pool_size)
 
     def check(state):
       size = sizes[state.phase]
       labels = self.examples.labels_at(data.pool_y[:probe], data.pool_y_random[:probe], hp, state.phase)
       acc = self.evaluator.measure(params, data.pool_x[:probe], labels, mask=jnp.arange(probe) < size)['acc']
-      epochs = (step - state.start) * spec.batch_size / jnp.maximum(size, 1)
+      epochs = (step - state.start) * spec.train.batch_size / jnp.maximum(size, 1)
       move = ((acc >= hp['auto_train_acc']) | (epochs >= hp['auto_max_epochs'])) & (state.phase < sizes.shape[0] - 1)
       return PhaseState(jnp.where(move, state.phase + 1, state.phase), jnp.where(move, step, state.start))
 
-    every = spec.auto_check_every
+    every = spec.data.auto_check_every
     return jax.lax.cond((step > 0) & (step % every == 0), check, lambda s: s, state)
 
   def after_interval(self, state, hp, end):

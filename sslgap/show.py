@@ -15,8 +15,10 @@ import warnings
 
 import numpy as np
 
+from sslgap import claims
 from sslgap import command
 from sslgap import files
+from sslgap import plotting
 from sslgap import results as results_lib
 from sslgap import stats
 
@@ -37,8 +39,6 @@ def summary(r, path, metric, best_axes):
   lines += [f'  {a} [{len(r.coords[a])}]: {_values(r.coords[a])}' for a in r.axis_names]
   lines.append(f'eval steps [{len(r.eval_steps)}]: {_values(r.eval_steps)}')
   lines.append(f'metrics: {", ".join(sorted(r.metrics))}')
-  from sslgap import claims
-  from sslgap import plotting
   maximise = plotting.best_for(metric) == 'max'
   best_axes = [a for a in best_axes if a in r.axis_names]
   if best_axes:
@@ -90,8 +90,10 @@ def main(argv=None):
     command.fail(str(e))
   for warning in caught:
     print(f'warning: {warning.message}', file=sys.stderr)
+  if r.examples is None:  # a grid from before the engine recorded its compute axis: derived from its config
+    from sslgap import sweep  # noqa: PLC0415 - JAX is imported only for such a grid
+    r = sweep.with_examples(r)
   metric = args.metric or ('test_acc' if 'test_acc' in r.metrics else 'test_loss')
-  from sslgap import claims
   if metric not in r.metrics and metric not in claims.DERIVED:
     command.fail(f'--metric: {args.file} has no metric {metric!r}; it has {", ".join(sorted(r.metrics))}')
   unknown = [a for a in args.best.split(',') if a and a not in r.axis_names]
@@ -104,7 +106,6 @@ def main(argv=None):
   if fmt not in ('png', 'pdf', 'svg'):
     command.fail(f'--out: unknown figure format {fmt!r}; use .png, .pdf or .svg (or --format)')
   out = args.out or os.path.splitext(args.file)[0] + f'.{fmt}'
-  from sslgap import plotting
   try:
     plotting.save(plotting.draw(r, metric=args.metric), out)
   except OSError as e:

@@ -51,15 +51,15 @@ class Examples:
     hp.pool_fraction < 1 only that leading fraction of it comes from the subset (two-set)."""
     spec = self.spec
     if spec.pool_size == 0:
-      return self.fresh(data, hp, step_key, state.phase, spec.batch_size, bias)
-    index = data_lib.batch_indices(state.phase, state.start, size, step, spec.batch_size, spec.sampling, step_key,
+      return self.fresh(data, hp, step_key, state.phase, spec.train.batch_size, bias)
+    index = data_lib.batch_indices(state.phase, state.start, size, step, spec.train.batch_size, spec.data.sampling, step_key,
                                    epoch_key)
     x = data.pool_x[index]
     y = self.labels_at(data.pool_y[index], data.pool_y_random[index], hp, state.phase)
     if spec.uses_fresh:
-      x_new, y_new = self.fresh(data, hp, jax.random.fold_in(step_key, 1), state.phase, spec.batch_size, bias)
+      x_new, y_new = self.fresh(data, hp, jax.random.fold_in(step_key, 1), state.phase, spec.train.batch_size, bias)
       from_pool = ((size != hparams.ONLINE) &
-                   (jnp.arange(spec.batch_size) < jnp.ceil(hp['pool_fraction'] * spec.batch_size)))
+                   (jnp.arange(spec.train.batch_size) < jnp.ceil(hp['pool_fraction'] * spec.train.batch_size)))
       x = jnp.where(from_pool.reshape((-1,) + (1,) * (x.ndim - 1)), x, x_new)
       y = jnp.where(from_pool, y, y_new)
     return x, y
@@ -85,7 +85,7 @@ class PerGroup(Minibatch):
 
   def grads(self, params, data, hp, state, step, batch_key, epoch_key, bias, layer_groups):
     grads, step_key = self.batch_grads(params, data, hp, state, step, batch_key, epoch_key, bias)
-    x, y = self.examples.fresh(data, hp, jax.random.fold_in(step_key, 2), state.phase, self.spec.batch_size, bias)
+    x, y = self.examples.fresh(data, hp, jax.random.fold_in(step_key, 2), state.phase, self.spec.train.batch_size, bias)
     online = jax.grad(self.mean_loss)(params, x, y)
     return jax.tree_util.tree_map(lambda g, o, group: o if group in self.spec.online_groups else g,
                                   grads, online, layer_groups)

@@ -89,3 +89,13 @@ def loglog_slope(x, y, axis=-1):
   with np.errstate(divide='ignore', invalid='ignore'):
     slope = (dx * dy).sum(axis=-1) / (dx * dx).sum(axis=-1)
   return np.where(count >= 2, slope, np.nan)
+
+
+def fitted_loglog_slope(x, y):
+  """The slope of a least-squares line through (log x, log y) over the finite positive points (NaN if
+  fewer than two): one number, for a figure's legend."""
+  x, y = np.asarray(x, float), np.asarray(y, float)
+  ok = np.isfinite(y) & (y > 0) & (x > 0)
+  if ok.sum() < 2:
+    return np.nan
+  return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])

@@ -87,8 +87,9 @@ def call_width_of(layout, num_devices):
   return int(layout.get('call_width') or -(-layout['chunk_size'] // num_devices) * num_devices)
 
 
-def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1, geometry=None):
-  """geometry: sslgap.chunking.ChunkLayout.geometry(), so any chunk's runs are known from the folder."""
+def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1, geometry=None, examples_seen=None):
+  """geometry: sslgap.chunking.ChunkLayout.geometry(), so any chunk's runs are known from the folder;
+  examples_seen: per group, the examples processed by each eval step (the grid's compute axis)."""
   return {
       'format': PLAN_FORMAT,
       'info': info,
@@ -100,6 +101,7 @@ def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1, geo
       'layouts': [layout],
       'shards': int(shards),
       'geometry': geometry,
+      'examples_seen': examples_seen,
   }
 
 
@@ -575,10 +577,20 @@ def merge(out, allow_missing=False, keep_chunks=True):
       shape = tuple(len(values) for _, values in record['axes'])
       metrics = {k: v.reshape(shape + (-1,)) for k, v in grid.items()}
       results.save(path, plan_axes(record), record['eval_steps'], metrics, record['config_json'],
-                   finished=done.reshape(shape), config_hash=record['config_hash'], **record['info'])
+                   finished=done.reshape(shape), examples_seen=_examples_grid(record), config_hash=record['config_hash'],
+                   **record['info'])
     if done.all() and not keep_chunks:
       remove_chunks(out)
   return path, results.load(path).diverged()
+
+
+def _examples_grid(record):
+  """The grid's compute axis from what the plan recorded of each group (None for older plans)."""
+  if not (record.get('geometry') and record.get('examples_seen')):
+    return None
+  shape = [len(values) for _, values in record['axes']]
+  chunks = chunking.ChunkLayout.from_geometry(shape, record['geometry'], 1)
+  return chunks.looped_grid(np.asarray(record['examples_seen'], np.float64))
 
 
 def is_complete(out, record):

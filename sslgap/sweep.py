@@ -26,7 +26,7 @@ from sslgap import memory
 from sslgap import spec as spec_lib
 from sslgap import tasks
 from sslgap import train
-from sslgap.errors import ConfigError, OptionError
+from sslgap.errors import ConfigError, OptionError, UserError
 
 log = logging.getLogger('sslgap')
 LARGE_GRID_RUNS = 10**8  # from here the plan says what the grid will cost before anything runs
@@ -156,6 +156,11 @@ class Plan:
     """This plan with explicit chunks (a replan's), sized self.chunk_size."""
     return dataclasses.replace(self, chunks=self.chunks.with_chunks(self.chunk_size, layout))
 
+  def examples_grid(self):
+    """The grid's compute axis: examples processed by each eval step ([*axis sizes or 1, E]), from each
+    group's run spec."""
+    return self.chunks.looped_grid([g.spec.examples_seen(self.eval_steps) for g in self.groups])
+
   def layout_of_missing(self, done):
     """Explicit chunks of self.chunk_size over the runs not yet `done` ([total] bool grid mask)."""
     return self.chunks.of_missing(done)
@@ -234,7 +239,7 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
   check_count(call_width, 'call_width')
   if device is None:
     backend.local_devices()  # a platform that will not start is said before anything else
-  config_lib.validate(config)
+  points = config_lib.checked_points(config)
   axes = config_lib.sweep_axes(config)
   names = [name for name, _ in axes]
   static = [i for i, name in enumerate(names) if config_lib.is_static_axis(config, name)]
@@ -242,10 +247,8 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
   traced = [i for i in range(len(axes)) if i not in static and i != seed_axis]
   groups, specs = [], []
   static_ranges = [range(len(axes[i][1])) for i in static]
-  for kernel_id, static_index in enumerate(itertools.product(*static_ranges)):
-    point = {names[i]: axes[i][1][j] for i, j in zip(static, static_index)}
-    concrete = config_lib.concrete_config(config, point)
-    specs.append(spec_lib.derive(concrete))
+  for kernel_id, (static_index, (_, concrete, facts)) in enumerate(zip(itertools.product(*static_ranges), points)):
+    specs.append(spec_lib.derive(concrete, facts))
     fixed = dict(zip(static, static_index))
     seeds = axes[seed_axis][1] if seed_axis is not None else [config.hp.data_seed]
     for j, seed in enumerate(seeds):
@@ -277,6 +280,20 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
       raise _too_small(e, source) from None
   size = min(chunk_size or config.engine.chunk_size or width, runs_per_group)
   return dataclasses.replace(plan.with_chunk_size(size), call_width=int(width))
+
+
+def with_examples(results):
+  """The grid with its compute axis: as the engine recorded it, or for a grid from before it did,
+  derived from the grid's config by the run spec (unchanged if that config no longer plans)."""
+  if results.examples is not None:
+    return results
+  try:
+    plan = make_plan(config_lib.from_grid(results.config), chunk_size=1, call_width=1)
+  except (UserError, ValueError, KeyError, TypeError):
+    return results
+  if plan.shape != results.shape or len(plan.eval_steps) != len(results.eval_steps):
+    return results
+  return results.with_examples(plan.examples_grid())
 
 
 def check_count(value, name):
@@ -350,7 +367,7 @@ class Executor:
                        out_shardings=self._runs)
       hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
                                   self.chunk_hp(group, np.zeros(1, np.int64), width))
-      with jax.default_matmul_precision(group.spec.matmul_precision):  # a trace-time setting
+      with jax.default_matmul_precision(group.spec.train.matmul_precision):  # a trace-time setting
         compiled = kernel.lower(hp, self._abstract_data(group)).compile()
       seconds = time.perf_counter() - start
       self.compile_seconds += seconds
@@ -382,7 +399,7 @@ class Executor:
     axis_index = dict(zip(plan.traced, np.unravel_index(padded, plan.traced_shape)))
     traced_names = {plan.axes[pos][0]: pos for pos in plan.traced}
     hp = {}
-    for path, (source, convert) in hparams.run_hp_sources(group.config).items():
+    for path, (source, convert) in group.spec.hp_sources.items():
       if source in traced_names:
         pos = traced_names[source]
         table = np.stack([convert(v) for v in plan.axes[pos][1]])

@@ -64,7 +64,7 @@ class Run:
     params, layer_groups = self.init_params(hp, init_key)
     optimizer = self.make_optimizer(hp, params, layer_groups)
     bias = self.examples.online_bias(hp, data)
-    eval_every = spec.eval_every
+    eval_every = spec.train.eval_every
 
     def train_step(carry, step):
       params, opt_state, state = carry
@@ -81,7 +81,7 @@ class Run:
     start = schedules.start()
     first = self.evaluator.evaluate(params, data, hp, start, jax.random.fold_in(probe_key, 0), bias)
     carry = (params, optimizer.init(params), start)
-    carry, later = jax.lax.scan(interval, carry, jnp.arange(spec.steps // eval_every))
+    carry, later = jax.lax.scan(interval, carry, jnp.arange(spec.train.steps // eval_every))
     metrics = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, later)
     return carry[0], metrics
 

@@ -27,7 +27,7 @@ from sslgap import runner
 from sslgap import store
 from sslgap import sweep
 from sslgap import tasks
-from sweep_cli import LONGER, ROOT, SHORT, TINY, env, grid, module, tiny_config
+from sweep_cli import LONGER, ROOT, SHORT, env, grid, module, tiny_config
 from sweep_cli import command as cli_command
 from sweep_cli import run as cli
 

@@ -3,7 +3,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sslgap import hparams
 from sslgap import models
 from sslgap import train
 from sslgap import spec as spec_lib
@@ -48,8 +47,8 @@ def test_init_scale_multipliers_scale_exactly(tiny_config):
   c.model.hidden_layers = 2
   trainer = train.Run(spec_lib.derive(c))
   key = jax.random.key(7)
-  base, _ = trainer.init_params(hparams.run_hp(c), key)
-  scaled, _ = trainer.init_params(hparams.run_hp(c, {'init_scale_first': 0.25, 'init_scale_rest': 3.0}), key)
+  base, _ = trainer.init_params(spec_lib.run_hp(c), key)
+  scaled, _ = trainer.init_params(spec_lib.run_hp(c, {'init_scale_first': 0.25, 'init_scale_rest': 3.0}), key)
   for name, layer in base.items():
     factor = 0.25 if name == 'hidden_0' else 3.0
     for leaf in ('kernel', 'bias'):

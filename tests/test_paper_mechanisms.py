@@ -7,7 +7,6 @@ import pytest
 
 from sslgap import config as config_lib
 from sslgap import data as data_lib
-from sslgap import hparams
 from sslgap import models
 from sslgap import parameterization
 from sslgap import schedules
@@ -19,7 +18,7 @@ from sslgap import spec as spec_lib
 
 def _data(config, seed=0):
   task = tasks.make_task(config.task)
-  pool = spec_lib.pool_size(config)
+  pool = spec_lib.derive(config).pool_size
   stacked = data_lib.build_data(task, pool, config.task.test_size, [seed], config.data.debias)
   return data_lib.select_seed(stacked, 0), pool
 
@@ -76,7 +75,7 @@ def test_random_labels_are_fixed_per_example_and_ignore_the_input(tiny_config):
   c.hp.random_label_phases = 1
   data, pool = _data(c)
   trainer = train.Run(spec_lib.derive(c))
-  hp = hparams.run_hp(c)
+  hp = spec_lib.run_hp(c)
   state = schedules.PhaseState(jnp.int32(0), jnp.int32(0))
   seen = {}
   for step in range(6):
@@ -113,9 +112,9 @@ def test_biased_online_samples_follow_the_m_sample_frequencies(tiny_config):
   data, pool = _data(c)
   assert pool == 32
   trainer = train.Run(spec_lib.derive(c))
-  p_zero = trainer.examples.online_bias(hparams.run_hp(c, {'online_bias_samples': 0}), data)
+  p_zero = trainer.examples.online_bias(spec_lib.run_hp(c, {'online_bias_samples': 0}), data)
   np.testing.assert_array_equal(np.asarray(p_zero), 0.5)
-  p = trainer.examples.online_bias(hparams.run_hp(c, {'online_bias_samples': 32}), data)
+  p = trainer.examples.online_bias(spec_lib.run_hp(c, {'online_bias_samples': 32}), data)
   np.testing.assert_allclose(np.asarray(p), (np.asarray(data.pool_x)[:32] == 1).mean(axis=0), rtol=1e-6)
   x, y = trainer.spec.task.sample_biased(data.target, jax.random.key(2), 200000, p)
   np.testing.assert_allclose((np.asarray(x) == 1).mean(axis=0), np.asarray(p), atol=0.01)
@@ -127,7 +126,7 @@ def test_two_set_batches_take_the_leading_fraction_from_the_small_set(tiny_confi
   data, pool = _data(c)
   trainer = train.Run(spec_lib.derive(c))
   assert trainer.spec.uses_fresh
-  hp = hparams.run_hp(c, {'pool_fraction': 0.25})
+  hp = spec_lib.run_hp(c, {'pool_fraction': 0.25})
   key = jax.random.key(3)
   state = schedules.PhaseState(jnp.int32(0), jnp.int32(0))
   x, _ = trainer.examples.minibatch(data, hp, state, jnp.int32(64), 0, key, key, None)
@@ -147,7 +146,7 @@ def _auto(tiny_config, acc, epochs):
   c.task.n = 10
   data, pool = _data(c)
   trainer = train.Run(spec_lib.derive(c))
-  hp = hparams.run_hp(c)
+  hp = spec_lib.run_hp(c)
   params, _ = trainer.init_params(hp, jax.random.key(0))
   return jax.jit(lambda state, step: trainer.schedule.at(state, hp, params, data, step))
 
@@ -191,8 +190,8 @@ def test_alpha_divides_the_first_layer_and_multiplies_the_rest(tiny_config):
   c.model.hidden_layers = 2
   trainer = train.Run(spec_lib.derive(c))
   key = jax.random.key(1)
-  base, _ = trainer.init_params(hparams.run_hp(c), key)
-  scaled, _ = trainer.init_params(hparams.run_hp(c, {'alpha': 4.0}), key)
+  base, _ = trainer.init_params(spec_lib.run_hp(c), key)
+  scaled, _ = trainer.init_params(spec_lib.run_hp(c, {'alpha': 4.0}), key)
   for name in base:
     factor = 0.25 if name == 'hidden_0' else 4.0
     np.testing.assert_allclose(np.asarray(scaled[name]['kernel']), factor * np.asarray(base[name]['kernel']),
@@ -206,7 +205,7 @@ def _coord_change(kind, width, lr, steps=3):
   c.model.hidden_layers, c.model.width, c.model.parameterization = 2, width, kind
   c.hp.lr = lr
   trainer = train.Run(spec_lib.derive(c))
-  hp = hparams.run_hp(c)
+  hp = spec_lib.run_hp(c)
   params, groups = trainer.init_params(hp, jax.random.key(0))
   optimizer = trainer.make_optimizer(hp, params, groups)
   x, y = trainer.spec.task.sample({}, jax.random.key(1), 256)

@@ -81,8 +81,8 @@ def test_the_residual_mlp_sweeps_its_own_groups_vmapped(tmp_path, check_chunk_eq
   assert spec.metric_names[-3:] == ['norm_input', 'norm_blocks', 'norm_readout']
   run = train.Run(spec)
   key = jax.random.key(0)
-  base, groups = run.init_params(hparams.run_hp(c), key)
-  scaled, _ = run.init_params(hparams.run_hp(c, {'init_scale_blocks': 3.0}), key)
+  base, groups = run.init_params(spec_lib.run_hp(c), key)
+  scaled, _ = run.init_params(spec_lib.run_hp(c, {'init_scale_blocks': 3.0}), key)
   for (path, a), b, group in zip(jax.tree_util.tree_leaves_with_path(base), jax.tree_util.tree_leaves(scaled),
                                  jax.tree_util.tree_leaves(groups)):
     np.testing.assert_allclose(np.asarray(b), np.asarray(a) * (3.0 if group == 'blocks' else 1.0), rtol=1e-6,
@@ -125,7 +125,7 @@ def test_base_config_hp_is_the_declarations():
 
 def test_a_new_traced_hyperparameter_is_one_declaration(tiny_config, monkeypatch):
   """Declared once, a hyper-parameter is in the config, checked, swept (vmapped) and converted."""
-  new = hparams.HParam('label_noise', 'float', 0.0, low=0, high=1, used=lambda f: f.mode == 'minibatch')
+  new = hparams.HParam('label_noise', 'float', 0.0, low=0, high=1, used=lambda f: not f.full_batch)
   monkeypatch.setattr(hparams, 'DECLARED', hparams.DECLARED + (new,))
   monkeypatch.setattr(hparams, 'BY_NAME', dict(hparams.BY_NAME, label_noise=new))
   c = config_lib.base_config()

@@ -19,7 +19,12 @@ def _write(tmp_path, mode='minibatch'):
   acc[0, 0, 0, 1] = 0.95  # reaches 0.9 at step 10 for one seed
   path = tmp_path / 'r.npz'
   config = {'train': {'batch_size': 16}, 'data': {'mode': mode}, 'hp': {'dataset_size': 64}}
-  results.save(str(path), axes, steps, {'test_acc': acc}, json.dumps(config), sslgap_version='x')
+  # what the engine writes from the run spec: batch x steps, or each dataset's size a step (size 1 on
+  # the axes that do not change it)
+  examples = (steps * 16.0).reshape(1, 1, 1, 3) if mode == 'minibatch' else \
+      np.stack([steps * 64.0, steps * 0.0]).reshape(1, 2, 1, 3)
+  results.save(str(path), axes, steps, {'test_acc': acc}, json.dumps(config), examples_seen=examples,
+               sslgap_version='x')
   return path, acc
 
 
@@ -64,6 +69,14 @@ def test_compute_for_full_batch_counts_the_dataset(tmp_path):
   r = results.load(_write(tmp_path, mode='full_batch')[0])
   compute = r.compute_to_target('test_acc', 0.9)
   assert compute[0, 0, 0] == 10 * 64
+  # the compute axis follows selection and reduction: size 1 where an axis does not change it
+  assert r.sel(init_scale_first=1.0).examples_seen().shape == (2, 1, 3)
+  assert r.mean('seed').examples_seen().shape == (1, 2, 3)
+  np.testing.assert_array_equal(r.examples_at({'dataset_size': 64}), [0, 640, 1280])
+  with pytest.raises(ValueError, match='processed different examples'):
+    r.examples_at({})
+  with pytest.raises(results.ResultsError, match='has no examples_seen'):
+    r.with_examples(None).examples_seen()
 
 
 def test_load_needs_only_numpy(tmp_path):

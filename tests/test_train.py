@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from sslgap import data as data_lib
-from sslgap import hparams
 from sslgap import sweep
 from sslgap import tasks
 from sslgap import train
@@ -14,7 +13,7 @@ from sslgap import spec as spec_lib
 
 def _data(config, seed=0):
   task = tasks.make_task(config.task)
-  pool = spec_lib.pool_size(config)
+  pool = spec_lib.derive(config).pool_size
   return data_lib.select_seed(data_lib.build_data(task, pool, config.task.test_size, [seed]), 0), pool
 
 
@@ -41,7 +40,7 @@ def test_changing_traced_values_does_not_recompile(tiny_config):
     return run(hp, data)
 
   kernel = jax.jit(jax.vmap(counted, in_axes=(0, None)))
-  base = hparams.run_hp(c)
+  base = spec_lib.run_hp(c)
   variants = [
       {},
       {'lr': 0.3},
@@ -52,7 +51,7 @@ def test_changing_traced_values_does_not_recompile(tiny_config):
   ]
   outputs = []
   for overrides in variants:
-    hp = hparams.run_hp(c, overrides)
+    hp = spec_lib.run_hp(c, overrides)
     batch = jax.tree_util.tree_map(lambda a, b: np.stack([a, b]), hp, base)
     outputs.append(kernel(batch, data)['test_loss'][0, -1])
   assert len(traces) == 1 and kernel._cache_size() == 1
@@ -85,10 +84,10 @@ def test_full_batch_gd_equals_sgd_with_batch_n_without_replacement(tiny_config, 
   c.data.mode = 'full_batch'
   c.data.full_batch_microbatch = microbatch  # 48: all at once; 20: 3 padded slices
   data, pool = _data(c)
-  gd_params, gd_metrics = jax.jit(train.Run(spec_lib.derive(c)).train)(hparams.run_hp(c), data)
+  gd_params, gd_metrics = jax.jit(train.Run(spec_lib.derive(c)).train)(spec_lib.run_hp(c), data)
 
   c.data.mode, c.data.sampling, c.train.batch_size = 'minibatch', 'without_replacement', 48
-  sgd_params, sgd_metrics = jax.jit(train.Run(spec_lib.derive(c)).train)(hparams.run_hp(c), data)
+  sgd_params, sgd_metrics = jax.jit(train.Run(spec_lib.derive(c)).train)(spec_lib.run_hp(c), data)
   chex.assert_trees_all_close(gd_params, sgd_params, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(gd_metrics['test_loss'], sgd_metrics['test_loss'], rtol=1e-5)
   # The run really moved: otherwise equality would be trivial.
@@ -149,7 +148,7 @@ def test_epoch_phase_lengths_convert_to_steps(tiny_config):
   c.hp.phase_sizes, c.hp.phase_lengths = (32, 'online'), (2,)
   c.data.phase_unit = 'epochs'
   trainer = train.Run(spec_lib.derive(c))
-  np.testing.assert_array_equal(trainer.schedule.phase_ends(hparams.run_hp(c)), [2 * 32 // 16, c.train.steps])
+  np.testing.assert_array_equal(trainer.schedule.phase_ends(spec_lib.run_hp(c)), [2 * 32 // 16, c.train.steps])
 
 
 def test_layer_learning_rate_multiplier_touches_only_its_group(tiny_config):
@@ -157,7 +156,7 @@ def test_layer_learning_rate_multiplier_touches_only_its_group(tiny_config):
   c.model.hidden_layers = 2
   data, pool = _data(c)
   trainer = train.Run(spec_lib.derive(c))
-  hp = hparams.run_hp(c, {'lr_mult_first': 0.0})
+  hp = spec_lib.run_hp(c, {'lr_mult_first': 0.0})
   init, _ = trainer.init_params(hp, jax.random.split(jax.random.key(hp['seed']), 4)[0])
   final, _ = jax.jit(trainer.train)(hp, data)
   np.testing.assert_array_equal(np.asarray(final['hidden_0']['kernel']), np.asarray(init['hidden_0']['kernel']))
@@ -223,7 +222,7 @@ def test_optimiser_hyperparameters_are_traced(tiny_config, kind, overrides):
   kernel = jax.jit(jax.vmap(train.make_run(spec_lib.derive(c)), in_axes=(0, None)))
   losses = []
   for o in overrides:
-    hp = jax.tree_util.tree_map(lambda v: v[None], hparams.run_hp(c, o))
+    hp = jax.tree_util.tree_map(lambda v: v[None], spec_lib.run_hp(c, o))
     losses.append(float(kernel(hp, data)['test_loss'][0, -1]))
   assert kernel._cache_size() == 1
   assert losses[0] != losses[1] and np.all(np.isfinite(losses))
@@ -232,7 +231,7 @@ def test_optimiser_hyperparameters_are_traced(tiny_config, kind, overrides):
 def test_evaluation_in_slices_equals_evaluation_at_once(tiny_config):
   c = tiny_config
   data, pool = _data(c)
-  hp = hparams.run_hp(c)
+  hp = spec_lib.run_hp(c)
   whole = jax.jit(train.make_run(spec_lib.derive(c)))(hp, data)
   c.data.eval_batch_size = 100  # 256 test examples: slices of 100, 100 and a padded 56
   sliced = jax.jit(train.make_run(spec_lib.derive(c)))(hp, data)

@@ -7,7 +7,6 @@ import pytest
 
 from sslgap import config as config_lib
 from sslgap import data as data_lib
-from sslgap import hparams
 from sslgap import tasks
 from sslgap import train
 from sslgap.models import transformer
@@ -83,7 +82,7 @@ def test_icl_loss_is_on_the_last_token_only(transformer_config):
   c = config_lib.set_task(transformer_config, name='icl', d=3, context=5, test_size=64)
   c.loss, c.model.readout = 'square', 'last'
   trainer = train.Run(spec_lib.derive(c))
-  params, _ = trainer.init_params(hparams.run_hp(c), jax.random.key(0))
+  params, _ = trainer.init_params(spec_lib.run_hp(c), jax.random.key(0))
   x, y = trainer.spec.task.sample({}, jax.random.key(1), 8)
   h = _hidden(trainer.net, params, x)
   last = (h[:, -1] @ params['readout']['kernel'] + params['readout']['bias'])[:, 0]
@@ -119,7 +118,7 @@ def test_qk_learning_rate_multiplier_touches_only_w_q_and_w_k(transformer_config
   data = data_lib.select_seed(data_lib.build_data(task, 64, 64, [0]), 0)
   trainer = train.Run(spec_lib.derive(c))
   for frozen, moving in (('qk', 'rest'), ('rest', 'qk')):
-    hp = hparams.run_hp(c, {f'lr_mult_{frozen}': 0.0})
+    hp = spec_lib.run_hp(c, {f'lr_mult_{frozen}': 0.0})
     init, groups = trainer.init_params(hp, jax.random.split(jax.random.key(hp['seed']), 4)[0])
     final, _ = jax.jit(trainer.train)(hp, data)
     for (path, a), b, group in zip(jax.tree_util.tree_leaves_with_path(init), jax.tree_util.tree_leaves(final),
@@ -137,8 +136,8 @@ def test_qk_learning_rate_multiplier_touches_only_w_q_and_w_k(transformer_config
 def test_qk_init_scale_multiplies_only_w_q_and_w_k(transformer_config):
   trainer = train.Run(spec_lib.derive(transformer_config))
   key = jax.random.key(5)
-  base, _ = trainer.init_params(hparams.run_hp(transformer_config), key)
-  scaled, _ = trainer.init_params(hparams.run_hp(transformer_config, {'init_scale_qk': 8.0}), key)
+  base, _ = trainer.init_params(spec_lib.run_hp(transformer_config), key)
+  scaled, _ = trainer.init_params(spec_lib.run_hp(transformer_config, {'init_scale_qk': 8.0}), key)
   attn, attn_scaled = base['layer_0']['attn'], scaled['layer_0']['attn']
   np.testing.assert_allclose(np.asarray(attn_scaled['q']['kernel']), 8 * np.asarray(attn['q']['kernel']), rtol=1e-6)
   np.testing.assert_allclose(np.asarray(attn_scaled['k']['bias']), 8 * np.asarray(attn['k']['bias']), rtol=1e-6)
@@ -152,7 +151,7 @@ def test_online_groups_take_their_gradient_from_fresh_batches(transformer_config
   c.train.steps, c.train.eval_every = 1, 1
   task = tasks.make_task(c.task)
   data = data_lib.select_seed(data_lib.build_data(task, 64, 64, [0]), 0)
-  hp = hparams.run_hp(c)
+  hp = spec_lib.run_hp(c)
   plain, _ = jax.jit(train.Run(spec_lib.derive(c)).train)(hp, data)
   c.data.online_groups = ('qk',)
   mixed, _ = jax.jit(train.Run(spec_lib.derive(c)).train)(hp, data)

@@ -28,7 +28,6 @@ import jax
 import jax.numpy as jnp
 
 from sslgap import registry
-from sslgap.errors import ConfigError
 
 INIT_SCHEMES = ('uniform', 'gaussian')
 
@@ -163,15 +162,3 @@ def group_norms(params, groups):
     if str(getattr(path[-1], 'key', path[-1])) in ('kernel', 'embedding'):
       totals[group] = totals.get(group, 0.0) + jnp.sum(jnp.square(leaf))
   return {g: jnp.sqrt(v) for g, v in totals.items()}
-
-
-def positive_int_fields(config, names, where):
-  for name in names:
-    value = config[name]
-    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-      raise ConfigError(f'{where}.{name}', f'must be an integer >= 1, got {value!r}')
-
-
-def choice_field(config, name, choices, where):
-  if config[name] not in choices:
-    raise ConfigError(f'{where}.{name}', f'unknown value {config[name]!r}; choose one of {sorted(choices)}')

@@ -6,7 +6,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from sslgap import parameterization
-from sslgap.errors import ConfigError
+from sslgap.errors import ConfigError, check_choice_field, check_positive_ints
 from sslgap.models import base
 from sslgap.tasks import input_dim
 
@@ -55,10 +55,10 @@ class MLPModel(base.Model):
     where = 'model'
     if self.task.sequence:
       raise ConfigError(f'{where}.kind', f'task {self.task.name!r} is a sequence task: use model.kind="transformer"')
-    base.positive_int_fields(self.config, ('hidden_layers', 'width'), where)
-    base.choice_field(self.config, 'activation', ACTIVATIONS, where)
-    base.choice_field(self.config, 'init', base.INIT_SCHEMES, where)
-    base.choice_field(self.config, 'parameterization', parameterization.PARAMETERIZATIONS, where)
+    check_positive_ints(self.config, ('hidden_layers', 'width'), where)
+    check_choice_field(self.config, 'activation', ACTIVATIONS, where)
+    check_choice_field(self.config, 'init', base.INIT_SCHEMES, where)
+    check_choice_field(self.config, 'parameterization', parameterization.PARAMETERIZATIONS, where)
 
   def norm_names(self):
     return [f'hidden_{i}' for i in range(self.config.hidden_layers)] + ['readout']

@@ -18,9 +18,8 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from sslgap.errors import ConfigError
+from sslgap.errors import ConfigError, check_positive_ints
 from sslgap.models import base
 
 METRICS = ('test_loss', 'abs_a', 'alignment', 'phase1_steps')
@@ -45,7 +44,7 @@ def projected_step(a, w, ga, gw, lr):
 
 
 def make_run(spec):
-  steps, eval_every, m, pool_size = spec.steps, spec.eval_every, spec.model.config.width, spec.pool_size
+  steps, eval_every, m, pool_size = spec.train.steps, spec.train.eval_every, spec.model.config.width, spec.pool_size
 
   def run(hp, data):
     key_w, key_a = jax.random.split(jax.random.key(hp['seed']))
@@ -106,7 +105,7 @@ class QuadraticNeuron(base.Model):
     if config.data.mode != 'minibatch' or len(config.hp.phase_sizes):
       raise ConfigError(f'{where}.kind', 'the quadratic neuron runs its own two phases: use data.mode=minibatch '
                         'and hp.dataset_size')
-    base.positive_int_fields(self.config, ('width',), where)
+    check_positive_ints(self.config, ('width',), where)
 
   def metric_names(self):
     return list(METRICS)
@@ -120,18 +119,3 @@ class QuadraticNeuron(base.Model):
 
   def make_run(self, spec):  # noqa: F811 - the plug-in's own run
     return make_run(spec)
-
-
-def phase1_steps(results, a_star):
-  """T1 per run from a result grid: phase-1 steps of the runs that reached |a| >= a*, else NaN."""
-  final = lambda name: results[name][..., -1]
-  return np.where(final('abs_a') >= a_star, final('phase1_steps'), np.nan)
-
-
-def loglog_slope(sizes, steps):
-  """Least-squares slope of log(steps) against log(size) over the finite points."""
-  sizes, steps = np.asarray(sizes, float), np.asarray(steps, float)
-  ok = np.isfinite(steps) & (steps > 0) & (sizes > 0)
-  if ok.sum() < 2:
-    return np.nan
-  return float(np.polyfit(np.log(sizes[ok]), np.log(steps[ok]), 1)[0])

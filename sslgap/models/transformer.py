@@ -23,7 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from sslgap.errors import ConfigError
+from sslgap.errors import ConfigError, check_choice_field, check_positive_ints
 from sslgap.models import base
 
 
@@ -142,14 +142,14 @@ class TransformerModel(base.Model):
   def check(self, config):
     where = 'model'
     m = self.config
-    base.positive_int_fields(m, ('layers', 'heads', 'dim', 'mlp_ratio'), where)
+    check_positive_ints(m, ('layers', 'heads', 'dim', 'mlp_ratio'), where)
     if m.dim % m.heads:
       raise ConfigError(f'{where}.heads', f'must divide model.dim={m.dim}, got {m.heads}')
-    base.choice_field(m, 'readout', ('mean', 'last'), where)
+    check_choice_field(m, 'readout', ('mean', 'last'), where)
     for flag in ('causal', 'qk_norm'):
       if not isinstance(m[flag], bool):
         raise ConfigError(f'{where}.{flag}', f'must be True or False, got {m[flag]!r}')
-    base.choice_field(m, 'init', base.INIT_SCHEMES, where)
+    check_choice_field(m, 'init', base.INIT_SCHEMES, where)
     if m.parameterization != 'standard':
       raise ConfigError(f'{where}.parameterization', 'muP is defined here for MLPs only')
 
