@@ -4,7 +4,7 @@ An optimiser is one declaration: its name (config.optim.kind), the traced hyper-
 reads (declared in sslgap.hparams; only these are swept or checked for it), the state slots it
 keeps per parameter (for chunk sizing), and how to build it from the run's hp. It is built
 inside the traced run from traced scalars, so one compiled code path serves every learning
-rate, beta2 and layer multiplier in a sweep.
+rate, beta2 and layer multiplier in a sweep. A plug-in file adds one with `register(Optimizer(...))`.
 """
 
 import dataclasses
@@ -12,6 +12,9 @@ from typing import Callable
 
 import jax
 import optax
+
+from sslgap import hparams
+from sslgap.errors import PluginError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +32,20 @@ DECLARED = (
               lambda hp, eps: optax.adamw(hp['lr'], b1=hp['b1'], b2=hp['b2'], eps=eps, weight_decay=hp['weight_decay'])),
 )
 OPTIMIZERS = {o.name: o for o in DECLARED}
+
+
+def register(optimizer, override=False):
+  """Adds an Optimizer declaration (a user's, from a plug-in file; a name already taken only with
+  override=True); returns it."""
+  if optimizer.name in OPTIMIZERS and OPTIMIZERS[optimizer.name] != optimizer and not override:
+    raise PluginError(f'optimiser {optimizer.name!r} is already declared; give yours another name, or register it '
+                      'with override=True to replace that one')
+  undeclared = [h for h in optimizer.hparams if h not in hparams.BY_NAME]
+  if undeclared:
+    raise PluginError(f'optimiser {optimizer.name!r} reads {", ".join(undeclared)}, not declared in sslgap.hparams '
+                      '(a traced hyper-parameter is one HParam there)')
+  OPTIMIZERS[optimizer.name] = optimizer
+  return optimizer
 
 
 def scale_by_tree(multipliers):

@@ -5,6 +5,9 @@ the run is built:
   Minibatch     a batch from the current subset (or fresh when the phase is online)
   PerGroup      Minibatch, but the groups in spec.online_groups learn from a fresh batch (Fig 30)
   FullBatch     the mean gradient over the current phase's whole dataset, summed in slices
+
+Each is bound to one run's inputs (sslgap.train.RunInputs: hp, data, keys, layer groups) when
+the run starts, so a step asks it only for grads(params, state, step).
 """
 
 import jax
@@ -19,47 +22,49 @@ from sslgap import schedules
 class Examples:
   """The examples and labels a run sees: pool batches, fresh samples, random-label phases."""
 
-  def __init__(self, spec):
-    self.spec = spec
+  def __init__(self, spec, run):
+    self.spec, self.run = spec, run
+    self.bias = self.online_bias()
 
-  def labels_at(self, y, y_random, hp, phase):
+  def labels_at(self, y, y_random, phase):
     if not self.spec.uses_random_labels:
       return y
-    return jnp.where(phase < hp['random_label_phases'], y_random, y)
+    return jnp.where(phase < self.run.hp['random_label_phases'], y_random, y)
 
-  def online_bias(self, hp, data):
+  def online_bias(self):
     """Per-coordinate P(x_i = +1) of the first hp.online_bias_samples pool examples (1/2 if 0)."""
     if not self.spec.uses_online_bias:
       return None
-    m = hp['online_bias_samples']
+    m = self.run.hp['online_bias_samples']
     rows = (jnp.arange(self.spec.pool_size) < m).astype(jnp.float32)
-    plus = rows @ (data.pool_x == 1).astype(jnp.float32) / jnp.maximum(m, 1)
+    plus = rows @ (self.run.data.pool_x == 1).astype(jnp.float32) / jnp.maximum(m, 1)
     return jnp.where(m > 0, plus, 0.5)
 
-  def fresh(self, data, hp, key, phase, num, bias):
-    task = self.spec.task
+  def fresh(self, key, phase, num):
+    task, target = self.spec.task, self.run.data.target
     if self.spec.uses_online_bias:
-      x, y = task.sample_biased(data.target, key, num, bias)
+      x, y = task.sample_biased(target, key, num, self.bias)
     else:
-      x, y = task.sample(data.target, key, num)
+      x, y = task.sample(target, key, num)
     if self.spec.uses_random_labels:
-      y = self.labels_at(y, task.random_labels(data.target, jax.random.fold_in(key, 1), x), hp, phase)
+      y = self.labels_at(y, task.random_labels(target, jax.random.fold_in(key, 1), x), phase)
     return x, y
 
-  def minibatch(self, data, hp, state, size, step, step_key, epoch_key, bias):
+  def minibatch(self, state, size, step, step_key):
     """The step's batch: from the current subset, or fresh when the phase is online; with
     hp.pool_fraction < 1 only that leading fraction of it comes from the subset (two-set)."""
-    spec = self.spec
+    spec, data = self.spec, self.run.data
+    batch = spec.train.batch_size
     if spec.pool_size == 0:
-      return self.fresh(data, hp, step_key, state.phase, spec.train.batch_size, bias)
-    index = data_lib.batch_indices(state.phase, state.start, size, step, spec.train.batch_size, spec.data.sampling, step_key,
-                                   epoch_key)
+      return self.fresh(step_key, state.phase, batch)
+    index = data_lib.batch_indices(state.phase, state.start, size, step, batch, spec.data.sampling, step_key,
+                                   self.run.epoch_key)
     x = data.pool_x[index]
-    y = self.labels_at(data.pool_y[index], data.pool_y_random[index], hp, state.phase)
+    y = self.labels_at(data.pool_y[index], data.pool_y_random[index], state.phase)
     if spec.uses_fresh:
-      x_new, y_new = self.fresh(data, hp, jax.random.fold_in(step_key, 1), state.phase, spec.train.batch_size, bias)
+      x_new, y_new = self.fresh(jax.random.fold_in(step_key, 1), state.phase, batch)
       from_pool = ((size != hparams.ONLINE) &
-                   (jnp.arange(spec.train.batch_size) < jnp.ceil(hp['pool_fraction'] * spec.train.batch_size)))
+                   (jnp.arange(batch) < jnp.ceil(self.run.hp['pool_fraction'] * batch)))
       x = jnp.where(from_pool.reshape((-1,) + (1,) * (x.ndim - 1)), x, x_new)
       y = jnp.where(from_pool, y, y_new)
     return x, y
@@ -69,26 +74,25 @@ class Minibatch:
   def __init__(self, spec, examples, mean_loss):
     self.spec, self.examples, self.mean_loss = spec, examples, mean_loss
 
-  def batch_grads(self, params, data, hp, state, step, batch_key, epoch_key, bias):
-    size = schedules.phase_sizes(self.spec, hp)[state.phase]
-    step_key = jax.random.fold_in(batch_key, step)
-    x, y = self.examples.minibatch(data, hp, state, size, step, step_key, epoch_key, bias)
+  def batch_grads(self, params, state, step):
+    size = schedules.phase_sizes(self.spec, self.examples.run.hp)[state.phase]
+    step_key = jax.random.fold_in(self.examples.run.batch_key, step)
+    x, y = self.examples.minibatch(state, size, step, step_key)
     return jax.grad(self.mean_loss)(params, x, y), step_key
 
-  def grads(self, params, data, hp, state, step, batch_key, epoch_key, bias, layer_groups):
-    del layer_groups
-    return self.batch_grads(params, data, hp, state, step, batch_key, epoch_key, bias)[0]
+  def grads(self, params, state, step):
+    return self.batch_grads(params, state, step)[0]
 
 
 class PerGroup(Minibatch):
   """Fig 30: the groups in spec.online_groups learn from fresh batches, the rest from the subset."""
 
-  def grads(self, params, data, hp, state, step, batch_key, epoch_key, bias, layer_groups):
-    grads, step_key = self.batch_grads(params, data, hp, state, step, batch_key, epoch_key, bias)
-    x, y = self.examples.fresh(data, hp, jax.random.fold_in(step_key, 2), state.phase, self.spec.train.batch_size, bias)
+  def grads(self, params, state, step):
+    grads, step_key = self.batch_grads(params, state, step)
+    x, y = self.examples.fresh(jax.random.fold_in(step_key, 2), state.phase, self.spec.train.batch_size)
     online = jax.grad(self.mean_loss)(params, x, y)
     return jax.tree_util.tree_map(lambda g, o, group: o if group in self.spec.online_groups else g,
-                                  grads, online, layer_groups)
+                                  grads, online, self.examples.run.layer_groups)
 
 
 class FullBatch:
@@ -101,12 +105,13 @@ class FullBatch:
   def __init__(self, spec, examples, mean_loss, apply, loss_fn):
     self.spec, self.examples, self.mean_loss, self.apply, self.loss_fn = spec, examples, mean_loss, apply, loss_fn
 
-  def grads(self, params, data, hp, state, step, batch_key, epoch_key, bias, layer_groups):
-    del state, batch_key, epoch_key, bias, layer_groups
+  def grads(self, params, state, step):
+    del state  # the phase of full-batch GD is static: from the step
     sizes, lengths = self.spec.static_phases
+    data = self.examples.run.data
     phase = jnp.sum(step >= jnp.cumsum(jnp.asarray(lengths, jnp.int32)))
     micro = self.spec.full_batch_microbatch
-    labels = self.examples.labels_at(data.pool_y, data.pool_y_random, hp, phase)
+    labels = self.examples.labels_at(data.pool_y, data.pool_y_random, phase)
 
     def grads_on_prefix(size):
       x, y = data.pool_x[:size], labels[:size]

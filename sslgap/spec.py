@@ -13,6 +13,7 @@ import numpy as np
 
 from sslgap import backend
 from sslgap import data
+from sslgap import evaluation
 from sslgap import hparams
 from sslgap import models
 from sslgap import optim
@@ -74,10 +75,7 @@ class RunSpec:
   def metric_names(self):
     if hasattr(self.model, 'metric_names'):
       return self.model.metric_names()
-    names = ['test_loss', 'train_loss']
-    if self.task.label_kind in ('sign', 'class'):
-      names += ['test_acc', 'train_acc']
-    return names + [f'norm_{name}' for name in self.model.norm_names()]
+    return evaluation.metric_names(self)
 
   @property
   def trains_itself(self):

@@ -8,6 +8,8 @@ reading the same data pool. The run is assembled from parts chosen when it is bu
 gradient source (sslgap.sources), a schedule (sslgap.schedules) and an evaluator.
 """
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -21,6 +23,37 @@ from sslgap import schedules
 from sslgap import sources
 
 
+class RunInputs(NamedTuple):
+  """What one run is given, bound once: its traced hyper-parameters, its data, its keys, and the tree
+  of its parameters' layer groups."""
+
+  hp: dict
+  data: object  # sslgap.data.Data of the run's data seed
+  batch_key: jax.Array
+  epoch_key: jax.Array
+  layer_groups: dict
+
+
+class TrainState(NamedTuple):
+  """The carry of training: everything a run's next step depends on."""
+
+  params: dict
+  opt_state: object
+  phase: schedules.PhaseState
+
+
+class Parts(NamedTuple):
+  """A run's parts, bound to its inputs: grads(params, state, step), at(state, params, step), ..."""
+
+  inputs: RunInputs
+  examples: sources.Examples
+  evaluator: evaluation.Evaluator
+  gradients: object  # a sslgap.sources gradient source
+  schedule: object  # a sslgap.schedules schedule
+  optimizer: object  # an optax GradientTransformation
+  probe_key: jax.Array
+
+
 class Run:
   """The static parts of a run, from its spec; train(hp, data) is the run itself."""
 
@@ -28,10 +61,6 @@ class Run:
     self.spec = spec
     self.net = spec.model.build()
     self.loss_fn = losses.LOSSES[spec.loss]
-    self.examples = sources.Examples(spec)
-    self.evaluator = evaluation.Evaluator(spec, self.examples, self.apply, self.loss_fn)
-    self.gradients = sources.make(spec, self.examples, self.mean_loss, self.apply, self.loss_fn)
-    self.schedule = schedules.make(spec, self.examples, self.evaluator)
 
   def apply(self, params, x):
     return self.net.apply({'params': params}, x)
@@ -56,34 +85,41 @@ class Run:
     _, lr_mult = self.spec.model.multipliers(params)
     return optim.make_optimizer(self.spec.optimizer, self.spec.eps, hp, parameterization.scale(mults, lr_mult))
 
+  def start(self, hp, data):
+    """(initial parameters, the run's parts bound to its inputs)."""
+    init_key, batch_key, epoch_key, probe_key = jax.random.split(jax.random.key(hp['seed']), 4)
+    params, layer_groups = self.init_params(hp, init_key)
+    optimizer = self.make_optimizer(hp, params, layer_groups)
+    inputs = RunInputs(hp, data, batch_key, epoch_key, layer_groups)
+    examples = sources.Examples(self.spec, inputs)
+    evaluator = evaluation.Evaluator(self.spec, examples, self.apply, self.loss_fn)
+    gradients = sources.make(self.spec, examples, self.mean_loss, self.apply, self.loss_fn)
+    schedule = schedules.make(self.spec, examples, evaluator)
+    return params, Parts(inputs, examples, evaluator, gradients, schedule, optimizer, probe_key)
+
   def train(self, hp, data):
     """Returns (final params, metrics dict of [num_evals] arrays)."""
     spec = self.spec
-    key = jax.random.key(hp['seed'])
-    init_key, batch_key, epoch_key, probe_key = jax.random.split(key, 4)
-    params, layer_groups = self.init_params(hp, init_key)
-    optimizer = self.make_optimizer(hp, params, layer_groups)
-    bias = self.examples.online_bias(hp, data)
+    params, parts = self.start(hp, data)
     eval_every = spec.train.eval_every
 
-    def train_step(carry, step):
-      params, opt_state, state = carry
-      state = self.schedule.at(state, hp, params, data, step)
-      grads = self.gradients.grads(params, data, hp, state, step, batch_key, epoch_key, bias, layer_groups)
-      updates, opt_state = optimizer.update(grads, opt_state, params)
-      return (optax.apply_updates(params, updates), opt_state, state), None
+    def train_step(state, step):
+      phase = parts.schedule.at(state.phase, state.params, step)
+      grads = parts.gradients.grads(state.params, phase, step)
+      updates, opt_state = parts.optimizer.update(grads, state.opt_state, state.params)
+      return TrainState(optax.apply_updates(state.params, updates), opt_state, phase), None
 
-    def interval(carry, i):
-      carry, _ = jax.lax.scan(train_step, carry, i * eval_every + jnp.arange(eval_every))
-      state = self.schedule.after_interval(carry[2], hp, (i + 1) * eval_every)
-      return carry, self.evaluator.evaluate(carry[0], data, hp, state, jax.random.fold_in(probe_key, i + 1), bias)
+    def interval(state, i):
+      state, _ = jax.lax.scan(train_step, state, i * eval_every + jnp.arange(eval_every))
+      phase = parts.schedule.after_interval(state.phase, (i + 1) * eval_every)
+      return state, parts.evaluator.evaluate(state.params, phase, jax.random.fold_in(parts.probe_key, i + 1))
 
     start = schedules.start()
-    first = self.evaluator.evaluate(params, data, hp, start, jax.random.fold_in(probe_key, 0), bias)
-    carry = (params, optimizer.init(params), start)
-    carry, later = jax.lax.scan(interval, carry, jnp.arange(spec.train.steps // eval_every))
+    first = parts.evaluator.evaluate(params, start, jax.random.fold_in(parts.probe_key, 0))
+    state = TrainState(params, parts.optimizer.init(params), start)
+    state, later = jax.lax.scan(interval, state, jnp.arange(spec.train.steps // eval_every))
     metrics = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, later)
-    return carry[0], metrics
+    return state.params, metrics
 
 
 def make_run(spec):

@@ -76,12 +76,13 @@ def test_random_labels_are_fixed_per_example_and_ignore_the_input(tiny_config):
   data, pool = _data(c)
   trainer = train.Run(spec_lib.derive(c))
   hp = spec_lib.run_hp(c)
+  _, parts = trainer.start(hp, data)
   state = schedules.PhaseState(jnp.int32(0), jnp.int32(0))
   seen = {}
   for step in range(6):
     key = jax.random.fold_in(jax.random.key(1), step)
     index = data_lib.batch_indices(0, 0, 64, step, 16, 'with_replacement', key, key)
-    x, y = trainer.examples.minibatch(data, hp, state, jnp.int32(64), step, key, key, None)
+    x, y = parts.examples.minibatch(state, jnp.int32(64), step, key)
     np.testing.assert_array_equal(np.asarray(y), np.asarray(data.pool_y_random)[np.asarray(index)])
     for i, label in zip(np.asarray(index), np.asarray(y)):
       assert seen.setdefault(int(i), label) == label  # the same label every time it is drawn
@@ -89,7 +90,7 @@ def test_random_labels_are_fixed_per_example_and_ignore_the_input(tiny_config):
   assert 0.3 < agreement < 0.7
   # After phase 1 the true labels come back.
   later = schedules.PhaseState(jnp.int32(1), jnp.int32(10))
-  x, y = trainer.examples.minibatch(data, hp, later, jnp.int32(0), 12, key, key, None)
+  x, y = parts.examples.minibatch(later, jnp.int32(0), 12, key)
   np.testing.assert_array_equal(np.asarray(y), np.prod(np.asarray(x, np.float32)[:, :3], axis=1))
 
 
@@ -112,9 +113,9 @@ def test_biased_online_samples_follow_the_m_sample_frequencies(tiny_config):
   data, pool = _data(c)
   assert pool == 32
   trainer = train.Run(spec_lib.derive(c))
-  p_zero = trainer.examples.online_bias(spec_lib.run_hp(c, {'online_bias_samples': 0}), data)
+  p_zero = trainer.start(spec_lib.run_hp(c, {'online_bias_samples': 0}), data)[1].examples.bias
   np.testing.assert_array_equal(np.asarray(p_zero), 0.5)
-  p = trainer.examples.online_bias(spec_lib.run_hp(c, {'online_bias_samples': 32}), data)
+  p = trainer.start(spec_lib.run_hp(c, {'online_bias_samples': 32}), data)[1].examples.bias
   np.testing.assert_allclose(np.asarray(p), (np.asarray(data.pool_x)[:32] == 1).mean(axis=0), rtol=1e-6)
   x, y = trainer.spec.task.sample_biased(data.target, jax.random.key(2), 200000, p)
   np.testing.assert_allclose((np.asarray(x) == 1).mean(axis=0), np.asarray(p), atol=0.01)
@@ -129,7 +130,7 @@ def test_two_set_batches_take_the_leading_fraction_from_the_small_set(tiny_confi
   hp = spec_lib.run_hp(c, {'pool_fraction': 0.25})
   key = jax.random.key(3)
   state = schedules.PhaseState(jnp.int32(0), jnp.int32(0))
-  x, _ = trainer.examples.minibatch(data, hp, state, jnp.int32(64), 0, key, key, None)
+  x, _ = trainer.start(hp, data)[1].examples.minibatch(state, jnp.int32(64), 0, key)
   index = np.asarray(data_lib.batch_indices(0, 0, 64, 0, 16, 'with_replacement', key, key))
   pool_x = np.asarray(data.pool_x)
   np.testing.assert_array_equal(np.asarray(x)[:4], pool_x[index[:4]])
@@ -148,7 +149,8 @@ def _auto(tiny_config, acc, epochs):
   trainer = train.Run(spec_lib.derive(c))
   hp = spec_lib.run_hp(c)
   params, _ = trainer.init_params(hp, jax.random.key(0))
-  return jax.jit(lambda state, step: trainer.schedule.at(state, hp, params, data, step))
+  _, parts = trainer.start(hp, data)
+  return jax.jit(lambda state, step: parts.schedule.at(state, params, step))
 
 
 def test_auto_schedule_advances_at_the_first_check_when_accuracy_suffices(tiny_config):

@@ -147,8 +147,8 @@ def test_epoch_phase_lengths_convert_to_steps(tiny_config):
   c = tiny_config
   c.hp.phase_sizes, c.hp.phase_lengths = (32, 'online'), (2,)
   c.data.phase_unit = 'epochs'
-  trainer = train.Run(spec_lib.derive(c))
-  np.testing.assert_array_equal(trainer.schedule.phase_ends(spec_lib.run_hp(c)), [2 * 32 // 16, c.train.steps])
+  _, parts = train.Run(spec_lib.derive(c)).start(spec_lib.run_hp(c), _data(c)[0])
+  np.testing.assert_array_equal(parts.schedule.phase_ends(), [2 * 32 // 16, c.train.steps])
 
 
 def test_layer_learning_rate_multiplier_touches_only_its_group(tiny_config):
