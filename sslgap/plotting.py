@@ -13,9 +13,9 @@ import matplotlib.ticker
 from matplotlib.figure import Figure
 import numpy as np
 
-from sslgap import claims
 from sslgap import files
 from sslgap import results as results_lib
+from sslgap import series as series_lib
 from sslgap import stats
 
 BAND = '95% bootstrap interval of the seed mean'
@@ -98,7 +98,7 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
   panels = results.coords[panel_axis]
   xs, ys = results.coords[x_axis], results.coords[y_axis]
   labels = labels or {}
-  per_seed = [claims.series(results, {panel_axis: results_lib.parse_coord(p)}, metric, best, keep=[y_axis, x_axis])
+  per_seed = [series_lib.series(results, {panel_axis: results_lib.parse_coord(p)}, metric, best, keep=[y_axis, x_axis])
               [..., -1] for p in panels]  # [Y, X, S] each
   grids = [(stats._nan_quiet(np.nanmean, v, axis=-1), size_label(p, population) if panel_axis == 'dataset_size'
             else value_label(panel_axis, p)) for v, p in zip(per_seed, panels)]
@@ -175,6 +175,8 @@ def curves(results, plot):
   band (BAND). Axes a series does not fix are tuned per line (named in the legend)."""
   metrics = list(plot['metrics'])
   xs = list(plot.get('x', ('steps', 'compute')))
+  if results.examples is None:  # a grid without its compute axis (sslgap.sweep.with_examples derives one)
+    xs = [x for x in xs if x != 'compute'] or ['steps']
   panels, series = _panels_and_series(results, plot)
   fig, axes = new_figure(len(metrics), len(panels) * len(xs))
   best = plot.get('best', 'max')
@@ -182,7 +184,7 @@ def curves(results, plot):
     for label, selection in series:
       full = dict(_panel_selection(plot, panel), **selection)
       for m, metric in enumerate(metrics):
-        values, chosen = claims.tuned(results, full, metric, best, tune_metric=metrics[0])
+        values, chosen = series_lib.tuned(results, full, metric, best, tune_metric=metrics[0])
         low, mean, high = _band(values)
         suffix = ''.join(f' ({name_of(a)} {v:.3g})' for a, v in chosen.items() if isinstance(v, float))
         for c, x_kind in enumerate(xs):
@@ -217,7 +219,7 @@ def final_vs_axis(results, plot):
     for label, selection in series:
       full = dict(_panel_selection(plot, panel), **selection)
       for m, metric in enumerate(metrics):
-        finals = [_band(claims.tuned(results, dict(full, **{x_axis: results_lib.parse_coord(x)}), metric, best,
+        finals = [_band(series_lib.tuned(results, dict(full, **{x_axis: results_lib.parse_coord(x)}), metric, best,
                                      tune_metric=metrics[0])[0]) for x in results.coords[x_axis]]
         low, mean, high = (np.asarray([f[i][-1] for f in finals]) for i in range(3))
         ax = axes[m, p]

@@ -30,9 +30,10 @@ def origin(cls):
 class Registry(dict):
   """{name: class}. `check(cls)` returns a list of what the class lacks (empty if nothing)."""
 
-  def __init__(self, what, key, check):
+  def __init__(self, what, key, check, named_by=None):
     super().__init__()
     self.what, self.key, self._check = what, key, check
+    self.named_by = named_by or f'its config.{what}.{key}'
 
   def register(self, cls=None, *, override=False, prepare=None):
     """Class decorator (`@register` or `@register(override=True)`)."""
@@ -42,7 +43,7 @@ class Registry(dict):
       name = getattr(cls, self.key, None)
       if not isinstance(name, str) or not name:
         raise PluginError(f'{self.what} class {cls.__qualname__} needs a class attribute {self.key!r} (a string: '
-                          f'its config.{self.what}.{self.key})')
+                          f'{self.named_by})')
       problems = self._check(cls)
       if problems:
         raise PluginError(f'{self.what} {name!r} ({cls.__qualname__}) {"; ".join(problems)}')

@@ -4,23 +4,21 @@
   python -m sslgap.show FILE.npz --metric train_acc --best lr,b2 --format pdf --out fig.pdf
 
 Prints the axes and their values, the eval steps, the metrics, the best values of the --best
-axes per cell of the others (by the seed mean of the final metric), and the diverged and
+axes per cell of the others (tuned as claims and figures are: sslgap.series), and the diverged and
 unfinished runs; then writes the figure the grid's config asks for (--no_figure: only print).
 """
 
-import itertools
 import os
 import sys
 import warnings
 
 import numpy as np
 
-from sslgap import claims
 from sslgap import command
 from sslgap import files
 from sslgap import plotting
 from sslgap import results as results_lib
-from sslgap import stats
+from sslgap import series as series_lib
 
 MAX_CELLS = 24
 
@@ -39,35 +37,18 @@ def summary(r, path, metric, best_axes):
   lines += [f'  {a} [{len(r.coords[a])}]: {_values(r.coords[a])}' for a in r.axis_names]
   lines.append(f'eval steps [{len(r.eval_steps)}]: {_values(r.eval_steps)}')
   lines.append(f'metrics: {", ".join(sorted(r.metrics))}')
-  maximise = plotting.best_for(metric) == 'max'
   best_axes = [a for a in best_axes if a in r.axis_names]
   if best_axes:
-    mean = r.mean('seed') if 'seed' in r.axis_names else r
-    values = claims.metric_values(r, metric)
-    if 'seed' in r.axis_names:
-      values = stats._nan_quiet(np.nanmean, values, axis=r.axis_names.index('seed'))
-    final = values[..., -1]
-    cells = [a for a in mean.axis_names if a not in best_axes]
-    lines.append(f'best {", ".join(best_axes)} per cell (seed mean of the final {metric}):')
-    index_ranges = [range(len(mean.coords[a])) for a in cells]
-    shown = 0
-    for cell in itertools.product(*index_ranges):
-      if shown == MAX_CELLS:
-        lines.append(f'  ... ({int(np.prod([len(x) for x in index_ranges])) - shown} more cells)')
-        break
-      order = [mean.axis_names.index(a) for a in cells + best_axes]
-      table = np.transpose(final, order)[tuple(cell)]
-      if np.all(np.isnan(table)):
-        choice, value = None, np.nan
-      else:
-        flat = np.nanargmax(table) if maximise else np.nanargmin(table)
-        choice = np.unravel_index(int(flat), table.shape)
-        value = table[choice]
-      where = ', '.join(f'{a}={results_lib.parse_coord(mean.coords[a][i])}' for a, i in zip(cells, cell)) or 'all'
-      best = ', '.join(f'{a}={results_lib.parse_coord(mean.coords[a][i])}' for a, i in zip(best_axes, choice)) \
-          if choice is not None else 'none (all diverged)'
-      lines.append(f'  {where}: {best} -> {value:.4g}')
-      shown += 1
+    lines.append(f'best {", ".join(best_axes)} per cell (the seed-mean {metric} curve best on average over '
+                 'training, as claims and figures tune; its final value):')
+    cells = series_lib.best_settings(r, best_axes, metric, plotting.best_for(metric), limit=MAX_CELLS)
+    for cell, chosen, final in cells:
+      where = ', '.join(f'{a}={v}' for a, v in cell.items()) or 'all'
+      best = ', '.join(f'{a}={v}' for a, v in chosen.items()) if np.isfinite(final) else 'none (all diverged)'
+      lines.append(f'  {where}: {best} -> {final:.4g}')
+    total = int(np.prod([len(r.coords[a]) for a in r.axis_names if a != 'seed' and a not in best_axes]))
+    if total > MAX_CELLS:
+      lines.append(f'  ... ({total - MAX_CELLS} more cells)')
   diverged = r.diverged()
   lines.append(f'diverged runs: {len(diverged)}' + (f', e.g. {diverged[:3]}' if diverged else ''))
   return '\n'.join(lines)
@@ -94,7 +75,7 @@ def main(argv=None):
     from sslgap import sweep  # noqa: PLC0415 - JAX is imported only for such a grid
     r = sweep.with_examples(r)
   metric = args.metric or ('test_acc' if 'test_acc' in r.metrics else 'test_loss')
-  if metric not in r.metrics and metric not in claims.DERIVED:
+  if metric not in r.metrics and metric not in series_lib.DERIVED:
     command.fail(f'--metric: {args.file} has no metric {metric!r}; it has {", ".join(sorted(r.metrics))}')
   unknown = [a for a in args.best.split(',') if a and a not in r.axis_names]
   if unknown and args.best != 'lr':

@@ -7,6 +7,7 @@ import pytest
 
 from sslgap import claims
 from sslgap import results
+from sslgap import series
 from sslgap import stats
 
 
@@ -177,8 +178,8 @@ def test_series_tune_other_axes_per_series_on_the_seed_mean():
   values[1, 0] = 0.8  # online at lr index 0
   r = results.Results(['dataset_size', 'lr', 'seed'], {'dataset_size': np.array([64, 0]), 'lr': np.array([0.1, 0.2]),
                                                        'seed': np.arange(3)}, steps, {'test_acc': values}, {})
-  values_a, chosen_a = claims.tuned(r, {'dataset_size': 64}, 'test_acc')
-  _, chosen_b = claims.tuned(r, {'dataset_size': 'online'}, 'test_acc')
+  values_a, chosen_a = series.tuned(r, {'dataset_size': 64}, 'test_acc')
+  _, chosen_b = series.tuned(r, {'dataset_size': 'online'}, 'test_acc')
   assert chosen_a == {'lr': 0.2} and chosen_b == {'lr': 0.1} and values_a.shape == (3, 2)
 
 
@@ -225,4 +226,4 @@ def test_tuning_never_picks_a_setting_where_a_seed_diverged():
   values[1, 1:, -1] = np.nan  # ... but three of its seeds diverged at the end
   r = results.Results(['lr', 'seed'], {'lr': np.array([0.1, 0.2]), 'seed': np.arange(4)}, np.array([0, 10]),
                       {'test_acc': values}, {})
-  assert claims.tuned(r, {}, 'test_acc')[1] == {'lr': 0.1}
+  assert series.tuned(r, {}, 'test_acc')[1] == {'lr': 0.1}

@@ -82,8 +82,9 @@ def test_finished_grids_are_not_run_again(generated):
 def test_reproduce_names_bad_input():
   _, stderr = module('sslgap.reproduce', '--only', 'fig99', expect=2)
   assert "--only: unknown experiment(s) ['fig99']" in stderr and len(stderr.strip().splitlines()) == 1
-  _, stderr = module('sslgap.reproduce', '--preset', 'huge', expect=2)
-  assert 'invalid choice' in stderr and len(stderr.strip().splitlines()) == 1
+  for flag in ('--scale', '--preset'):  # --preset: the older name
+    _, stderr = module('sslgap.reproduce', flag, 'huge', expect=2)
+    assert 'invalid choice' in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def _saved_grid(tmp_path):
