@@ -47,7 +47,7 @@ def rehearse_preset(experiment, max_steps, max_kernels, scratch):
   full = catalog.load_config(experiment, 'paper')
   plan = sweep.make_plan(full)
   if jax.default_backend() == 'cpu':
-    per_step = max(rehearse.run_flops(g.spec) for g in plan.groups) / full.train.steps * plan.chunk_size
+    per_step = max(rehearse.run_flops(g.spec) for g in plan.subgrids) / full.train.steps * plan.chunk_size
     affordable = max(20, int(_CHUNK_SECONDS.value * CPU_FLOPS / per_step))
     max_steps = min(max_steps or affordable, affordable)
   short = rehearse.shortened(full, max_steps) if max_steps else full
@@ -58,8 +58,8 @@ def rehearse_preset(experiment, max_steps, max_kernels, scratch):
   summary = runner.run_to_folder(short, os.path.join(scratch, experiment.id), options)
   wall = time.perf_counter() - start
   short_plan = sweep.make_plan(short, chunk_size=plan.chunk_size, call_width=plan.call_width)
-  full_specs = {g.kernel_id: g.spec for g in plan.groups}
-  short_specs = {g.kernel_id: g.spec for g in short_plan.groups}
+  full_specs = {g.kernel_id: g.spec for g in plan.subgrids}
+  short_specs = {g.kernel_id: g.spec for g in short_plan.subgrids}
   timings = {}
   for k, t in summary.timings.items():
     ratio = rehearse.run_flops(full_specs[k]) / rehearse.run_flops(short_specs[k])
@@ -109,7 +109,7 @@ def markdown(rows, device, started):
 def main(argv):
   del argv
   try:
-    experiments = catalog.for_tier('paper', _ONLY.value)
+    experiments = catalog.for_scale('paper', _ONLY.value)
   except ValueError as e:
     command.fail(str(e))
   device = jax.devices()[0]
@@ -128,7 +128,7 @@ def main(argv):
       print(f'{row["id"]}: {row["runs"]:,} runs in {row["chunks"]:,} chunks of {row["chunk_size"]:,}: '
             f'{row["projected_hours"]:,.1f} hours projected (rehearsal {row["rehearsal_seconds"]:.0f} s)', flush=True)
       previous[row['id']] = row
-  rows = [previous[e.id] for e in catalog.for_tier('paper') if e.id in previous]
+  rows = [previous[e.id] for e in catalog.for_scale('paper') if e.id in previous]
   with open(_DOC.value, 'w') as f:
     f.write(markdown(rows, name, started))
   if _JSON.value:

@@ -1,14 +1,14 @@
 """Runs the paper's experiments at a scale, checks every claim, and writes the reproduction report.
 
-  python -m sslgap.reproduce                                   # the small presets -> docs/REPRODUCTION.md
-  python -m sslgap.reproduce --preset medium                   # -> docs/REPRODUCTION_MEDIUM.md
-  python -m sslgap.reproduce --preset paper --only fig6_init,fig2_parity_gd --out results/
+  python -m sslgap.reproduce                                   # the small scale -> docs/REPRODUCTION.md
+  python -m sslgap.reproduce --scale medium                   # -> docs/REPRODUCTION_MEDIUM.md
+  python -m sslgap.reproduce --scale paper --only fig6_init,fig2_parity_gd --out results/
 
-Each experiment (sslgap.catalog) runs into <out>/<preset>/<experiment> unless its grid is complete
+Each experiment (sslgap.catalog) runs into <out>/<scale>/<experiment> unless its grid is complete
 there (an interrupted one resumes), then its claims are checked on the grid with bootstrap
 intervals and the report is written from the grids alone, with each figure copied beside it.
-The report goes to --report; by default to docs/ when every experiment of a preset runs into
-results/, else next to the grids (<out>/<preset>/REPORT.md), so a partial run never replaces
+The report goes to --report; by default to docs/ when every experiment of a scale runs into
+results/, else next to the grids (<out>/<scale>/REPORT.md), so a partial run never replaces
 the docs' report. SIGINT or SIGTERM is passed on to the experiment running, which saves its
 chunks; then this exits with 128 + the signal number.
 """
@@ -25,39 +25,40 @@ REPORTS = {'small': 'docs/REPRODUCTION.md', 'medium': 'docs/REPRODUCTION_MEDIUM.
 DEFAULT_OUT = 'results'
 
 
-def default_report(tier, out, some_only):
-  """The docs' report when every experiment of the tier runs into the default folder; else next to the grids."""
+def default_report(scale, out, some_only):
+  """The docs' report when every experiment of the scale runs into the default folder; else next to the grids."""
   if not some_only and os.path.normpath(out) == DEFAULT_OUT:
-    return REPORTS[tier]
-  return os.path.join(out, tier, 'REPORT.md')
+    return REPORTS[scale]
+  return os.path.join(out, scale, 'REPORT.md')
 
 
 def main(argv=None):
   parser = command.Parser(prog='python -m sslgap.reproduce', description=__doc__.splitlines()[0])
-  parser.add_argument('--preset', default='small', choices=catalog.TIERS, help='the scale to run (default small)')
-  parser.add_argument('--only', default=None, help='comma-separated experiment ids (default: every one with the preset)')
-  parser.add_argument('--out', default=DEFAULT_OUT, help='where the grids go: <out>/<preset>/<experiment>')
-  parser.add_argument('--report', default=None, help='the markdown file to write (default: by preset, '
+  parser.add_argument('--scale', '--preset', dest='scale', default='small', choices=catalog.SCALES,
+                      help='the scale to run (default small); --preset is its older name')
+  parser.add_argument('--only', default=None, help='comma-separated experiment ids (default: every one at the scale)')
+  parser.add_argument('--out', default=DEFAULT_OUT, help='where the grids go: <out>/<scale>/<experiment>')
+  parser.add_argument('--report', default=None, help='the markdown file to write (default: by scale, '
                       + ', '.join(f'{k}: {v}' for k, v in REPORTS.items()) + f', when every experiment runs into '
-                      f'{DEFAULT_OUT}/; else <out>/<preset>/REPORT.md)')
+                      f'{DEFAULT_OUT}/; else <out>/<scale>/REPORT.md)')
   parser.add_argument('--bootstrap', type=int, default=2000, help='bootstrap resamples per claim')
   args = parser.parse_args(argv)
   if args.only is not None and not [i for i in args.only.split(',') if i.strip()]:
     command.fail('--only: give experiment ids, e.g. --only fig1_parity,fig6_init (leave it out for every experiment)')
   ids = [i.strip() for i in (args.only or '').split(',') if i.strip()]
   try:
-    experiments = catalog.for_tier(args.preset, ids)
+    experiments = catalog.for_scale(args.scale, ids)
   except ValueError as e:
     command.fail(f'--only: {e}')
   if not experiments:
-    command.fail(f'no experiment has a {args.preset!r} preset' + (f' among {ids}' if ids else ''))
+    command.fail(f'no experiment has a preset at the {args.scale!r} scale' + (f' among {ids}' if ids else ''))
   if args.bootstrap < 100:
     command.fail(f'--bootstrap: use at least 100 resamples, got {args.bootstrap}')
-  report = args.report or default_report(args.preset, args.out, bool(ids))
-  invocation = 'python -m sslgap.reproduce' + (f' --preset {args.preset}' if args.preset != 'small' else '') + \
+  report = args.report or default_report(args.scale, args.out, bool(ids))
+  invocation = 'python -m sslgap.reproduce' + (f' --scale {args.scale}' if args.scale != 'small' else '') + \
       (f' --only {args.only}' if ids else '')
   try:
-    entries = report_lib.generate(experiments, args.preset, args.out, report, bootstrap_n=args.bootstrap,
+    entries = report_lib.generate(experiments, args.scale, args.out, report, bootstrap_n=args.bootstrap,
                                   command=invocation)
   except stopping.Interrupted as e:
     print(f'error: {e}: the experiment running saved its chunks; rerun the same command to resume', file=sys.stderr)

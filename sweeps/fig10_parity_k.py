@@ -12,6 +12,13 @@ Our choices: the k grid, N, the 2-hidden-layer network of Fig 6.
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig10_parity_k', figure='10 (parity)', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   steps = 2000 if preset == 'small' else 10000

@@ -12,6 +12,13 @@ Our choices: as in sweeps/fig1_sim.py.
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig10_sim_degree', figure='10 (SIM)', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   steps = 8000 if preset == 'small' else 40000

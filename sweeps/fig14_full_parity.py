@@ -13,6 +13,13 @@ n <= 14, the subsets were no faster than the population at CPU scale), the subse
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig14_full_parity', figure='14', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   n = 16 if preset == 'small' else 20

@@ -15,6 +15,13 @@ Our choices: the fixed schedule's 10 epochs per phase, the check cadence (every 
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig19_auto_schedule', figure='19', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   steps = 3000 if preset == 'small' else 20000

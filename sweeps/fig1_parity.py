@@ -25,6 +25,13 @@ from sslgap import figures
 PRESETS = ('small', 'medium', 'paper')
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig1_parity', figure='1 (MLP, parity)', small='small', paper='', medium='medium'),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg, PRESETS)
   steps = {'small': 3000, 'medium': 4000, 'paper': 6000}[preset]

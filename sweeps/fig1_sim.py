@@ -14,6 +14,13 @@ same set for all steps (too small: it overfits, Fig 18), and a 4,096 first phase
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig1_sim', figure='1 (MLP, SIM)', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   steps = 8000 if preset == 'small' else 40000

@@ -13,6 +13,13 @@ Our choices: the lr and beta2 grids, N, the 2-hidden-layer network of Fig 6.
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig29_adamw', figure='29', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   steps = 2000 if preset == 'small' else 10000

@@ -30,6 +30,14 @@ LR_GRID = figures.lr_grid(0.1 * 1.2**8, 17)  # 0.1 x 1.2^k, k = 0 ... 16: 0.1 to
 PAPER_LR_GRID = figures.lr_grid(0.1 * 1.2**10, 21)  # k = 0 ... 20: 0.1 to 3.83
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig2_parity_gd', figure='2 (parity GD)', small='small', paper='', medium='medium'),
+    dict(id='fig2_parity_gd_population', figure='2 (parity GD, to the population)', medium='population_medium'),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg, PRESETS)
   steps = {'small': 1000, 'medium': 1500, 'population_medium': 1500, 'paper': 3000}[preset]

@@ -13,6 +13,13 @@ the steps; the small preset scales down to d = 20 and 2,048 then 32,000 examples
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig2_sim_gd', figure='2 (SIM GD)', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   small = preset == 'small'

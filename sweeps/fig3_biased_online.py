@@ -15,6 +15,13 @@ from sslgap import figures
 M_VALUES = (16, 64, 256, 1024, 8192)
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig3_biased_online', figure='3(b)', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   steps = 2000 if preset == 'small' else 10000

@@ -15,6 +15,13 @@ are zero), the 2-hidden-layer network of Fig 6 (its gap is wide enough to see at
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig3_debias', figure='3(a)', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   steps = 2000 if preset == 'small' else 10000

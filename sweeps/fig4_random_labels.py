@@ -66,6 +66,13 @@ def medium(c, steps):
       x=('steps',), title='Figs 4 and 12: random labels in phase 1, (20,6)-parity')
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig4_random_labels', figure='4, 12', small='small', paper='', medium='medium'),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg, PRESETS)
   # The medium run: every seed-median line reached 90% by step 1,950 at lr >= 0.21, half by 1,000, so

@@ -14,6 +14,13 @@ alpha grid, the widths (32 to 128 at the small preset; 64 to 1024 at paper scale
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig7_alpha', figure='7, 23 (alpha)', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   c = figures.parity_mlp(hidden_layers=2, steps=2000, eval_every=200)

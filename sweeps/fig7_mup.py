@@ -14,6 +14,13 @@ grid, the widths, the 2-hidden-layer network of Fig 6.
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig7_mup', figure='7, 21, 22 (muP)', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   c = figures.parity_mlp(hidden_layers=2, steps=2000, eval_every=100)

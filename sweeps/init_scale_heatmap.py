@@ -31,6 +31,13 @@ def figure6_base():
   return c
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig6_init', figure='6 (init)', script='init_scale_heatmap', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   c = figure6_base()
   c.name = 'init_scale_heatmap'

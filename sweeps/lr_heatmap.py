@@ -28,6 +28,13 @@ def _sibling(name):
 _fig6 = _sibling('init_scale_heatmap')
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='fig6_lr', figure='6 (lr)', script='init_scale_heatmap', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   c = _fig6.figure6_base()
   c.name = 'lr_heatmap'

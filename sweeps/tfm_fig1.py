@@ -66,6 +66,16 @@ def transformer_claims(task, series, metric, best):
                a={'phase_sizes': subset_sizes}, b={'phase_sizes': reference_sizes}))
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='tfm_fig1_parity', figure='1 (Tfm, parity)', small='small', paper='paper'),
+    dict(id='tfm_fig1_sim', figure='1 (Tfm, SIM)', small='sim_small', paper='sim', medium='sim_medium'),
+    dict(id='tfm_fig1_icl', figure='1 (Tfm, ICL)', small='icl_small', paper='icl'),
+    dict(id='tfm_fig1_modadd', figure='1 (Tfm, mod add)', small='modadd_small', paper='modadd', medium='modadd_medium'),
+)
+
+
 def get_config(arg=None):
   name = figures.preset(arg, PRESETS)
   task, scale = (figures.parts_of(name) or ['parity'])[0], figures.scale_of(name)

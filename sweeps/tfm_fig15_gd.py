@@ -18,6 +18,13 @@ from sslgap import figures
 PRESETS = ('small', 'medium', 'paper')
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='tfm_fig15_gd', figure='15', small='small', paper='', medium='medium'),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg, PRESETS)
   n = 16 if preset == 'paper' else 10

@@ -24,6 +24,13 @@ from sslgap import tasks
 PRESETS = ('small', 'medium', 'paper')
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='tfm_fig20_modadd_warmup', figure='20', small='small', paper='', medium='medium'),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg, PRESETS)
   fields, loss, model, test_size = figures.transformer_preset('modadd', preset)

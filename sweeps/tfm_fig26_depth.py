@@ -12,6 +12,13 @@ Our choices: the depths, N, and the small-scale task of sweeps/tfm_fig1.py.
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='tfm_fig26_depth', figure='26', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   fields, loss, model = figures.TRANSFORMER_TASKS['parity'][preset]

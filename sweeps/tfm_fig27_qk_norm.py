@@ -18,6 +18,14 @@ from sslgap import tasks
 PRESETS = ('small', 'modadd_small', 'modadd_medium', 'paper', 'modadd')
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='tfm_fig27_qk_norm', figure='27', small='small', paper='paper'),
+    dict(id='tfm_fig28_modadd_qk_norm', figure='28', small='modadd_small', paper='modadd', medium='modadd_medium'),
+)
+
+
 def get_config(arg=None):
   name = figures.preset(arg, PRESETS)
   task, scale = (figures.parts_of(name) or ['parity'])[0], figures.scale_of(name)

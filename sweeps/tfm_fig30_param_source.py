@@ -29,6 +29,13 @@ def claims(qk_on_subset, qk_online, all_online):
   )
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='tfm_fig30_param_source', figure='30', small='small', paper='', medium='medium'),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg, PRESETS)
   c, size, seeds = figures.parity_gap_transformer(preset)

@@ -85,6 +85,21 @@ def norm_claims(task, size, metric, best):
   return (effect, overfit)
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='tfm_fig8_qk_lr', figure='8 (QK lr)', small='small', paper='lr'),
+    dict(id='tfm_fig8_qk_init', figure='8 (QK init)', small='init_small', paper='init'),
+    dict(id='tfm_fig8_qk_norm', figure='8 (QK norm)', small='norm_small', paper='norm', medium='norm_medium'),
+    dict(id='tfm_fig9_sim_init', figure='9 (SIM QK init)', small='sim_init_small', paper='sim_init'),
+    dict(id='tfm_fig9_icl_init', figure='9 (ICL QK init)', small='icl_init_small', paper='icl_init'),
+    dict(id='tfm_fig9_sim_lr', figure='9 (SIM QK lr)', small='sim_lr_small', paper='sim_lr', medium='sim_lr_medium'),
+    dict(id='tfm_fig9_icl_lr', figure='9 (ICL QK lr)', small='icl_lr_small', paper='icl_lr'),
+    dict(id='tfm_fig9_sim_norm', figure='9 (SIM QK norm)', small='sim_norm_small', paper='sim_norm'),
+    dict(id='tfm_fig9_icl_norm', figure='9 (ICL QK norm)', small='icl_norm_small', paper='icl_norm', medium='icl_norm_medium'),
+)
+
+
 def get_config(arg=None):
   task, kind, scale = parse(arg)
   fields, loss, model, test_size = figures.transformer_preset(task, scale)

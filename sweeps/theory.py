@@ -16,6 +16,13 @@ from sslgap import config as config_lib
 from sslgap import figures
 
 
+# The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
+# an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+EXPERIMENTS = (
+    dict(id='theory', figure='Thm 1, Cor 2', script='theory', small='small', paper=''),
+)
+
+
 def get_config(arg=None):
   preset = figures.preset(arg)
   c = config_lib.base_config()

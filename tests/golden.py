@@ -22,6 +22,9 @@ import importlib.util
 import os
 import sys
 
+from sslgap import catalog
+from sslgap import config as config_lib
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN_DIR = os.path.join(ROOT, 'tests', 'golden')
 ISA_PREFIXES = ('avx', 'fma', 'amx', 'sse4', 'f16c', 'bmi')
@@ -45,25 +48,8 @@ def machine_signature():
 def machine_dir(signature=None):
   return os.path.join(GOLDEN_DIR, 'machines', signature or machine_signature())
 
-MLP_PRESETS = [
-    ('init_scale_heatmap', 'small'), ('lr_heatmap', 'small'), ('fig1_parity', 'small'), ('fig1_sim', 'small'),
-    ('fig2_parity_gd', 'small'), ('fig2_sim_gd', 'small'), ('fig3_debias', 'small'),
-    ('fig3_biased_online', 'small'), ('fig4_random_labels', 'small'), ('fig7_alpha', 'small'),
-    ('fig7_mup', 'small'), ('fig10_parity_k', 'small'), ('fig10_sim_degree', 'small'), ('fig11_depth', 'small'),
-    ('fig11_width', 'small'), ('fig14_full_parity', 'small'), ('fig18_size_ablation', 'small'),
-    ('fig19_auto_schedule', 'small'), ('two_set', 'small'), ('fig29_adamw', 'small'), ('fig24_width_sim', 'small'),
-    ('theory', 'small'),
-]
-TRANSFORMER_PRESETS = [
-    ('tfm_fig1', 'small'), ('tfm_fig1', 'sim_small'), ('tfm_fig1', 'icl_small'), ('tfm_fig1', 'modadd_small'),
-    ('tfm_fig8_qk', 'small'), ('tfm_fig8_qk', 'init_small'), ('tfm_fig8_qk', 'norm_small'),
-    ('tfm_fig8_qk', 'sim_lr_small'), ('tfm_fig8_qk', 'sim_init_small'), ('tfm_fig8_qk', 'sim_norm_small'),
-    ('tfm_fig8_qk', 'icl_lr_small'), ('tfm_fig8_qk', 'icl_init_small'), ('tfm_fig8_qk', 'icl_norm_small'),
-    ('tfm_fig15_gd', 'small'), ('tfm_fig16_debias', 'small'), ('tfm_fig20_modadd_warmup', 'small'),
-    ('tfm_fig26_depth', 'small'), ('tfm_fig27_qk_norm', 'small'), ('tfm_fig27_qk_norm', 'modadd_small'),
-    ('tfm_fig30_param_source', 'small'),
-]
-PRESETS = MLP_PRESETS + TRANSFORMER_PRESETS
+# Every small preset the catalog lists (each sweeps/*.py declares its experiments), once each.
+PRESETS = list(dict.fromkeys((e.config, e.preset('small')) for e in catalog.for_scale('small')))
 
 
 def load_config(name, preset):
@@ -83,7 +69,6 @@ def _shorter(values, keep):
 
 def reduced(config):
   """The preset's structure at a cost of seconds (see the module docstring)."""
-  from sslgap import config as config_lib
   c = config
   target = 40 if c.model.kind == 'transformer' else 200
   ratio = min(1.0, target / c.train.steps)

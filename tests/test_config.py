@@ -104,7 +104,7 @@ def test_static_axis_loops_outside(tiny_config):
   tiny_config.sweep.seed = (0, 1)
   plan, metrics = sweep.run_sweep(tiny_config)
   assert [name for name, _ in plan.axes] == ['model__width', 'seed']
-  assert len({g.kernel_id for g in plan.groups}) == 2
+  assert len({g.kernel_id for g in plan.subgrids}) == 2
   assert metrics['norm_hidden_0'].shape == (2, 2, 3)
 
 
@@ -113,9 +113,9 @@ def test_every_preset_of_every_experiment_passes_the_checks():
   found when someone runs it, perhaps after an hour of the presets before it in a report."""
   from sslgap import catalog
   for experiment in catalog.EXPERIMENTS:
-    for tier in catalog.TIERS:
-      if experiment.has(tier):
-        config_lib.validate(catalog.load_config(experiment, tier))
+    for scale in catalog.SCALES:
+      if experiment.has(scale):
+        config_lib.validate(catalog.load_config(experiment, scale))
   for example in ('staircase', 'residual_mlp'):
     for preset in (':small', ''):
       config_lib.validate(config_lib.load(os.path.join(catalog.ROOT, 'examples', f'{example}.py{preset}')))
