@@ -29,7 +29,7 @@ def measure(config, chunk_size):
   plan = sweep.make_plan(config, chunk_size=chunk_size, call_width=chunk_size)
   executor = sweep.Executor(plan)
   group, flat = plan.chunk(0)
-  data = executor._group_data(group)
+  data = executor._subgrid_data(group)
   hp = jax.device_put(executor.chunk_hp(group, flat), executor._runs)
   kernel = executor.compile(group, plan.call_width)
   memory.reset_peak_rss()

@@ -201,7 +201,8 @@ def _check_no_unknown(node, known, prefix):
       raise ConfigError(f'{prefix}{key}', f'unknown key{hint}')
 
 
-def _check_plugins(config):
+def load_plugins(config):
+  """Imports the config's plug-ins (tasks, models, optimisers, metrics, claim kinds) once each."""
   paths = config.get('plugins', ())
   check(isinstance(paths, (tuple, list)) and all(isinstance(p, str) for p in paths), 'plugins',
          f'must be a tuple of python files or module names, got {paths!r}')
@@ -434,7 +435,7 @@ def checked_points(config):
   """[(static point {axis: value}, its concrete config, its Facts)]: the config checked as a whole and
   at every static point of the sweep (ConfigError names the first bad key). The facts are derived
   here once per point, and the run spec takes them (sslgap.spec.derive)."""
-  _check_plugins(config)
+  load_plugins(config)
   _check_model_kind_and_groups(config)
   _check_known_keys(config)
   _check_task(config)

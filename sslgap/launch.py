@@ -20,7 +20,8 @@ import shutil
 import signal
 
 from sslgap import runner
-from sslgap import store
+from sslgap import folder_paths
+from sslgap import merging
 from sslgap.errors import OptionError
 
 log = logging.getLogger('sslgap')
@@ -69,7 +70,7 @@ def launch(config, out, shards, cluster, options, partition=None, timeout_min=24
                       'login node, or try the shards here with --launcher=local')
   _, record, _, complete = runner.prepare_folder(config, out, options)
   if complete:
-    return store.merged_paths(out, record['name'])[0]
+    return folder_paths.merged_paths(out, record['name'])[0]
   options = dataclasses.replace(options, fresh=False, replan=False, max_chunks=0)
   executor = submitit.AutoExecutor(folder=os.path.join(out, 'submitit'), cluster=cluster)
   params = dict(timeout_min=timeout_min, name=f'sslgap-{config.name}')
@@ -85,6 +86,6 @@ def launch(config, out, shards, cluster, options, partition=None, timeout_min=24
   log.warning('submitted %d shard job(s): %s', shards, ', '.join(j.job_id for j in jobs))
   for j in jobs:
     log.info('shard %s: %s', j.job_id, j.result())
-  path, diverged = store.merge(out, keep_chunks=options.keep_chunks)
+  path, diverged = merging.merge(out, keep_chunks=options.keep_chunks)
   log.warning('merged %d shard(s) into %s (%d diverged run(s))', shards, path, len(diverged))
   return path

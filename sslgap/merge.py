@@ -10,7 +10,8 @@ import os
 from sslgap import command
 from sslgap import files
 from sslgap import results
-from sslgap import store
+from sslgap import merging
+from sslgap import errors
 
 
 def main(argv=None):
@@ -22,8 +23,8 @@ def main(argv=None):
   if not os.path.isdir(args.folder):
     command.fail(f'{args.folder}: no such folder')
   try:
-    path, diverged = store.merge(args.folder, allow_missing=args.allow_missing, keep_chunks=args.keep_chunks)
-  except (store.StoreError, files.FileError) as e:
+    path, diverged = merging.merge(args.folder, allow_missing=args.allow_missing, keep_chunks=args.keep_chunks)
+  except (errors.StoreError, files.FileError) as e:
     command.fail(f'merge failed: {e}')
   finished = results.load(path).finished
   partial = '' if finished.all() else f'; {int(finished.sum()):,} of {finished.size:,} runs finished, the rest NaN'

@@ -19,7 +19,7 @@ def choose_chunks(plan, shard, finished, count):
   """Up to `count` unfinished chunks of a shard: the first of each kernel, then the second of each,
   ... (found kernel by kernel, never by listing every chunk of the sweep)."""
   by_kernel = {}
-  for kernel in sorted({g.kernel_id for g in plan.groups}):
+  for kernel in sorted({g.kernel_id for g in plan.subgrids}):
     by_kernel[kernel] = (c for c in plan.kernel_chunks(kernel, shard) if c not in finished)
   chosen = []
   while len(chosen) < count and by_kernel:
@@ -104,9 +104,9 @@ def project(plan, timings, shards=1, finished=(), flops=None):
   timed = {k: t for k, t in timings.items() if t.chunk_seconds}
   if not timed:
     raise ValueError('no chunk was timed')
-  kernels = sorted({g.kernel_id for g in plan.groups})
+  kernels = sorted({g.kernel_id for g in plan.subgrids})
   if flops is None:
-    specs = {g.kernel_id: g.spec for g in plan.groups}
+    specs = {g.kernel_id: g.spec for g in plan.subgrids}
     flops = {k: run_flops(specs[k]) for k in kernels}
   reference = max(timed, key=lambda k: len(timed[k].chunk_seconds))
   per_chunk, compile_seconds, scaled = {}, {}, []

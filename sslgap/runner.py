@@ -25,7 +25,11 @@ from sslgap import files
 from sslgap import memory
 from sslgap import rehearse
 from sslgap import stopping
-from sslgap import store
+from sslgap import chunk_files
+from sslgap import folder_paths
+from sslgap import leases
+from sslgap import merging
+from sslgap import plan_file
 from sslgap import sweep
 from sslgap.version import __version__
 from sslgap.errors import OptionError, StoreError
@@ -136,15 +140,15 @@ def _folder_plan(out, record, plan, options):
   number = len(record['layouts']) - 1
   active = record['layouts'][-1]
   if options.replan:
-    busy = store.live_leases(out)
+    busy = leases.live_leases(out)
     if busy:
       raise StoreError(f'{out}: other processes are computing {len(busy)} chunk(s) (for example {busy[0]}); '
                        'stop them before --replan')
-    index = store.ChunkIndex(out, record, geometry=plan.chunks.geometry())
-    done = store.done_runs(out, record, index)
+    index = chunk_files.ChunkIndex(out, record, geometry=plan.chunks.geometry())
+    done = chunk_files.done_runs(out, record, index)
     layout = plan.layout_of_missing(done)
-    before = store.call_width_of(active, plan.num_devices)
-    record = store.add_layout(out, record, store.layout_record(plan.chunk_size, len(layout[0]), plan.device,
+    before = plan_file.call_width_of(active, plan.num_devices)
+    record = plan_file.add_layout(out, record, plan_file.layout_record(plan.chunk_size, len(layout[0]), plan.device,
                                                                plan.call_width), *layout)
     log.warning('replanned %s: %d run(s) still missing, in %d chunk(s) of up to %d runs', out, int((~done).sum()),
                 len(layout[0]), plan.chunk_size)
@@ -160,7 +164,7 @@ def _folder_plan(out, record, plan, options):
   if planned_on not in (plan.device['kind'], '?'):
     log.warning('%s was planned on %s (chunks of %d runs); this is %s: add --replan to re-chunk the runs still '
                 'missing for this device', out, planned_on, active['chunk_size'], plan.device['kind'])
-  width = store.call_width_of(active, plan.num_devices)
+  width = plan_file.call_width_of(active, plan.num_devices)
   if width % plan.num_devices:
     padded = -(-width // plan.num_devices) * plan.num_devices
     log.warning('%s computes %d runs per kernel call, which %d devices cannot split evenly: %d here, whose '
@@ -168,7 +172,7 @@ def _folder_plan(out, record, plan, options):
     width = padded
   plan = dataclasses.replace(plan.with_chunk_size(active['chunk_size']), call_width=width)
   if number:
-    plan = plan.with_layout(store.read_layout(out, number))
+    plan = plan.with_layout(plan_file.read_layout(out, number))
   return plan, record, number
 
 
@@ -176,22 +180,22 @@ def prepare_folder(config, out, options):
   """(plan, plan record, layout number, complete) of `out` for this config: planned (or the folder's
   plan), emptied first with options.fresh, re-chunked with options.replan. Validates the config
   before anything is written."""
-  existing = None if options.fresh or options.replan or not os.path.isdir(out) else store.read_plan(out)
+  existing = None if options.fresh or options.replan or not os.path.isdir(out) else plan_file.read_plan(out)
   # A folder's chunks are fixed: planning them again (compiling, on an accelerator) would be wasted.
   folder = existing['layouts'][-1] if existing else None
   plan = sweep.make_plan(config, options.chunk_size or (folder and folder['chunk_size']), options.memory_budget,
-                         call_width=folder and store.call_width_of(folder, len(backend.local_devices())))
+                         call_width=folder and plan_file.call_width_of(folder, len(backend.local_devices())))
   files.ensure_folder(out)
   if options.fresh:
-    store.discard(out)
+    chunk_files.discard(out)
   config_json = config_lib.to_json(config)
-  layout = store.layout_record(plan.chunk_size, plan.num_chunks, plan.device, plan.call_width)
-  record = store.open_plan(out, store.plan_record(config.name, config_json, plan.axes, plan.eval_steps, layout,
+  layout = plan_file.layout_record(plan.chunk_size, plan.num_chunks, plan.device, plan.call_width)
+  record = plan_file.open_plan(out, plan_file.plan_record(config.name, config_json, plan.axes, plan.eval_steps, layout,
                                                   _device_info(), shards=options.shard[1],
                                                   geometry=plan.chunks.geometry(),
                                                   examples_seen=[g.spec.examples_seen(plan.eval_steps).tolist()
-                                                                 for g in plan.groups]))
-  if store.is_complete(out, record) and not options.max_chunks:
+                                                                 for g in plan.subgrids]))
+  if merging.is_complete(out, record) and not options.max_chunks:
     return plan, record, len(record['layouts']) - 1, True
   return _folder_plan(out, record, plan, options) + (False,)
 
@@ -218,14 +222,14 @@ class _Done:
     self._merged, self._stamp = None, None
 
   def _merged_finished(self):
-    path = store.merged_paths(self.out, self.record['name'])[0]
+    path = folder_paths.merged_paths(self.out, self.record['name'])[0]
     try:
       stat = os.stat(path)
       stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     except OSError:
       return None
     if stamp != self._stamp:
-      self._merged, self._stamp = store.merged_finished(self.out, self.record), stamp
+      self._merged, self._stamp = chunk_files.merged_finished(self.out, self.record), stamp
     return self._merged
 
   def __call__(self, chunk_id):
@@ -241,7 +245,7 @@ class _Done:
       return True
     if self.number == 0 and self._merged_finished() is None:
       return False
-    return bool(store.done_runs(self.out, self.record, self.index).all())
+    return bool(chunk_files.done_runs(self.out, self.record, self.index).all())
 
 
 def _todo(plan, shard, finished, max_chunks):
@@ -293,19 +297,19 @@ class _FolderRun:
 
   def run(self):
     if self.complete:
-      self.summary.path = store.merged_paths(self.out, self.record['name'])[0]
+      self.summary.path = folder_paths.merged_paths(self.out, self.record['name'])[0]
       log.warning('%s is complete already: %s (--fresh to compute it again)', self.out, self.summary.path)
       return self.summary
     _log_plan(self.plan, self.options)
-    store.remove_stale_temporaries(self.out)
-    self.index = store.ChunkIndex(self.out, self.record, geometry=self.plan.chunks.geometry())
+    chunk_files.remove_stale_temporaries(self.out)
+    self.index = chunk_files.ChunkIndex(self.out, self.record, geometry=self.plan.chunks.geometry())
     self.done = _Done(self.out, self.record, self.plan, self.number, self.index)
     finished = {c for _, c in self.index.finished(self.number)}
     shard = self.options.shard
     todo, self.chunks_to_do, total_runs = _todo(self.plan, shard, finished, self.options.max_chunks)
     self.summary.chunks_skipped = len([c for c in finished if c % shard[1] == shard[0]])
     self.executor = sweep.Executor(self.plan)
-    self.leases = store.Leases(self.out)
+    self.leases = leases.Leases(self.out)
     bar = tqdm(total=total_runs, unit='run', unit_scale=True, disable=not self.options.progress, smoothing=0.1)
     try:
       with stopping.StopOnSignal(self.options.stop_signals, self.options.abandon_on_second_signal,
@@ -317,13 +321,13 @@ class _FolderRun:
 
   def _compute(self, todo, bar):
     """Computes the chunks of `todo` that no other process holds, then waits for those they hold."""
-    stamp = store.plan_stamp(self.out)
+    stamp = plan_file.plan_stamp(self.out)
     busy, waited = [], False
     while not self.stop.signum:
       chunk_id = next(todo, None)
       if chunk_id is None:
         busy = [c for c in busy if not self.done(c)]
-        free = [c for c in busy if not store.lease_is_live(store.lease_path(self.out, self.number, c))]
+        free = [c for c in busy if not leases.lease_is_live(folder_paths.lease_path(self.out, self.number, c))]
         if free:  # their holder died: ours now
           todo, busy = iter(free), [c for c in busy if c not in free]
           continue
@@ -334,7 +338,7 @@ class _FolderRun:
         waited = True
         time.sleep(BUSY_POLL_S)
         continue
-      if store.plan_stamp(self.out) != stamp:
+      if plan_file.plan_stamp(self.out) != stamp:
         self.summary.folder_changed = (f'{self.out} was started over (--fresh) or replanned (--replan) by another '
                                        'process: this one stopped; rerun the command to continue with the new plan')
         break
@@ -351,8 +355,8 @@ class _FolderRun:
           break
         metrics, positions, seconds, compiled, peak = measured
         try:
-          store.write_chunk(self.out, self.number, chunk_id, positions, metrics, self.record['config_hash'],
-                            seconds=seconds, shard='/'.join(map(str, self.options.shard)), host=store.HOST)
+          chunk_files.write_chunk(self.out, self.number, chunk_id, positions, metrics, self.record['config_hash'],
+                            seconds=seconds, shard='/'.join(map(str, self.options.shard)), host=leases.HOST)
         finally:
           self.stop.done_writing()
       finally:
@@ -379,7 +383,7 @@ class _FolderRun:
     summary.chunks_run += 1
     summary.runs += runs
     summary.run_steps += runs * plan.config.train.steps
-    summary.diverged += store.diverged_runs(metrics)
+    summary.diverged += merging.diverged_runs(metrics)
 
   def _log_chunk(self, chunk_id, runs, seconds, total_runs):
     """One line per chunk; the ETA from the time spent computing, not compiling."""
@@ -406,7 +410,7 @@ class _FolderRun:
                   'to resume from the saved ones.', left, out)
       return summary
     if self.done.all_runs():
-      summary.path, diverged = store.merge(out, keep_chunks=options.keep_chunks)
+      summary.path, diverged = merging.merge(out, keep_chunks=options.keep_chunks)
       log.info('merged %d chunk(s) into %s', plan.num_chunks, summary.path)
       if diverged:
         log.warning('%d run(s) in the grid diverged (NaN), for example %s', len(diverged), diverged[:3])
@@ -441,7 +445,7 @@ def run_to_folder(config, out, options=None):
 
 
 def _kernel_label(plan, kernel_id):
-  group = next(g for g in plan.groups if g.kernel_id == kernel_id)
+  group = next(g for g in plan.subgrids if g.kernel_id == kernel_id)
   static = {plan.axes[pos][0]: plan.axes[pos][1][i] for pos, i in group.fixed.items()
             if plan.axes[pos][0] != 'data_seed'}
   return '(' + ', '.join(f'{k}={v}' for k, v in static.items()) + ')' if static else ''

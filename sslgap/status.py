@@ -11,25 +11,30 @@ import time
 import numpy as np
 
 from sslgap import command
-from sslgap import store
+from sslgap import chunk_files
+from sslgap import folder_paths
+from sslgap import leases
+from sslgap import merging
+from sslgap import plan_file
+from sslgap import errors
 
 
 def folder_status(out, shards=None):
   """A dict of the folder's progress (what --json prints). Runs are done when the merged grid or a
   valid chunk file holds them; a chunk is done when all of its runs are."""
-  record = store.read_plan(out)
+  record = plan_file.read_plan(out)
   if record is None:
-    raise store.StoreError(f'{out} has no {store.CHUNK_DIR}/{store.PLAN_FILE}: not a sweep folder (or not started)')
+    raise errors.StoreError(f'{out} has no {folder_paths.CHUNK_DIR}/{folder_paths.PLAN_FILE}: not a sweep folder (or not started)')
   number = len(record['layouts']) - 1
   layout = record['layouts'][-1]
   shards = shards or record.get('shards') or 1
-  merged = store.merged_paths(out, record['name'])[0]
+  merged = folder_paths.merged_paths(out, record['name'])[0]
   total_runs = int(np.prod([len(v) for _, v in record['axes']]))
-  index = store.ChunkIndex(out, record, read_only=True)
-  in_grid = store.merged_finished(out, record)
-  done = store.done_runs(out, record, index)
-  _, _, facts = store.gather(out, record, index)
-  chunks = store.chunk_layout(out, record, number)
+  index = chunk_files.ChunkIndex(out, record, read_only=True)
+  in_grid = chunk_files.merged_finished(out, record)
+  done = chunk_files.done_runs(out, record, index)
+  _, _, facts = merging.gather(out, record, index)
+  chunks = plan_file.chunk_layout(out, record, number)
   files_done = {c for lay, c in index.finished(number)}
   if done.all():
     active = set(range(layout['num_chunks']))
@@ -59,7 +64,7 @@ def folder_status(out, shards=None):
       'last_chunk_seconds_ago': time.time() - times[-1] if times else None,
       'diverged_runs': sum(f['diverged'] for f in facts),
       'damaged_chunks': index.damaged,
-      'in_progress': store.live_leases(out),
+      'in_progress': leases.live_leases(out),
   }
 
 
@@ -105,7 +110,7 @@ def main(argv=None):
     command.fail(f'--shards must be at least 1, got {args.shards}')
   try:
     status = folder_status(args.folder, args.shards)
-  except store.StoreError as e:
+  except errors.StoreError as e:
     command.fail(str(e))
   print(json.dumps(status, indent=1) if args.json else describe(status))
   return 0

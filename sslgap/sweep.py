@@ -33,7 +33,7 @@ LARGE_GRID_RUNS = 10**8  # from here the plan says what the grid will cost befor
 
 
 @dataclasses.dataclass
-class Group:
+class Subgrid:
   """Runs that share one compiled kernel and one data seed."""
 
   config: object  # the concrete config of the static point (its hp values for the chunks' inputs)
@@ -55,7 +55,7 @@ class Plan:
 
   config: object
   axes: list  # [(name, values)]
-  groups: list  # Group per static point and data seed, in the order of chunks.groups
+  subgrids: list  # Subgrid per static point and data seed, in the order of chunks.subgrids
   chunks: chunking.ChunkLayout  # which runs each chunk holds
   eval_steps: np.ndarray
   num_devices: int = 1
@@ -88,12 +88,12 @@ class Plan:
     return self.chunks.explicit
 
   @property
-  def runs_per_group(self):
-    return self.chunks.runs_per_group
+  def runs_per_subgrid(self):
+    return self.chunks.runs_per_subgrid
 
   @property
-  def chunks_per_group(self):
-    return self.chunks.chunks_per_group
+  def chunks_per_subgrid(self):
+    return self.chunks.chunks_per_subgrid
 
   @property
   def num_chunks(self):
@@ -105,15 +105,15 @@ class Plan:
 
   @property
   def num_kernels(self):
-    return len({g.kernel_id for g in self.groups})
+    return len({g.kernel_id for g in self.subgrids})
 
   def chunk(self, chunk_id):
-    """(group, flat traced indices) of a chunk."""
-    group, runs = self.chunks.chunk(chunk_id)
-    return self.groups[group], runs
+    """(subgrid, flat traced indices) of a chunk."""
+    subgrid, runs = self.chunks.chunk(chunk_id)
+    return self.subgrids[subgrid], runs
 
   def kernel_of(self, chunk_id):
-    return self.groups[self.chunks.group_of(chunk_id)].kernel_id
+    return self.subgrids[self.chunks.subgrid_of(chunk_id)].kernel_id
 
   def positions(self, chunk_id):
     """Flat grid positions of a chunk's runs."""
@@ -122,8 +122,8 @@ class Plan:
   def chunk_counts(self, shard=(0, 1), exclude=()):
     """{kernel id: number of chunks} of one shard, without the chunk ids in `exclude`."""
     counts = {}
-    for g, n in self.chunks.group_counts(shard).items():
-      kernel = self.groups[g].kernel_id
+    for g, n in self.chunks.subgrid_counts(shard).items():
+      kernel = self.subgrids[g].kernel_id
       counts[kernel] = counts.get(kernel, 0) + n
     for chunk_id in exclude:
       if chunk_id % shard[1] == shard[0] and chunk_id < self.num_chunks:
@@ -137,13 +137,13 @@ class Plan:
 
   def kernel_chunks(self, kernel_id, shard=(0, 1)):
     """The chunk ids of one kernel in a shard, in order, one at a time."""
-    groups = [g for g, group in enumerate(self.groups) if group.kernel_id == kernel_id]
+    subgrids = [g for g, subgrid in enumerate(self.subgrids) if subgrid.kernel_id == kernel_id]
     if self.layout is None:
-      for g in groups:
-        yield from self.chunks.group_chunks(g, shard)
+      for g in subgrids:
+        yield from self.chunks.subgrid_chunks(g, shard)
       return
     ids = np.arange(shard[0], self.num_chunks, shard[1])
-    yield from (int(c) for c in ids[np.isin(np.asarray(self.layout[0])[ids], groups)])
+    yield from (int(c) for c in ids[np.isin(np.asarray(self.layout[0])[ids], subgrids)])
 
   def shard_chunks(self, shard=(0, 1)):
     """The chunk ids of a shard, in order, one at a time (never a list of every chunk)."""
@@ -158,8 +158,8 @@ class Plan:
 
   def examples_grid(self):
     """The grid's compute axis: examples processed by each eval step ([*axis sizes or 1, E]), from each
-    group's run spec."""
-    return self.chunks.looped_grid([g.spec.examples_seen(self.eval_steps) for g in self.groups])
+    subgrid's run spec."""
+    return self.chunks.looped_grid([g.spec.examples_seen(self.eval_steps) for g in self.subgrids])
 
   def layout_of_missing(self, done):
     """Explicit chunks of self.chunk_size over the runs not yet `done` ([total] bool grid mask)."""
@@ -174,7 +174,7 @@ class Plan:
     lines = [
         f'grid {dict(zip(names, self.shape))}: {self.num_runs:,} runs of {self.config.train.steps:,} steps',
         f'vmapped axes {traced}; looped in Python {looped} ({self.num_kernels} compiled kernel(s), '
-        f'{len(self.groups)} group(s) with their own data)',
+        f'{len(self.subgrids)} subgrid(s) with their own data)',
         f'{self.num_chunks:,} chunk(s) of {self.chunk_size:,} runs over {self.num_devices} device(s) '
         f'({device.get("kind", "?")}), {self.call_width:,} runs per kernel call; budget {gb(self.budget_bytes)} '
         'per device',
@@ -191,7 +191,7 @@ class Plan:
   @property
   def grid_bytes(self):
     """Bytes of the merged grid's metrics (float32, every run and evaluation)."""
-    metrics = max(len(g.spec.metric_names) for g in self.groups)
+    metrics = max(len(g.spec.metric_names) for g in self.subgrids)
     return 4 * self.num_runs * len(self.eval_steps) * metrics
 
 
@@ -230,8 +230,8 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
   """Validates the config and cuts its grid into chunks, run call_width runs at a time.
 
   The call width (runs per kernel call) is the largest that fits the memory budget (and, on a CPU,
-  the cache), no more than the runs of a group; `call_width` (or engine.call_width) fixes it. A
-  chunk holds chunk_size runs (default: one call's worth), never more than a group has.
+  the cache), no more than the runs of a subgrid; `call_width` (or engine.call_width) fixes it. A
+  chunk holds chunk_size runs (default: one call's worth), never more than a subgrid has.
   device: plan for another device ({'kind', 'platform', 'count', 'memory'}, see
   memory.named_device) instead of this machine's; its call width comes from the formula.
   """
@@ -239,47 +239,60 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
   check_count(call_width, 'call_width')
   if device is None:
     backend.local_devices()  # a platform that will not start is said before anything else
-  points = config_lib.checked_points(config)
   axes = config_lib.sweep_axes(config)
+  subgrids, traced = _subgrids(config, axes)
+  specs = list({g.kernel_id: g.spec for g in subgrids}.values())
+  device = dict(device or this_device(num_devices))
+  budget, source = _budget(config, memory_budget, device)
+  chunks = chunking.ChunkLayout(tuple(len(v) for _, v in axes), tuple(traced),
+                                tuple(tuple(sorted(g.fixed.items())) for g in subgrids), 1)
+  plan = Plan(config, axes, subgrids, chunks, specs[0].eval_steps, device['count'], 0,
+              max(memory.total_bytes_per_run(s) for s in specs), max(_data_bytes(s) for s in specs), budget, device)
+  try:
+    plan, width = _sized_call_width(plan, specs, call_width or config.engine.call_width)
+  except memory.TooSmall as e:
+    raise _too_small(e, source) from None
+  size = min(chunk_size or config.engine.chunk_size or width, plan.runs_per_subgrid)
+  return dataclasses.replace(plan.with_chunk_size(size), call_width=int(width))
+
+
+def _subgrids(config, axes):
+  """(one Subgrid per static point and data seed, with its run spec derived once; the positions of
+  the traced axes)."""
+  points = config_lib.checked_points(config)
   names = [name for name, _ in axes]
   static = [i for i, name in enumerate(names) if config_lib.is_static_axis(config, name)]
   seed_axis = names.index('data_seed') if 'data_seed' in names else None
   traced = [i for i in range(len(axes)) if i not in static and i != seed_axis]
-  groups, specs = [], []
+  subgrids = []
   static_ranges = [range(len(axes[i][1])) for i in static]
   for kernel_id, (static_index, (_, concrete, facts)) in enumerate(zip(itertools.product(*static_ranges), points)):
-    specs.append(spec_lib.derive(concrete, facts))
+    spec = spec_lib.derive(concrete, facts)
     fixed = dict(zip(static, static_index))
     seeds = axes[seed_axis][1] if seed_axis is not None else [config.hp.data_seed]
     for j, seed in enumerate(seeds):
       where = dict(fixed, **({seed_axis: j} if seed_axis is not None else {}))
-      groups.append(Group(concrete, specs[-1], where, int(seed), kernel_id))
-  device = dict(device or this_device(num_devices))
-  num_devices = device['count']
-  per_run = max(memory.total_bytes_per_run(s) for s in specs)
-  shared = max(_data_bytes(s) for s in specs)
-  budget, source = _budget(config, memory_budget, device)
-  runs_per_group = int(np.prod([len(axes[i][1]) for i in traced], dtype=np.int64))
-  chunks = chunking.ChunkLayout(tuple(len(v) for _, v in axes), tuple(traced),
-                                tuple(tuple(sorted(g.fixed.items())) for g in groups), 1)
-  plan = Plan(config, axes, groups, chunks, specs[0].eval_steps, num_devices, 0, per_run, shared, budget, device)
-  fits = dict(budget=budget, runs=runs_per_group, num_devices=num_devices, cap=config.engine.max_chunk_size)
-  width = call_width or config.engine.call_width
-  if width:
-    width = num_devices * -(-min(width, runs_per_group) // num_devices)
-  else:
-    cpu_runs = None
-    if device['platform'] == 'cpu':
-      cpu_runs = min(memory.cpu_runs_per_device(s, config.engine.cpu_cache_bytes) for s in specs)
-    try:
-      width = memory.runs_per_call(per_run=per_run, shared=shared, cpu_runs_per_device=cpu_runs, **fits)
-      if _measures_memory(config, device):
-        plan = dataclasses.replace(plan, measured=measure_memory(plan))
-        width = memory.runs_per_call(measured=plan.measured, cpu_runs_per_device=cpu_runs, **fits)
-    except memory.TooSmall as e:
-      raise _too_small(e, source) from None
-  size = min(chunk_size or config.engine.chunk_size or width, runs_per_group)
-  return dataclasses.replace(plan.with_chunk_size(size), call_width=int(width))
+      subgrids.append(Subgrid(concrete, spec, where, int(seed), kernel_id))
+  return subgrids, traced
+
+
+def _sized_call_width(plan, specs, fixed_width):
+  """(the plan, with XLA's measurement where it measures memory; its runs per kernel call): the
+  fixed width rounded to the devices, else the most that fit the budget (and a CPU's cache)."""
+  config, device, devices = plan.config, plan.device, plan.num_devices
+  if fixed_width:
+    return plan, devices * -(-min(fixed_width, plan.runs_per_subgrid) // devices)
+  fits = dict(budget=plan.budget_bytes, runs=plan.runs_per_subgrid, num_devices=devices,
+              cap=config.engine.max_chunk_size)
+  cpu_runs = None
+  if device['platform'] == 'cpu':
+    cpu_runs = min(memory.cpu_runs_per_device(s, config.engine.cpu_cache_bytes) for s in specs)
+  width = memory.runs_per_call(per_run=plan.bytes_per_run, shared=plan.shared_bytes, cpu_runs_per_device=cpu_runs,
+                               **fits)
+  if _measures_memory(config, device):
+    plan = dataclasses.replace(plan, measured=measure_memory(plan))
+    width = memory.runs_per_call(measured=plan.measured, cpu_runs_per_device=cpu_runs, **fits)
+  return plan, width
 
 
 def with_examples(results):
@@ -290,10 +303,21 @@ def with_examples(results):
   try:
     plan = make_plan(config_lib.from_grid(results.config), chunk_size=1, call_width=1)
   except (UserError, ValueError, KeyError, TypeError):
-    return results
+    return _minibatch_examples(results)
   if plan.shape != results.shape or len(plan.eval_steps) != len(results.eval_steps):
-    return results
+    return _minibatch_examples(results)
   return results.with_examples(plan.examples_grid())
+
+
+def _minibatch_examples(results):
+  """A grid whose config does not plan (written by hand, or by an older sslgap): batch x steps
+  when its config says minibatch SGD and names the batch; else unchanged (no compute axis)."""
+  config = results.config
+  batch = config.get('train', {}).get('batch_size')
+  if config.get('data', {}).get('mode', 'minibatch') != 'minibatch' or not isinstance(batch, int):
+    return results
+  shape = [1] * len(results.axis_names) + [len(results.eval_steps)]
+  return results.with_examples((np.asarray(results.eval_steps, float) * batch).reshape(shape))
 
 
 def check_count(value, name):
@@ -315,11 +339,11 @@ def measure_memory(plan, kernel_ids=None, widths=(64, 128)):
   (runs per device): {'fixed', 'per_run'} of the largest, and 'per_kernel' {kernel id: fit}."""
   executor = Executor(plan)
   per_kernel = {}
-  for group in {g.kernel_id: g for g in plan.groups}.values():
-    if kernel_ids is None or group.kernel_id in kernel_ids:
-      points = [(w, memory.compiled_bytes(executor.compile(group, w * plan.num_devices))) for w in widths]
+  for subgrid in {g.kernel_id: g for g in plan.subgrids}.values():
+    if kernel_ids is None or subgrid.kernel_id in kernel_ids:
+      points = [(w, memory.compiled_bytes(executor.compile(subgrid, w * plan.num_devices))) for w in widths]
       fixed, per_run = memory.fit_fixed_and_per_run(*points[0], *points[1])
-      per_kernel[group.kernel_id] = {'fixed': fixed, 'per_run': per_run}
+      per_kernel[subgrid.kernel_id] = {'fixed': fixed, 'per_run': per_run}
   return {'fixed': max(f['fixed'] for f in per_kernel.values()),
           'per_run': max(f['per_run'] for f in per_kernel.values()), 'per_kernel': per_kernel}
 
@@ -354,27 +378,27 @@ class Executor:
     self.compiled_peak_bytes = {}
     self.splits = 0
 
-  def _abstract_data(self, group):
-    return jax.eval_shape(lambda: data_lib.select_seed(spec_lib.data_for(group.spec, [0]), 0))
+  def _abstract_data(self, subgrid):
+    return jax.eval_shape(lambda: data_lib.select_seed(spec_lib.data_for(subgrid.spec, [0]), 0))
 
-  def compile(self, group, width):
-    """The compiled kernel of group's static point for `width` runs per call (a device multiple)."""
-    key = (group.kernel_id, width)
+  def compile(self, subgrid, width):
+    """The compiled kernel of subgrid's static point for `width` runs per call (a device multiple)."""
+    key = (subgrid.kernel_id, width)
     if key not in self._kernels:
       start = time.perf_counter()
-      run = train.make_run(group.spec)
+      run = train.make_run(subgrid.spec)
       kernel = jax.jit(jax.vmap(run, in_axes=(0, None)), in_shardings=(self._runs, self._replicated),
                        out_shardings=self._runs)
       hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
-                                  self.chunk_hp(group, np.zeros(1, np.int64), width))
-      with jax.default_matmul_precision(group.spec.train.matmul_precision):  # a trace-time setting
-        compiled = kernel.lower(hp, self._abstract_data(group)).compile()
+                                  self.chunk_hp(subgrid, np.zeros(1, np.int64), width))
+      with jax.default_matmul_precision(subgrid.spec.train.matmul_precision):  # a trace-time setting
+        compiled = kernel.lower(hp, self._abstract_data(subgrid)).compile()
       seconds = time.perf_counter() - start
       self.compile_seconds += seconds
       self.compile_count += 1
       self.compiled_peak_bytes[key] = memory.compiled_bytes(compiled)
       log.info('compiled kernel %d for %d runs per call in %.1f s; XLA %.4g MB per device (formula %.4g MB)',
-               group.kernel_id, width, seconds, self.compiled_peak_bytes[key] / 1e6,
+               subgrid.kernel_id, width, seconds, self.compiled_peak_bytes[key] / 1e6,
                self.estimated_peak_bytes(width) / 1e6)
       self._kernels[key] = compiled
     return self._kernels[key]
@@ -383,65 +407,65 @@ class Executor:
     plan = self.plan
     return plan.shared_bytes + plan.bytes_per_run * (width or plan.call_width) // plan.num_devices
 
-  def _group_data(self, group):
-    key = (group.kernel_id, group.data_seed)
+  def _subgrid_data(self, subgrid):
+    key = (subgrid.kernel_id, subgrid.data_seed)
     if key not in self._data:
-      stacked = spec_lib.data_for(group.spec, [group.data_seed])
+      stacked = spec_lib.data_for(subgrid.spec, [subgrid.data_seed])
       data = jax.device_put(data_lib.select_seed(stacked, 0), self._replicated)
       self._data = {key: data}  # one data seed resident at a time
     return self._data[key]
 
-  def chunk_hp(self, group, traced_flat, width=None):
-    """The hp dict of some runs of a group, padded to `width` runs by repeating the last one."""
+  def chunk_hp(self, subgrid, traced_flat, width=None):
+    """The hp dict of some runs of a subgrid, padded to `width` runs by repeating the last one."""
     plan = self.plan
     width = width or plan.call_width
     padded = np.concatenate([traced_flat, np.full(width - len(traced_flat), traced_flat[-1])])
     axis_index = dict(zip(plan.traced, np.unravel_index(padded, plan.traced_shape)))
     traced_names = {plan.axes[pos][0]: pos for pos in plan.traced}
     hp = {}
-    for path, (source, convert) in group.spec.hp_sources.items():
+    for path, (source, convert) in subgrid.spec.hp_sources.items():
       if source in traced_names:
         pos = traced_names[source]
         table = np.stack([convert(v) for v in plan.axes[pos][1]])
         hp[path] = table[axis_index[pos]]
       else:
-        value = convert(group.config.hp[source] if source else None)
+        value = convert(subgrid.config.hp[source] if source else None)
         hp[path] = np.broadcast_to(value, (width,) + np.shape(value))
     return hparams.nest(hp)
 
   def prepare(self, chunk_id):
     """Builds the chunk's data and compiles its kernel, so that running it measures the run alone."""
-    group, _ = self.plan.chunk(chunk_id)
-    self._group_data(group)
-    self.compile(group, self._width.get(group.kernel_id, self.plan.call_width))
+    subgrid, _ = self.plan.chunk(chunk_id)
+    self._subgrid_data(subgrid)
+    self.compile(subgrid, self._width.get(subgrid.kernel_id, self.plan.call_width))
 
-  def _call(self, group, runs, data, width):
-    hp = jax.device_put(self.chunk_hp(group, runs, width), self._runs)
-    metrics = jax.device_get(_execute(self.compile(group, width), hp, data))
+  def _call(self, subgrid, runs, data, width):
+    hp = jax.device_put(self.chunk_hp(subgrid, runs, width), self._runs)
+    metrics = jax.device_get(_execute(self.compile(subgrid, width), hp, data))
     return {k: np.asarray(v[:len(runs)]) for k, v in metrics.items()}
 
   def run_chunk(self, chunk_id):
     """({metric: [runs in chunk, E]}, flat grid positions) of one chunk."""
-    group, traced_flat = self.plan.chunk(chunk_id)
-    data = self._group_data(group)
+    subgrid, traced_flat = self.plan.chunk(chunk_id)
+    data = self._subgrid_data(subgrid)
     devices = self.plan.num_devices
     pieces, done = [traced_flat], []
     while pieces:
       runs = pieces.pop(0)
-      width = self._width.get(group.kernel_id, self.plan.call_width)
+      width = self._width.get(subgrid.kernel_id, self.plan.call_width)
       if len(runs) > width:
         pieces = [runs[i:i + width] for i in range(0, len(runs), width)] + pieces
         continue
       try:
-        done.append(self._call(group, runs, data, width))
+        done.append(self._call(subgrid, runs, data, width))
       except Exception as error:  # noqa: BLE001 - only out-of-memory errors are retried
         if not is_out_of_memory(error) or width <= devices:
           raise
         half = -(-(width // 2) // devices) * devices
         log.warning('chunk %d ran out of device memory at %d runs per call; running it (and later chunks of '
                     'kernel %d) %d runs at a time, whose last bits may differ from the planned width\'s',
-                    chunk_id, width, group.kernel_id, half)
-        self._width[group.kernel_id] = half
+                    chunk_id, width, subgrid.kernel_id, half)
+        self._width[subgrid.kernel_id] = half
         self.splits += 1
         pieces.insert(0, runs)
     metrics = {k: np.concatenate([d[k] for d in done]) for k in done[0]}

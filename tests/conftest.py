@@ -41,9 +41,9 @@ def check_chunk_equals_runs_alone():
     plan = sweep.make_plan(config, chunk_size=chunk_size)
     executor = sweep.Executor(plan)
     metrics, where = executor.run_chunk(0)
-    data = executor._group_data(plan.groups[0])
-    alone = jax.jit(train.make_run(plan.groups[0].spec))
-    hp = executor.chunk_hp(plan.groups[0], np.arange(len(where)))
+    data = executor._subgrid_data(plan.subgrids[0])
+    alone = jax.jit(train.make_run(plan.subgrids[0].spec))
+    hp = executor.chunk_hp(plan.subgrids[0], np.arange(len(where)))
     for i in range(len(where)):
       single = alone(jax.tree_util.tree_map(lambda v: v[i], hp), data)
       chex.assert_trees_all_close({k: v[i] for k, v in metrics.items()}, single, rtol=2e-5, atol=2e-6)

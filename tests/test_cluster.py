@@ -23,7 +23,10 @@ from sslgap import rehearse
 from sslgap import results
 from sslgap import runner
 from sslgap import spec as spec_lib
-from sslgap import store
+from sslgap import chunk_files
+from sslgap import folder_paths
+from sslgap import leases
+from sslgap import plan_file
 from sslgap import sweep
 from sweep_cli import LONGER, ROOT, SHORT, assert_same_grid, env, grid, module
 from sweep_cli import run as cli
@@ -38,30 +41,30 @@ def reference(tmp_path_factory):
 
 def test_concurrent_processes_agree_on_one_plan(tmp_path):
   """Shards of a job array start together: every one reads the same, whole plan.json."""
-  code = ('import json, sys\nfrom sslgap import store\n'
-          'record = store.plan_record("n", json.dumps({"x": int(sys.argv[2])}), [("seed", [0, 1])], [0], '
-          'store.layout_record(int(sys.argv[2]), 1, {"kind": "cpu"}, 1), {})\n'
-          'print(store.open_plan(sys.argv[1], record)["layouts"][0]["chunk_size"])\n')
+  code = ('import json, sys\nfrom sslgap import plan_file\n'
+          'record = plan_file.plan_record("n", json.dumps({"x": int(sys.argv[2])}), [("seed", [0, 1])], [0], '
+          'plan_file.layout_record(int(sys.argv[2]), 1, {"kind": "cpu"}, 1), {})\n'
+          'print(plan_file.open_plan(sys.argv[1], record)["layouts"][0]["chunk_size"])\n')
   processes = [subprocess.Popen([sys.executable, '-c', code, str(tmp_path), '7'], cwd=ROOT, env=env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(12)]
   outputs = [p.communicate(timeout=60) for p in processes]
   assert all(p.returncode == 0 for p in processes), [o[1] for o in outputs]
   assert {o[0].strip() for o in outputs} == {'7'}
-  assert sorted(os.listdir(store.chunk_dir(tmp_path))) == ['plan.json']  # no temporary file left
-  with open(store.plan_path(tmp_path)) as f:
+  assert sorted(os.listdir(folder_paths.chunk_dir(tmp_path))) == ['plan.json']  # no temporary file left
+  with open(folder_paths.plan_path(tmp_path)) as f:
     assert json.load(f)['layouts'][0]['chunk_size'] == 7
 
 
 def test_a_damaged_plan_is_named(tmp_path):
-  os.makedirs(store.chunk_dir(tmp_path))
-  open(store.plan_path(tmp_path), 'w').close()  # what the old non-atomic create could leave
+  os.makedirs(folder_paths.chunk_dir(tmp_path))
+  open(folder_paths.plan_path(tmp_path), 'w').close()  # what the old non-atomic create could leave
   stderr = cli(tmp_path, *SHORT, expect=2)
   assert 'plan.json is damaged' in stderr and '--fresh' in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_a_truncated_chunk_is_named_and_recomputed(reference, tmp_path):
   cli(tmp_path, *SHORT, '--chunk_size=4', '--keep_chunks', '--quiet')
-  path = store.chunk_path(tmp_path, 1)
+  path = folder_paths.chunk_path(tmp_path, 1)
   with open(path, 'r+b') as f:
     f.truncate(os.path.getsize(path) // 2)  # a node crashed mid-write on a filesystem without fsync
   os.remove(tmp_path / 'init_scale_heatmap.npz')
@@ -79,7 +82,7 @@ def test_two_processes_on_one_folder_split_the_work_and_end_in_one_grid(tmp_path
   assert first.returncode == 0 and second.returncode == 0, logs
   counts = [len(re.findall(r'^chunk \d+ done', log, re.M)) for log in logs]  # --quiet: a line per chunk
   assert sum(counts) == 12 and min(counts) >= 1, (counts, logs)  # nothing computed twice
-  assert sorted(os.listdir(store.chunk_dir(tmp_path))) == ['plan.json']  # no stray chunk, lease or temporary
+  assert sorted(os.listdir(folder_paths.chunk_dir(tmp_path))) == ['plan.json']  # no stray chunk, lease or temporary
   assert np.all(grid(tmp_path).finished)
   stdout, _ = module('sslgap.status', tmp_path)
   assert '12 of 12 runs, 12 of 12 chunks done' in stdout and 'complete; grid:' in stdout, stdout
@@ -100,52 +103,52 @@ def test_a_second_signal_abandons_the_chunk_at_once_and_leaves_no_lease(tmp_path
   assert process.returncode == 128 + signal.SIGTERM, stderr
   assert time.time() - sent < 3, 'the second signal waited for the chunk'
   assert 'abandoning the current chunk' in stderr
-  assert not [n for n in _listing(tmp_path) if n.endswith(('.lease', '.tmp'))] and not store.chunk_files(tmp_path)
+  assert not [n for n in _listing(tmp_path) if n.endswith(('.lease', '.tmp'))] and not chunk_files.find(tmp_path)
 
 
 def _listing(out):
-  return os.listdir(store.chunk_dir(out)) if os.path.isdir(store.chunk_dir(out)) else []
+  return os.listdir(folder_paths.chunk_dir(out)) if os.path.isdir(folder_paths.chunk_dir(out)) else []
 
 
 def test_leases_are_taken_over_only_from_the_dead_and_released_only_by_their_owner(tmp_path, monkeypatch):
-  os.makedirs(store.chunk_dir(tmp_path))
-  first, second = store.Leases(str(tmp_path)), store.Leases(str(tmp_path))
+  os.makedirs(folder_paths.chunk_dir(tmp_path))
+  first, second = leases.Leases(str(tmp_path)), leases.Leases(str(tmp_path))
   try:
     assert first.take(0, 3) and not second.take(0, 3)
     second.release(0, 3)  # not its lease: it stays
-    assert store.lease_is_live(store.lease_path(tmp_path, 0, 3))
+    assert leases.lease_is_live(folder_paths.lease_path(tmp_path, 0, 3))
     dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True)
-    with open(store.lease_path(tmp_path, 0, 4), 'w') as f:
-      json.dump({'host': store.HOST, 'pid': int(dead.stdout), 'token': 'gone'}, f)
+    with open(folder_paths.lease_path(tmp_path, 0, 4), 'w') as f:
+      json.dump({'host': leases.HOST, 'pid': int(dead.stdout), 'token': 'gone'}, f)
     assert second.take(0, 4)  # a dead process's lease on this host
-    assert store.read_lease(store.lease_path(tmp_path, 0, 4))[0]['token'] == second.token
-    monkeypatch.setattr(store, 'JOB', '4242')
-    with open(store.lease_path(tmp_path, 0, 5), 'w') as f:
-      json.dump({'host': store.HOST, 'pid': os.getppid(), 'job': '4242', 'token': 'before the requeue'}, f)
-    assert not store.lease_is_live(store.lease_path(tmp_path, 0, 5)) and second.take(0, 5)  # this job, before a requeue
-    old = store.lease_path(tmp_path, 0, 6)
+    assert leases.read_lease(folder_paths.lease_path(tmp_path, 0, 4))[0]['token'] == second.token
+    monkeypatch.setattr(leases, 'JOB', '4242')
+    with open(folder_paths.lease_path(tmp_path, 0, 5), 'w') as f:
+      json.dump({'host': leases.HOST, 'pid': os.getppid(), 'job': '4242', 'token': 'before the requeue'}, f)
+    assert not leases.lease_is_live(folder_paths.lease_path(tmp_path, 0, 5)) and second.take(0, 5)  # this job, before a requeue
+    old = folder_paths.lease_path(tmp_path, 0, 6)
     with open(old, 'w') as f:
       json.dump({'host': 'another-host', 'pid': 1, 'token': 'far away'}, f)
-    assert store.lease_is_live(old)
-    os.utime(old, (time.time() - store.LEASE_STALE_S - 1,) * 2)
-    assert not store.lease_is_live(old) and second.take(0, 6)  # not refreshed for too long
+    assert leases.lease_is_live(old)
+    os.utime(old, (time.time() - leases.LEASE_STALE_S - 1,) * 2)
+    assert not leases.lease_is_live(old) and second.take(0, 6)  # not refreshed for too long
   finally:
     first.close()
     second.close()
-  assert not [n for n in os.listdir(store.chunk_dir(tmp_path)) if n.endswith(('.lease', '.stale'))]
+  assert not [n for n in os.listdir(folder_paths.chunk_dir(tmp_path)) if n.endswith(('.lease', '.stale'))]
 
 
 def test_merges_that_run_together_take_turns_and_never_shrink_a_grid(tmp_path):
   cli(tmp_path, *SHORT, '--chunk_size=3', '--keep_chunks', '--quiet')
   os.remove(tmp_path / 'init_scale_heatmap.npz')
-  shutil.copy(store.chunk_path(tmp_path, 0), tmp_path / 'chunk_0_copy')
+  shutil.copy(folder_paths.chunk_path(tmp_path, 0), tmp_path / 'chunk_0_copy')
   merges = [subprocess.Popen([sys.executable, '-m', 'sslgap.merge', str(tmp_path)], cwd=ROOT, env=env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
   outputs = [m.communicate(timeout=120) for m in merges]
   assert all(m.returncode == 0 for m in merges), outputs
-  assert np.all(grid(tmp_path).finished) and not store.chunk_files(tmp_path)
+  assert np.all(grid(tmp_path).finished) and not chunk_files.find(tmp_path)
   complete = grid(tmp_path)
-  shutil.copy(tmp_path / 'chunk_0_copy', store.chunk_path(tmp_path, 0))  # a chunk again, the others gone
+  shutil.copy(tmp_path / 'chunk_0_copy', folder_paths.chunk_path(tmp_path, 0))  # a chunk again, the others gone
   stdout, _ = module('sslgap.merge', tmp_path, '--allow_missing')
   assert 'runs finished' not in stdout  # still the whole grid
   assert_same_grid(grid(tmp_path), complete, exact=True)
@@ -157,22 +160,22 @@ def test_files_follow_the_umask(tmp_path):
     cli(tmp_path, *SHORT, '--chunk_size=6', '--keep_chunks', '--quiet')
   finally:
     os.umask(previous)
-  made = [tmp_path / 'init_scale_heatmap.npz', tmp_path / 'init_scale_heatmap.png', store.plan_path(tmp_path),
-          store.chunk_path(tmp_path, 0)]
+  made = [tmp_path / 'init_scale_heatmap.npz', tmp_path / 'init_scale_heatmap.png', folder_paths.plan_path(tmp_path),
+          folder_paths.chunk_path(tmp_path, 0)]
   assert {oct(stat.S_IMODE(os.stat(p).st_mode)) for p in made} == {oct(0o640)}
 
 
 def test_replan_recuts_only_the_missing_runs_and_keeps_results(reference, tmp_path):
   cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=0/3', '--quiet')  # chunk 0 of 3 done
-  record = store.read_plan(tmp_path)
+  record = plan_file.read_plan(tmp_path)
   record['layouts'][0]['device']['kind'] = 'NVIDIA H100 80GB HBM3'  # as if planned on a GPU
-  with open(store.plan_path(tmp_path), 'w') as f:
+  with open(folder_paths.plan_path(tmp_path), 'w') as f:
     json.dump(record, f)
   log = cli(tmp_path, *SHORT, '--shard=0/3', '--quiet')
   assert 'was planned on NVIDIA H100 80GB HBM3 (chunks of 4 runs)' in log and '--replan' in log
   log = cli(tmp_path, *SHORT, '--replan', '--chunk_size=3', '--keep_chunks')
   assert 'replanned' in log and '8 run(s) still missing, in 3 chunk(s) of up to 3 runs' in log
-  assert set(store.chunk_files(tmp_path)) == {(0, 0), (1, 0), (1, 1), (1, 2)}
+  assert set(chunk_files.find(tmp_path)) == {(0, 0), (1, 0), (1, 1), (1, 2)}
   assert_same_grid(grid(tmp_path), reference)
 
 
@@ -204,7 +207,7 @@ def test_status_and_a_partial_merge_of_a_half_finished_folder(tmp_path):
   r = grid(tmp_path)
   assert r.finished.sum() == 6
   assert np.all(np.isnan(r['test_loss'][~r.finished])) and np.all(np.isfinite(r['test_loss'][r.finished]))
-  assert len(store.chunk_files(tmp_path)) == 2  # a partial merge keeps them
+  assert len(chunk_files.find(tmp_path)) == 2  # a partial merge keeps them
 
 
 def test_rehearsal_projects_the_whole_sweep(tmp_path):
@@ -214,7 +217,7 @@ def test_rehearsal_projects_the_whole_sweep(tmp_path):
   assert 'rehearsal: kernel 0: 1 chunk(s) of 3 runs' in log and 'MB measured (XLA, two chunk widths)' in log
   report = json.load(open(tmp_path / 'rehearsal.json'))
   assert report['chunks'] == 4 and len(report['timings']) == 1 and report['projected_seconds'] > 0
-  assert len(store.chunk_files(tmp_path)) == 1 and not os.path.exists(tmp_path / 'init_scale_heatmap.npz')
+  assert len(chunk_files.find(tmp_path)) == 1 and not os.path.exists(tmp_path / 'init_scale_heatmap.npz')
 
 
 def _plan_with_two_kernels(tiny_config):
@@ -361,9 +364,9 @@ def test_a_preempted_or_timed_out_shard_is_requeued_by_submitit(uninterrupted_lo
   executor.update_parameters(timeout_min=10)
   job = executor.submit(launch.ShardJob(), config, str(tmp_path), 0, 1, runner.Options(chunk_size=1, keep_chunks=True))
   deadline = time.time() + 120
-  while time.time() < deadline and not store.chunk_files(tmp_path):
+  while time.time() < deadline and not chunk_files.find(tmp_path):
     time.sleep(0.05)
-  assert store.chunk_files(tmp_path), 'the job never finished a chunk'
+  assert chunk_files.find(tmp_path), 'the job never finished a chunk'
   for task in _children(int(job.job_id)):  # the controller's worker: where Slurm's signal lands
     os.kill(task, signum)
   resumed = job.result()  # the summary of the requeued task, which finished the sweep
@@ -402,8 +405,8 @@ def test_a_full_disk_is_named_and_keeps_the_finished_chunks(tmp_path, monkeypatc
   monkeypatch.setattr(results.np, 'savez', savez)
   with pytest.raises(files.FileError, match=r'chunk_000002\.npz: cannot write \(No space left on device\)'):
     runner.run_to_folder(config, str(tmp_path), runner.Options(chunk_size=4, progress=False))
-  assert set(store.chunk_files(tmp_path)) == {(0, 0), (0, 1)}  # what was written stays
-  assert not [n for n in os.listdir(store.chunk_dir(tmp_path)) if n.endswith(('.tmp', '.lease'))]
+  assert set(chunk_files.find(tmp_path)) == {(0, 0), (0, 1)}  # what was written stays
+  assert not [n for n in os.listdir(folder_paths.chunk_dir(tmp_path)) if n.endswith(('.tmp', '.lease'))]
 
 
 def _longer_config():

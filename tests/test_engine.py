@@ -13,7 +13,10 @@ import pytest
 
 from sslgap import memory
 from sslgap import spec as spec_lib
-from sslgap import store
+from sslgap import chunk_files
+from sslgap import folder_paths
+from sslgap import merging
+from sslgap import errors
 from sslgap import sweep
 from sweep_cli import LONGER, SHORT, assert_same_grid, grid, module
 from sweep_cli import run as cli
@@ -38,7 +41,7 @@ def test_reference_run_logs_plan_compiles_and_summary(reference):
 
 def test_result_does_not_depend_on_chunk_size(reference, tmp_path):
   log = cli(tmp_path, *SHORT, '--chunk_size=5', '--quiet', '--keep_chunks')
-  assert len(store.chunk_files(tmp_path)) == 3
+  assert len(chunk_files.find(tmp_path)) == 3
   assert log.count('chunk ') >= 3 and 'done (3/3 of this process)' in log  # --quiet: one line per chunk
   assert_same_grid(grid(tmp_path), grid(reference[0]))
 
@@ -52,16 +55,16 @@ def test_four_devices_equal_one_device(reference, tmp_path):
 def test_two_shards_merged_equal_one_shard(reference, tmp_path):
   log = cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=1/2')
   assert 'other shards still have chunks to run' in log
-  assert set(store.chunk_files(tmp_path)) == {(0, 1)}
+  assert set(chunk_files.find(tmp_path)) == {(0, 1)}
   assert not os.path.exists(os.path.join(tmp_path, 'init_scale_heatmap.npz'))
-  with pytest.raises(store.StoreError, match='have no finished chunk'):
-    store.merge(str(tmp_path))
+  with pytest.raises(errors.StoreError, match='have no finished chunk'):
+    merging.merge(str(tmp_path))
   cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=0/2', '--quiet', '--keep_chunks')
-  assert set(store.chunk_files(tmp_path)) == {(0, 0), (0, 1), (0, 2)}
+  assert set(chunk_files.find(tmp_path)) == {(0, 0), (0, 1), (0, 2)}
   assert_same_grid(grid(tmp_path), grid(reference[0]))
   os.remove(os.path.join(tmp_path, 'init_scale_heatmap.npz'))
   stdout, _ = module('sslgap.merge', tmp_path)
-  assert 'wrote' in stdout and not store.chunk_files(tmp_path)  # a complete merge removes the chunks
+  assert 'wrote' in stdout and not chunk_files.find(tmp_path)  # a complete merge removes the chunks
   assert_same_grid(grid(tmp_path), grid(reference[0]), exact=True)
   again = cli(tmp_path, *SHORT, '--chunk_size=4')
   assert 'is complete already' in again
@@ -72,9 +75,9 @@ def test_merge_refuses_a_chunk_of_another_config(reference, tmp_path):
   cli(other, '--config.train.steps=20', '--config.train.eval_every=20', '--chunk_size=12', '--quiet', '--keep_chunks')
   mixed = tmp_path / 'mixed'
   shutil.copytree(reference[0], mixed)
-  shutil.copy(store.chunk_path(other, 0), store.chunk_path(mixed, 0))
-  with pytest.raises(store.StoreError, match='chunk_000000.npz comes from a different config'):
-    store.merge(str(mixed))
+  shutil.copy(folder_paths.chunk_path(other, 0), folder_paths.chunk_path(mixed, 0))
+  with pytest.raises(errors.StoreError, match='chunk_000000.npz comes from a different config'):
+    merging.merge(str(mixed))
 
 
 def test_a_different_config_in_a_used_folder_is_refused(reference, tmp_path):
@@ -98,16 +101,16 @@ def test_interrupted_sweep_resumes_to_the_uninterrupted_result(uninterrupted, tm
   out = tmp_path / 'interrupted'
   process = cli(out, *LONGER, wait=False)
   deadline = time.time() + 120
-  while time.time() < deadline and not store.chunk_files(out):
+  while time.time() < deadline and not chunk_files.find(out):
     time.sleep(0.05)
   process.send_signal(signal.SIGTERM)
   _, stderr = process.communicate(timeout=120)
   assert process.returncode == 128 + signal.SIGTERM, stderr
   assert 'Rerun the same command to resume' in stderr
-  finished = store.chunk_files(out)
+  finished = chunk_files.find(out)
   assert 1 <= len(finished) < 12
   assert not os.path.exists(out / 'init_scale_heatmap.npz')
-  assert not [n for n in os.listdir(store.chunk_dir(out)) if n.endswith(('.tmp', '.lease'))]
+  assert not [n for n in os.listdir(folder_paths.chunk_dir(out)) if n.endswith(('.tmp', '.lease'))]
   log = cli(out, *LONGER)
   assert f'({len(finished)} already done)' in log
   assert_same_grid(grid(out), uninterrupted, exact=True)
@@ -123,7 +126,7 @@ def test_submitit_local_launcher_runs_shards_and_merges(reference, tmp_path):
   pytest.importorskip('submitit')
   log = cli(tmp_path, *SHORT, '--chunk_size=4', '--launcher=local', '--shards=2', '--keep_chunks')
   assert 'submitted 2 shard job(s)' in log
-  assert set(store.chunk_files(tmp_path)) == {(0, 0), (0, 1), (0, 2)}
+  assert set(chunk_files.find(tmp_path)) == {(0, 0), (0, 1), (0, 2)}
   assert_same_grid(grid(tmp_path), grid(reference[0]))
   assert os.path.exists(tmp_path / 'init_scale_heatmap.png')
   assert os.listdir(tmp_path / 'jax_cache')  # the launcher's compilation cache is on, in the folder

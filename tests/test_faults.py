@@ -24,7 +24,8 @@ from sslgap import plugins
 from sslgap import reproduce
 from sslgap import results
 from sslgap import runner
-from sslgap import store
+from sslgap import chunk_files
+from sslgap import folder_paths
 from sslgap import sweep
 from sslgap import tasks
 from sweep_cli import LONGER, ROOT, SHORT, env, grid, module, tiny_config
@@ -57,7 +58,7 @@ def _copy(kept, tmp_path):
 
 def test_status_reads_the_merged_grid_before_chunk_files(kept, tmp_path):
   out = _copy(kept, tmp_path)
-  os.remove(store.chunk_path(out, 0))  # a merged grid, and chunk files beside it that are not all of it
+  os.remove(folder_paths.chunk_path(out, 0))  # a merged grid, and chunk files beside it that are not all of it
   stdout, _ = module('sslgap.status', out)
   assert '12 of 12 runs, 4 of 4 chunks done' in stdout and 'complete; grid:' in stdout, stdout
   log = cli(out, *SHORT, '--chunk_size=3', '--config.plot.labels.init_scale_first=first')
@@ -68,7 +69,7 @@ def test_status_reads_the_merged_grid_before_chunk_files(kept, tmp_path):
 def test_a_chunk_file_with_another_chunks_runs_is_set_aside_and_recomputed(kept, tmp_path):
   out = _copy(kept, tmp_path)
   os.remove(out / 'init_scale_heatmap.npz')
-  shutil.copy(store.chunk_path(out, 1), store.chunk_path(out, 2))  # readable, of this config, the wrong runs
+  shutil.copy(folder_paths.chunk_path(out, 1), folder_paths.chunk_path(out, 2))  # readable, of this config, the wrong runs
   stdout, _ = module('sslgap.status', out)
   assert '9 of 12 runs, 3 of 4 chunks done' in stdout and 'chunk_000002.npz (holds other runs' in stdout, stdout
   log = cli(out, *SHORT, '--chunk_size=3')
@@ -81,7 +82,7 @@ def test_a_process_stopped_by_another_ones_fresh_says_so_with_exit_code_2(tmp_pa
                                                                        '--config.train.eval_every=10000']  # 1 s a chunk
   process = cli(tmp_path, *slow, '--quiet', wait=False)
   deadline = time.time() + 120
-  while time.time() < deadline and not store.chunk_files(tmp_path):
+  while time.time() < deadline and not chunk_files.find(tmp_path):
     time.sleep(0.05)
   cli(tmp_path, *slow, '--fresh', '--max_chunks=1', '--quiet')
   _, stderr = process.communicate(timeout=120)
@@ -164,7 +165,7 @@ def test_a_grid_is_bitwise_equal_across_chunk_sizes(name, preset):
   for axis, values in config_lib.sweep_axes(config):
     config.sweep[axis] = tuple(range(6)) if axis == 'seed' else tuple(values[-1:])
   plan, whole = sweep.run_sweep(config, chunk_size=4, call_width=4)
-  assert plan.runs_per_group == 6
+  assert plan.runs_per_subgrid == 6
   for chunk_size in (3,):
     other_plan, other = sweep.run_sweep(config, chunk_size=chunk_size, call_width=4)
     assert other_plan.call_width == 4 and other_plan.chunk_size == chunk_size
@@ -175,7 +176,7 @@ def test_a_grid_is_bitwise_equal_across_chunk_sizes(name, preset):
 def test_chunks_are_clipped_to_the_runs_a_kernel_has():
   c = config_lib.load(os.path.join(ROOT, 'sweeps', 'init_scale_heatmap.py:small'))  # 648 runs, one kernel
   plan = sweep.make_plan(c, chunk_size=6480)
-  assert plan.chunk_size == plan.runs_per_group == 648 and plan.num_chunks == 1
+  assert plan.chunk_size == plan.runs_per_subgrid == 648 and plan.num_chunks == 1
   plan = sweep.make_plan(c, chunk_size=100000, call_width=100000)
   assert plan.call_width < 648 + plan.num_devices and plan.num_chunks == 1
 

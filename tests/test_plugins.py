@@ -134,7 +134,7 @@ def test_a_new_traced_hyperparameter_is_one_declaration(tiny_config, monkeypatch
   tiny_config.sweep.label_noise = (0.0, 0.1)
   plan = sweep.make_plan(tiny_config)
   assert plan.num_kernels == 1 and [plan.axes[i][0] for i in plan.traced] == ['label_noise']
-  hp = sweep.Executor(plan).chunk_hp(plan.groups[0], np.arange(2))
+  hp = sweep.Executor(plan).chunk_hp(plan.subgrids[0], np.arange(2))
   assert hp['label_noise'].dtype == np.float32 and hp['label_noise'].tolist() == [0.0, np.float32(0.1)]
   tiny_config.sweep.label_noise = (0.0, 1.5)
   with pytest.raises(config_lib.ConfigError, match=r'config.sweep.label_noise\[1\]: must be in \[0, 1\], got 1.5'):

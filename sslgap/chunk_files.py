@@ -1,0 +1,202 @@
+"""One file per finished chunk: written atomically, validated before it counts as done (a damaged
+one is named, set aside and recomputed), indexed by the runs it holds."""
+
+import contextlib
+import glob
+import logging
+import os
+import re
+import time
+import zipfile
+
+import numpy as np
+
+from sslgap import files
+from sslgap import folder_paths
+from sslgap import leases
+from sslgap import plan_file
+from sslgap import results
+from sslgap.errors import StoreError
+
+log = logging.getLogger('sslgap')
+
+
+def write_chunk(out, layout, chunk_id, positions, metrics, hash_, **extra):
+  arrays = {f'metric_{k}': v for k, v in metrics.items()}
+  results.atomic_savez(folder_paths.chunk_path(out, chunk_id, layout), positions=positions, chunk_id=np.int64(chunk_id),
+                       layout=np.int64(layout), config_hash=np.asarray(hash_), finished_at=np.float64(time.time()),
+                       **{k: np.asarray(v) for k, v in extra.items()}, **arrays)
+
+
+_NAME = re.compile(r'chunk_(?:r(\d+)_)?(\d+)\.npz$')
+
+
+def find(out):
+  """{(layout, chunk id): path} of every chunk file in the folder_paths."""
+  found = {}
+  for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), 'chunk_*.npz')):
+    match = _NAME.search(os.path.basename(path))
+    if match:
+      found[(int(match.group(1) or 0), int(match.group(2)))] = path
+  return found
+
+
+class DamagedChunk(Exception):
+  pass
+
+
+def read_chunk(path, record, expected=None):
+  """{'positions', 'metrics', ...} of a chunk file, checked against the plan (and, given `expected`,
+  against the grid positions the plan assigns the chunk); DamagedChunk if not."""
+  total = int(np.prod([len(v) for _, v in record['axes']]))
+  evals = len(record['eval_steps'])
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      content = {k: f[k] for k in f.files}  # reads (and CRC-checks) every array
+  except PermissionError:
+    raise StoreError(f'{path}: permission denied (a chunk another user wrote? their umask must let you read it)') \
+        from None
+  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+    raise DamagedChunk(f'unreadable ({e or type(e).__name__})') from None
+  for key in ('positions', 'config_hash'):
+    if key not in content:
+      raise DamagedChunk(f'has no {key!r}')
+  if str(content['config_hash']) != record['config_hash']:
+    raise DamagedChunk(f'comes from a different config (hash {content["config_hash"]}, plan {record["config_hash"]})')
+  positions = content['positions']
+  if positions.ndim != 1 or positions.size == 0 or positions.min() < 0 or positions.max() >= total:
+    raise DamagedChunk('holds grid positions outside the grid')
+  if expected is not None and not np.array_equal(positions, expected):
+    raise DamagedChunk(f'holds other runs than the plan gives its chunk ({positions.size} runs from grid position '
+                       f'{int(positions[0])}, not {len(expected)} from {int(expected[0])})')
+  metrics = {k[len('metric_'):]: v for k, v in content.items() if k.startswith('metric_')}
+  if not metrics or any(v.shape != (positions.size, evals) for v in metrics.values()):
+    raise DamagedChunk('holds metrics of the wrong shape')
+  return dict(content, positions=positions, metrics=metrics)
+
+
+def set_aside(path, reason):
+  """Renames a damaged chunk file so that it is recomputed (and kept for a look)."""
+  log.warning('%s is damaged (%s): set aside as %s.damaged; its runs will be computed again',
+              path, reason, os.path.basename(path))
+  with contextlib.suppress(OSError):
+    os.replace(path, path + '.damaged')
+
+
+class ChunkIndex:
+  """The valid chunk files of a folder, validated once each (by name, size and mtime): readable, of
+  this config, and holding exactly the runs the plan gives their chunk.
+
+  A damaged file is set aside (renamed *.damaged) so that it is recomputed, unless read_only.
+  geometry: the plan's (ChunkLayout.geometry()) where the folder's plan.json predates recording it.
+  """
+
+  def __init__(self, out, record, read_only=False, geometry=None):
+    self.out, self.record, self.read_only, self.geometry = out, record, read_only, geometry
+    self._valid = {}  # path -> (size, mtime)
+    self._layouts = {}
+    self.damaged = []
+
+  def expected(self, key):
+    layout, chunk_id = key
+    if layout >= len(self.record['layouts']):
+      return None
+    if layout not in self._layouts:
+      try:
+        self._layouts[layout] = plan_file.chunk_layout(self.out, self.record, layout, self.geometry)
+      except (OSError, ValueError, KeyError):
+        self._layouts[layout] = None
+    chunks = self._layouts[layout]
+    if chunks is None:
+      return None
+    if chunk_id >= chunks.num_chunks:
+      return np.asarray([-1])  # a chunk the plan does not have
+    return chunks.positions(chunk_id)
+
+  def _ok(self, key, path):
+    try:
+      stat = os.stat(path)
+    except FileNotFoundError:
+      return False
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    if self._valid.get(path) == stamp:
+      return True
+    try:
+      read_chunk(path, self.record, self.expected(key))
+    except DamagedChunk as e:
+      if 'different config' in str(e):
+        raise StoreError(f'{path} {e}; refusing to use it (--fresh discards the folder)') from None
+      self.damaged.append(f'{os.path.basename(path)} ({e})')
+      if not self.read_only:
+        set_aside(path, e)
+      return False
+    self._valid[path] = stamp
+    return True
+
+  def finished(self, layout=None):
+    """{(layout, chunk id)} of valid chunk files (of one layout if given)."""
+    return {key for key, path in find(self.out).items()
+            if (layout is None or key[0] == layout) and self._ok(key, path)}
+
+  def is_valid(self, layout, chunk_id):
+    path = folder_paths.chunk_path(self.out, chunk_id, layout)
+    return os.path.exists(path) and self._ok((layout, chunk_id), path)
+
+
+def merged_finished(out, record):
+  """[grid size] bool of the runs the folder's merged grid holds (of this config), or None if it has
+  no merged grid of this config. Reads the `finished` mask alone, not the metrics."""
+  path = folder_paths.merged_paths(out, record['name'])[0]
+  total = int(np.prod([len(v) for _, v in record['axes']]))
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      if 'config_hash' not in f.files or str(f['config_hash']) != record['config_hash']:
+        return None
+      finished = f['finished'].reshape(-1) if 'finished' in f.files else np.ones(total, bool)
+  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+    return None
+  return finished.astype(bool) if finished.size == total else None
+
+
+def done_runs(out, record, index):
+  """[grid size] bool: the runs finished in the folder, in its merged grid or in valid chunk files."""
+  total = int(np.prod([len(v) for _, v in record['axes']]))
+  done = merged_finished(out, record)
+  done = np.zeros(total, bool) if done is None else done.copy()
+  paths = find(out)
+  for key in index.finished():
+    try:
+      with np.load(paths[key], allow_pickle=False) as f:
+        done[f['positions']] = True
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+      continue  # changed or removed since it was validated
+  return done
+
+
+def discard(out):
+  """Removes every chunk, lease and layout file, the plan, and the merged grid and figure it named."""
+  with contextlib.suppress(StoreError):
+    record = plan_file.read_plan(out)
+    if record:
+      for path in folder_paths.merged_paths(out, record['name']):
+        files.remove(path)
+  for name in glob.glob(os.path.join(folder_paths.chunk_dir(out), '*')) + glob.glob(os.path.join(folder_paths.chunk_dir(out), '.*.tmp')):
+    files.remove(name)
+
+
+def remove_chunks(out):
+  """After a complete merge: the chunk files and leases go, plan.json stays (it says what the folder is)."""
+  for path in find(out).values():
+    files.remove(path)
+  for pattern in ('*.lease', 'layout_*.npz', '*.damaged'):
+    for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), pattern)):
+      files.remove(path)
+  remove_stale_temporaries(out)
+
+
+def remove_stale_temporaries(out):
+  """Temporary files of writers killed mid-write (a live writer's are far younger than this)."""
+  for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), '.*.tmp')) + glob.glob(os.path.join(out, '.*.tmp')):
+    with contextlib.suppress(OSError):
+      if time.time() - os.path.getmtime(path) > leases.LEASE_STALE_S:
+        os.remove(path)

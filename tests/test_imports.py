@@ -1,0 +1,115 @@
+"""The import graph of sslgap runs one way: no cycle, counting imports inside functions too, and no
+plug-in (a task, a model, an example) imports anything inside a function."""
+
+import ast
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = 'sslgap'
+
+
+def _modules():
+  """{dotted module name: path} of every module of the package (a package is its __init__)."""
+  modules = {}
+  for folder, _, names in os.walk(os.path.join(ROOT, PACKAGE)):
+    for name in names:
+      if name.endswith('.py'):
+        dotted = os.path.relpath(os.path.join(folder, name), ROOT)[:-3].replace(os.sep, '.')
+        modules[dotted.removesuffix('.__init__')] = os.path.join(folder, name)
+  return modules
+
+
+def _imported(node, modules):
+  """The sslgap modules an Import or ImportFrom node loads (a name imported from a package may be
+  one of its modules)."""
+  def owner(name):
+    while name and name not in modules:
+      name = name.rpartition('.')[0]
+    return name
+  if isinstance(node, ast.Import):
+    return {owner(a.name) for a in node.names if a.name.split('.')[0] == PACKAGE}
+  if node.level or not node.module or node.module.split('.')[0] != PACKAGE:
+    return set()
+  return {f'{node.module}.{a.name}' if f'{node.module}.{a.name}' in modules else owner(node.module)
+          for a in node.names}
+
+
+def import_graph():
+  """{module: {modules it imports, at module or function level}}."""
+  modules = _modules()
+  graph = {}
+  for name, path in modules.items():
+    with open(path) as f:
+      tree = ast.parse(f.read(), path)
+    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    graph[name] = set().union(*[_imported(n, modules) for n in imports]) - {name, ''}
+  return graph
+
+
+def cycles(graph):
+  """The strongly connected components of more than one module (Tarjan's algorithm)."""
+  index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+  def visit(v):
+    index[v] = low[v] = len(index)
+    stack.append(v)
+    on_stack.add(v)
+    for w in sorted(graph.get(v, ())):
+      if w not in index:
+        visit(w)
+        low[v] = min(low[v], low[w])
+      elif w in on_stack:
+        low[v] = min(low[v], index[w])
+    if low[v] == index[v]:
+      component = []
+      while not component or component[-1] != v:
+        component.append(stack.pop())
+        on_stack.discard(component[-1])
+      if len(component) > 1:
+        found.append(sorted(component))
+
+  for v in sorted(graph):
+    if v not in index:
+      visit(v)
+  return found
+
+
+def function_level_imports(path):
+  """(line, text) of the imports inside a function of a file."""
+  with open(path) as f:
+    source = f.read()
+  found = []
+  for fn in ast.walk(ast.parse(source, path)):
+    if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+      found += [(n.lineno, ast.get_source_segment(source, n)) for n in ast.walk(fn)
+                if isinstance(n, (ast.Import, ast.ImportFrom))]
+  return found
+
+
+def test_the_import_graph_of_sslgap_has_no_cycle():
+  graph = import_graph()
+  assert len(graph) > 30 and 'sslgap.errors' in graph and 'sslgap.tasks.parity' in graph
+  assert not graph['sslgap.errors'], f'the error leaf imports {graph["sslgap.errors"]}'
+  assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path):
+  # The walker itself can fail: a cycle closed only inside a function is still a cycle.
+  a = tmp_path / 'a.py'
+  a.write_text('from sslgap import b\n\n\ndef f():\n  from sslgap import a  # noqa\n')
+  modules = {'sslgap.a': str(a), 'sslgap.b': '', 'sslgap': ''}
+  tree = ast.parse(a.read_text())
+  edges = set().union(*[_imported(n, modules) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))])
+  assert edges == {'sslgap.a', 'sslgap.b'}
+  assert cycles({'sslgap.a': {'sslgap.b'}, 'sslgap.b': {'sslgap.c'}, 'sslgap.c': {'sslgap.a'}}) == [
+      ['sslgap.a', 'sslgap.b', 'sslgap.c']]
+  assert function_level_imports(str(a)) == [(5, 'from sslgap import a')]
+
+
+def test_plug_ins_and_examples_import_only_at_the_top():
+  folders = [os.path.join(ROOT, 'sslgap', 'tasks'), os.path.join(ROOT, 'sslgap', 'models'),
+             os.path.join(ROOT, 'examples')]
+  files = [os.path.join(d, n) for d in folders for n in sorted(os.listdir(d)) if n.endswith('.py')]
+  assert len(files) >= 10
+  inside = {os.path.relpath(p, ROOT): found for p in files if (found := function_level_imports(p))}
+  assert inside == {}
