@@ -239,8 +239,9 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
   check_count(call_width, 'call_width')
   if device is None:
     backend.local_devices()  # a platform that will not start is said before anything else
+  points = config_lib.checked_points(config)  # validates the whole config first
   axes = config_lib.sweep_axes(config)
-  subgrids, traced = _subgrids(config, axes)
+  subgrids, traced = _subgrids(config, axes, points)
   specs = list({g.kernel_id: g.spec for g in subgrids}.values())
   device = dict(device or this_device(num_devices))
   budget, source = _budget(config, memory_budget, device)
@@ -256,10 +257,9 @@ def make_plan(config, chunk_size=None, memory_budget=None, num_devices=None, dev
   return dataclasses.replace(plan.with_chunk_size(size), call_width=int(width))
 
 
-def _subgrids(config, axes):
+def _subgrids(config, axes, points):
   """(one Subgrid per static point and data seed, with its run spec derived once; the positions of
-  the traced axes)."""
-  points = config_lib.checked_points(config)
+  the traced axes). points: config.checked_points(config)."""
   names = [name for name, _ in axes]
   static = [i for i, name in enumerate(names) if config_lib.is_static_axis(config, name)]
   seed_axis = names.index('data_seed') if 'data_seed' in names else None
