@@ -41,6 +41,7 @@ import numpy as np
 from sslgap import registry
 from sslgap import results as results_lib
 from sslgap import stats
+from sslgap.errors import ResultsError
 from sslgap.series import label, series, short
 
 AGREES, DISAGREES, INCONCLUSIVE = 'agrees', 'disagrees', 'inconclusive'
@@ -57,6 +58,15 @@ class Measured:
   high: float
   series: dict = dataclasses.field(default_factory=dict)
   unit: str = ''
+  flags: tuple = ()  # FLAGS that qualify the verdict, each with its reason: ((flag, why), ...)
+
+
+# What qualifies a verdict, so that a count of verdicts does not flatter: a claim that holds whatever the
+# runs do, one decided where both series are saturated, an optimum at the edge of its grid, a time to a
+# target that neither series reached.
+BY_CONSTRUCTION, CEILING, GRID_EDGE, NOT_REACHED = 'by construction', 'at the ceiling', 'grid edge', 'not reached'
+FLAGS = (BY_CONSTRUCTION, CEILING, GRID_EDGE, NOT_REACHED)
+SATURATED = 0.995  # a seed-mean final accuracy at least this is at the ceiling
 
 
 @dataclasses.dataclass
@@ -69,11 +79,17 @@ class Verdict:
   high: float
   series: dict  # {label: (low, mid, high)} of each series' own number
   unit: str = ''
+  flags: tuple = ()  # ((flag, why), ...): see FLAGS
+  cross_fitted: tuple = None  # (in-sample, cross-fitted) verdicts on half the seeds: see evaluate()
 
   @classmethod
   def of(cls, claim, m):
     return cls(claim, m.verdict, m.statistic, float(m.estimate), float(m.low), float(m.high),
-               {k: tuple(float(x) for x in v) for k, v in m.series.items()}, m.unit)
+               {k: tuple(float(x) for x in v) for k, v in m.series.items()}, m.unit, tuple(m.flags))
+
+  @property
+  def flag_names(self):
+    return tuple(f for f, _ in self.flags)
 
   def describe(self):
     """One line: the numbers and their intervals, then the verdict."""
@@ -125,6 +141,31 @@ def _selection(s):
   return label(dict(s))
 
 
+def _ceiling(c, finals):
+  """The CEILING flag when every series' seed-mean final accuracy is saturated (a claim about the end
+  cannot tell them apart there; a time to a target can)."""
+  if not c.get('metric', '').endswith('_acc') or c.get('best', 'max') != 'max':
+    return ()
+  means = [float(stats._nan_quiet(np.nanmean, f)) for f in finals]
+  if all(m >= SATURATED for m in means):
+    return ((CEILING, f'both series end at {", ".join(f"{m:.3f}" for m in means)} {c["metric"]}'),)
+  return ()
+
+
+def _per_step_cost(r, c):
+  """How many times more examples b processes per step than a (1.0 when the grid cannot say)."""
+  try:
+    seen = [r.examples_at(dict(c[key])) for key in ('a', 'b')]
+  except (ResultsError, ValueError):
+    return 1.0
+  last = [float(x[-1]) for x in seen]
+  return last[1] / last[0] if last[0] > 0 else 1.0
+
+
+def _short_values(coords):
+  return f'{short(float(coords[0]))} to {short(float(coords[-1]))}'
+
+
 def _goal(c):
   return f'{c.get("metric", "")} {">=" if c.get("above", c.get("best", "max") == "max") else "<="} {c["target"]}'
 
@@ -136,6 +177,12 @@ class ClaimKind:
   Measured (idx: [n, seeds] bootstrap resamples of the seed indices, paired across series);
   `describe(claim)` says what is tested, in words, for the report."""
   name = None
+  tune_on = None  # for cross-fitting: other seeds of the grid, on which series() tunes
+
+  def series(self, results, selection, metric, best='max', keep=()):
+    """[..., seeds, E] of one series, its other axes tuned by the rule of sslgap.series (on tune_on's
+    seeds when cross-fitting)."""
+    return series(results, selection, metric, best, keep, tune_on=self.tune_on)
 
   def evaluate(self, results, claim, idx):
     raise NotImplementedError
@@ -164,7 +211,7 @@ class Faster(ClaimKind):
     x = c.get('x', 'steps')
     times = []
     for key in ('a', 'b'):
-      v = series(r, c[key], c['metric'], c.get('best', 'max'))  # [S, E]
+      v = self.series(r, c[key], c['metric'], c.get('best', 'max'))  # [S, E]
       t = stats.first_step(v, r.eval_steps, c['target'], above)  # [S]
       if x == 'compute':
         seen = r.examples_at(dict(c[key]))
@@ -187,7 +234,14 @@ class Faster(ClaimKind):
           low, high, c['tolerance'])
     else:
       verdict = _side(low, high, 0.0)
-    return Measured(verdict, f'log2 of the {x} ratio b/a', mid, low, high, series_ci, unit)
+    flags = ()
+    if all(np.isinf(np.median(t)) for t in times):
+      flags += ((NOT_REACHED, f'neither series reaches {_goal(c)} (median over seeds)'),)
+    cost = _per_step_cost(r, c) if x == 'compute' else 1.0
+    if cost >= 2 and not equal:
+      flags += ((BY_CONSTRUCTION, f'b processes {cost:.3g}x the examples of a in the same steps: a wins in compute '
+                 'unless it needs that many times more steps'),)
+    return Measured(verdict, f'log2 of the {x} ratio b/a', mid, low, high, series_ci, unit, flags)
 
   def describe(self, c):
     return (f'[{_selection(c["a"])}] reaches {_goal(c)} in fewer {c.get("x", "steps")} than [{_selection(c["b"])}] '
@@ -211,12 +265,13 @@ class Better(ClaimKind):
   def evaluate(self, r, c, idx):
     best = c.get('best', 'max')
     at = c.get('at', 'final')
-    values = [_at(series(r, c[key], c['metric'], best), at, r.eval_steps) for key in ('a', 'b')]  # [S] each
+    values = [_at(self.series(r, c[key], c['metric'], best), at, r.eval_steps) for key in ('a', 'b')]  # [S] each
     series_ci = {label(c[key]): stats.bootstrap(v, np.nanmean, indices=idx) for key, v in zip('ab', values)}
     sign = 1.0 if best == 'max' else -1.0
     low, mid, high = stats.bootstrap(sign * (values[0] - values[1]), np.nanmean, indices=idx)
+    flags = _ceiling(c, values) if at == 'final' else ()
     return Measured(_side(low, high, c.get('margin', 0.0)), f'{c["metric"]} advantage of a', mid, low, high,
-                    series_ci)
+                    series_ci, flags=flags)
 
   def describe(self, c):
     at = c.get('at', 'final')
@@ -240,8 +295,8 @@ class Closes(ClaimKind):
     best = c.get('best', 'max')
     region = dict(c['region'])
     keep = list(region)
-    a = _at(series(r, c['a'], c['metric'], best, keep=keep), 'final', r.eval_steps)  # [*region axes, S]
-    b = _at(series(r, c['b'], c['metric'], best, keep=keep), 'final', r.eval_steps)
+    a = _at(self.series(r, c['a'], c['metric'], best, keep=keep), 'final', r.eval_steps)  # [*region axes, S]
+    b = _at(self.series(r, c['b'], c['metric'], best, keep=keep), 'final', r.eval_steps)
     sub = r.sel(**c['b'])
     mask = np.ones(a.shape[:-1], bool)
     for i, axis in enumerate(keep):
@@ -258,7 +313,8 @@ class Closes(ClaimKind):
                  for key, v in (('a', a), ('b', b))}
     low, mid, high = stats.bootstrap(a[cell] - b[cell], lambda x, axis: np.abs(np.nanmean(x, axis=axis)),
                                      indices=idx)
-    return Measured(_side(low, high, c['tolerance'], larger=False), '|gap|', mid, low, high, series_ci)
+    return Measured(_side(low, high, c['tolerance'], larger=False), '|gap|', mid, low, high, series_ci,
+                    flags=_ceiling(c, [a[cell], b[cell]]))
 
   def describe(self, c):
     region = ', '.join(f'{k} {op} {v}' for k, (op, v) in dict(c['region']).items())
@@ -272,7 +328,7 @@ class Slope(ClaimKind):
 
   def evaluate(self, r, c, idx):
     axis = c['x_axis']
-    v = _at(series(r, c['series'], c['metric'], c.get('best', 'max'), keep=[axis]), 'final', r.eval_steps)  # [X, S]
+    v = _at(self.series(r, c['series'], c['metric'], c.get('best', 'max'), keep=[axis]), 'final', r.eval_steps)  # [X, S]
     x = np.asarray(r.sel(**c['series']).coords[axis], float)
     lo, hi = c.get('x_range', [x.min(), x.max()])
     use = (x >= lo) & (x <= hi) & (x > 0)
@@ -298,7 +354,7 @@ class Argmax(ClaimKind):
     best = c.get('best', 'max')
     coords = np.asarray(r.sel(**c['a']).coords[axis], float)
     # The mean over training by default: the final value saturates (ties) once several settings learn.
-    values = [_at(series(r, c[key], c['metric'], best, keep=[axis]), c.get('at', 'mean'), r.eval_steps)
+    values = [_at(self.series(r, c[key], c['metric'], best, keep=[axis]), c.get('at', 'mean'), r.eval_steps)
               for key in ('a', 'b')]  # [X, S] each
     sign = 1.0 if best == 'max' else -1.0
 
@@ -315,7 +371,11 @@ class Argmax(ClaimKind):
     direction = c.get('direction', 'larger')
     verdict = _within(low, high, c.get('tolerance', 0.5)) if direction == 'same' else _side(low, high, 0.0,
                                                                                           direction == 'larger')
-    return Measured(verdict, f'log2 of best {axis}, b over a', mids[1] - mids[0], low, high, series_ci)
+    edges = np.log2(coords[[0, -1]]) if len(coords) > 1 else np.log2(coords)
+    at_edge = [label(c[key]) for key, m in zip('ab', mids) if np.isclose(m, edges).any()]
+    flags = ((GRID_EDGE, f'the best {axis} of {" and ".join(at_edge)} is at the edge of its grid '
+              f'({_short_values(coords)}): the optimum may lie beyond it'),) if at_edge else ()
+    return Measured(verdict, f'log2 of best {axis}, b over a', mids[1] - mids[0], low, high, series_ci, flags=flags)
 
   def describe(self, c):
     direction = c.get('direction', 'larger')
@@ -331,8 +391,8 @@ class Trend(ClaimKind):
   def evaluate(self, r, c, idx):
     axis = c['x_axis']
     best = c.get('best', 'max')
-    a = _at(series(r, c['a'], c['metric'], best, keep=[axis]), c.get('at', 'final'), r.eval_steps)
-    b = _at(series(r, c['b'], c['metric'], best, keep=[axis]), c.get('at', 'final'), r.eval_steps)
+    a = _at(self.series(r, c['a'], c['metric'], best, keep=[axis]), c.get('at', 'final'), r.eval_steps)
+    b = _at(self.series(r, c['b'], c['metric'], best, keep=[axis]), c.get('at', 'final'), r.eval_steps)
     gap = (a - b) * (1.0 if best == 'max' else -1.0)  # [X, S]
     position = np.arange(gap.shape[0], dtype=float)
 
@@ -361,15 +421,30 @@ def describe(claim):
   return kind().describe(claim) if kind else str(claim['kind'])
 
 
-def evaluate(claim, results, n=2000, seed=0):
-  """The Verdict of one claim on a result grid (95% percentile bootstrap over paired seeds)."""
+def evaluate(claim, results, n=2000, seed=0, cross_fit=False):
+  """The Verdict of one claim on a result grid (95% percentile bootstrap over paired seeds).
+
+  cross_fit (4 seeds or more): also the verdict on the odd seeds with the tuned axes chosen on the
+  even ones, beside the verdict on the odd seeds tuned on themselves (Verdict.cross_fitted, "in-sample
+  -> cross-fitted"): tuning on the metric the interval is computed on biases it optimistically, and
+  where the two differ, that bias decided the verdict."""
   claim = dict(claim)
   if claim.get('kind') not in KINDS:
     raise ValueError(f'claim {claim.get("text", "")!r}: unknown kind {claim.get("kind")!r}; known: {sorted(KINDS)}')
   if 'seed' not in results.axis_names:
     raise ValueError('claims need a seed axis to resample')
+  kind = KINDS[claim['kind']]
   idx = stats.resample_indices(len(results.coords['seed']), n, seed)
-  return Verdict.of(claim, KINDS[claim['kind']]().evaluate(results, claim, idx))
+  verdict = Verdict.of(claim, kind().evaluate(results, claim, idx))
+  seeds = [results_lib.parse_coord(v) for v in results.coords['seed']]
+  if cross_fit and len(seeds) >= 4:
+    tune_half, held_half = results.sel(seed=seeds[0::2]), results.sel(seed=seeds[1::2])
+    held_idx = stats.resample_indices(len(seeds[1::2]), n, seed)
+    crossed = kind()
+    crossed.tune_on = tune_half
+    verdict.cross_fitted = (kind().evaluate(held_half, claim, held_idx).verdict,
+                            crossed.evaluate(held_half, claim, held_idx).verdict)
+  return verdict
 
 
 def expand(claim, results):
@@ -392,7 +467,7 @@ def expand(claim, results):
   return out
 
 
-def evaluate_all(results, n=2000, seed=0):
+def evaluate_all(results, n=2000, seed=0, cross_fit=False):
   """Verdicts of every claim the grid's config carries (a claim with `per` gives several)."""
-  return [evaluate(c, results, n, seed) for claim in results.config.get('claims') or []
+  return [evaluate(c, results, n, seed, cross_fit) for claim in results.config.get('claims') or []
           for c in expand(claim, results)]

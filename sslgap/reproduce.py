@@ -18,10 +18,11 @@ import sys
 
 from sslgap import catalog
 from sslgap import command
+from sslgap import findings
 from sslgap import report as report_lib
 from sslgap import stopping
 
-REPORTS = {'small': 'docs/REPRODUCTION.md', 'medium': 'docs/REPRODUCTION_MEDIUM.md', 'paper': 'docs/REPRODUCTION_PAPER.md'}
+REPORTS = findings.REPORTS
 DEFAULT_OUT = 'results'
 
 
@@ -58,8 +59,15 @@ def main(argv=None):
   invocation = 'python -m sslgap.reproduce' + (f' --scale {args.scale}' if args.scale != 'small' else '') + \
       (f' --only {args.only}' if ids else '')
   try:
+    in_docs = os.path.normpath(report) == os.path.normpath(REPORTS[args.scale])
     entries = report_lib.generate(experiments, args.scale, args.out, report, bootstrap_n=args.bootstrap,
-                                  command=invocation)
+                                  command=invocation, other_reports={s: p for s, p in REPORTS.items() if os.path.exists(p)}
+                                  if in_docs else None)
+    if in_docs and os.path.exists('README.md'):
+      try:
+        findings.refresh_readme(REPORTS)  # README's "What we found" follows the docs' reports
+      except ValueError as e:
+        print(f'warning: README.md not updated: {e}', file=sys.stderr)
   except stopping.Interrupted as e:
     print(f'error: {e}: the experiment running saved its chunks; rerun the same command to resume', file=sys.stderr)
     sys.exit(128 + e.signum)

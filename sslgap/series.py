@@ -22,10 +22,10 @@ def _score(curves, best):
   return score if best == 'max' else -score
 
 
-def series(results, selection, metric, best='max', keep=()):
+def series(results, selection, metric, best='max', keep=(), tune_on=None):
   """[..., seeds, E] of one series: results.sel(selection), other axes tuned on the seed mean
   (except `keep`, which stay in front, in their grid order)."""
-  return tuned(results, selection, metric, best, keep)[0]
+  return tuned(results, selection, metric, best, keep, tune_on=tune_on)[0]
 
 
 def tune_metric_for(results, metric):
@@ -46,11 +46,12 @@ def _arranged(values, names, keep, tune):
   return values.reshape(kept_shape + (int(np.prod(tuned_shape, dtype=int)),) + values.shape[-2:]), tuned_shape
 
 
-def tuned(results, selection, metric, best='max', keep=(), tune_metric=None):
+def tuned(results, selection, metric, best='max', keep=(), tune_metric=None, tune_on=None):
   """(values [..., seeds, E], chosen): like series(), and {axis: value} of the tuned axes where no
   axis is kept (else None). The metric may be a derived one (DERIVED). The tuned axes are chosen
   on tune_metric (default: tune_metric_for), by the curve best on average over training; a
-  setting where some seed diverged never wins unless every setting has one."""
+  setting where some seed diverged never wins unless every setting has one. tune_on: other runs of
+  the same axes (other seeds) to choose the tuned axes on instead of the returned ones (cross-fitting)."""
   sub = results.sel(**selection) if selection else results
   names = list(sub.axis_names)
   tune = [a for a in names if a != 'seed' and a not in keep]
@@ -62,7 +63,8 @@ def tuned(results, selection, metric, best='max', keep=(), tune_metric=None):
         tune_metric_for(results, metric)
     if by == metric:
       by_best = best
-    judged, _ = _arranged(metric_values(sub, by), names, keep, tune)
+    judge = sub if tune_on is None else (tune_on.sel(**selection) if selection else tune_on)
+    judged, _ = _arranged(metric_values(judge, by), names, keep, tune)
     strict = _score(judged.mean(axis=-2), by_best)  # NaN if any seed diverged
     lenient = _score(stats._nan_quiet(np.nanmean, judged, axis=-2), by_best)
     score = np.where(np.all(np.isnan(strict), axis=-1, keepdims=True), lenient, strict)
