@@ -90,11 +90,40 @@ def save(fig, path):
 
 # --- heatmaps -----------------------------------------------------------------------------------
 
+def run_description(config, results=None):
+  """One line saying what ran: task, model, optimiser with its fixed hyper-parameters, batch and
+  steps (the values a grid sweeps are left to its axes)."""
+  task, model = dict(config.get('task') or {}), dict(config.get('model') or {})
+  train, optim, hp = dict(config.get('train') or {}), dict(config.get('optim') or {}), dict(config.get('hp') or {})
+  swept = set(results.axis_names) if results is not None else set()
+  name = task.get('name', '?')
+  if name == 'parity':
+    what = f'({task.get("n")},{task.get("k")})-parity'
+  elif name == 'sim':
+    what = f'SIM He_{task.get("degree")} in d = {task.get("d")}'
+  else:
+    what = name
+  kind = model.get('kind', '?')
+  shape = ''
+  if 'width' in model and 'model__width' not in swept:
+    shape = f', width {model["width"]}'
+  if 'hidden_layers' in model and 'model__hidden_layers' not in swept:
+    shape += f', {model["hidden_layers"]} hidden'
+  optimiser = optim.get('kind', 'sgd')
+  lr = '' if 'lr' in swept or 'lr' not in hp else f' lr {hp["lr"]:g}'
+  mode = 'full-batch GD' if (config.get('data') or {}).get('mode') == 'full_batch' else f'batch {train.get("batch_size")}'
+  return f'{what}; {kind}{shape}; {optimiser}{lr}, {mode}, {train.get("steps", "?"):,} steps'
+
+
+SATURATED, CHANCE = 0.995, 0.55  # a seed-mean accuracy at least / at most this: at the ceiling / at chance
+
+
 def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=(1.0, 1.0), labels=None,
                    title='', population=None, best='max'):
   """One heatmap of the final metric (seed mean, best over other axes such as lr) per value of
-  panel_axis; with two panels a third shows their gap, dotted where its 95% bootstrap interval
-  over seeds contains 0."""
+  panel_axis, on one colour range; with two panels a third shows their gap on a diverging map centred
+  at 0, marked where its 95% bootstrap interval over seeds contains 0 (told apart: both panels at the
+  ceiling, both at chance, or unsure)."""
   panels = results.coords[panel_axis]
   xs, ys = results.coords[x_axis], results.coords[y_axis]
   labels = labels or {}
@@ -102,6 +131,9 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
               [..., -1] for p in panels]  # [Y, X, S] each
   grids = [(stats._nan_quiet(np.nanmean, v, axis=-1), size_label(p, population) if panel_axis == 'dataset_size'
             else value_label(panel_axis, p)) for v, p in zip(per_seed, panels)]
+  accuracy = metric.endswith('acc')
+  values = np.concatenate([g.ravel() for g, _ in grids])
+  value_range = (0.5, 1.0) if accuracy else (float(np.nanmin(values)), float(np.nanmax(values)))
   unsure = None
   if len(panels) == 2:
     gap = per_seed[0] - per_seed[1]
@@ -109,32 +141,52 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
       low, _, high = stats.bootstrap(gap, np.nanmean, n=1000)
       unsure = (low <= 0) & (high >= 0)
     grids.append((grids[0][0] - grids[1][0], f'gap: {grids[0][1]} minus {grids[1][1]}'))
-  fig, axes = new_figure(1, len(grids), 4.4, 3.9)
-  accuracy = metric.endswith('acc')
+  fig, axes = new_figure(1, len(grids), 4.6, 4.4)
   for k, (ax, (grid, name)) in enumerate(zip(axes[0], grids)):
     is_gap = k == 2
-    image = ax.imshow(grid, origin='lower', aspect='auto', cmap='RdBu_r' if is_gap else 'viridis',
-                      vmin=-1 if is_gap and accuracy else (0.5 if accuracy else None), vmax=1 if accuracy else None)
-    ax.set_xticks(range(len(xs)), [tick(v) for v in xs], rotation=90, fontsize=7)
-    ax.set_yticks(range(len(ys)), [tick(v) for v in ys], fontsize=7)
+    if is_gap:
+      reach = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
+      reach = reach if reach > 0 else 1.0
+      image = ax.imshow(grid, origin='lower', aspect='auto', cmap='RdBu_r', vmin=-reach, vmax=reach)
+    else:
+      image = ax.imshow(grid, origin='lower', aspect='auto', cmap='viridis', vmin=value_range[0], vmax=value_range[1])
+    ax.set_xticks(range(len(xs)), [tick(v) for v in xs], rotation=90, fontsize=9)
+    ax.set_yticks(range(len(ys)), [tick(v) for v in ys], fontsize=9)
     ax.set_xlabel(labels.get(x_axis, name_of(x_axis)))
     ax.set_ylabel(labels.get(y_axis, name_of(y_axis)))
-    ax.set_title(name, fontsize=9)
+    ax.set_title(name, fontsize=10)
     if star is not None:
       sx, sy = np.flatnonzero(np.isclose(xs, star[0])), np.flatnonzero(np.isclose(ys, star[1]))
       if sx.size and sy.size:
-        ax.plot(sx[0], sy[0], marker='*', color='red', markersize=14, markeredgecolor='white')
+        ax.plot(sx[0], sy[0], linestyle='none', marker='*', color='red', markersize=14, markeredgecolor='white',
+                label=f'default ({star[0]:g}, {star[1]:g})' if k == 0 else None)
     if is_gap and unsure is not None and unsure.any():
-      yy, xx = np.nonzero(unsure)
-      ax.plot(xx, yy, linestyle='none', marker='.', color='black', markersize=3,
-              label='95% interval of the gap contains 0')
-      ax.legend(fontsize=6, loc='upper right')
+      both = np.stack([g for g, _ in grids[:2]])
+      kinds = [('both at the ceiling', np.all(both >= SATURATED, axis=0) if accuracy else np.zeros_like(unsure), 'o',
+                'white'),
+               ('both at chance', np.all(both <= CHANCE, axis=0) if accuracy else np.zeros_like(unsure), 'x', 'dimgray')]
+      rest = unsure.copy()
+      for text, where, marker, colour in kinds:
+        where = where & unsure
+        rest &= ~where
+        if where.any():
+          yy, xx = np.nonzero(where)
+          ax.plot(xx, yy, linestyle='none', marker=marker, color=colour, markeredgecolor='black', markersize=4,
+                  markeredgewidth=0.5, label=f'gap interval contains 0: {text}')
+      if rest.any():
+        yy, xx = np.nonzero(rest)
+        ax.plot(xx, yy, linestyle='none', marker='.', color='black', markersize=4,
+                label='gap interval contains 0: unsure')
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
-    bar.set_label(('gap in ' if is_gap else 'final ') + name_of(metric), fontsize=8)
+    bar.set_label(('gap in ' if is_gap else 'final ') + name_of(metric), fontsize=9)
+  handles = [h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]]
+  names = [n for ax in axes[0] for n in ax.get_legend_handles_labels()[1]]
+  if handles:
+    fig.legend(handles, names, loc='outside lower center', ncol=len(handles), fontsize=8, frameon=False)
   tuned = [a for a in results.axis_names if a not in (x_axis, y_axis, panel_axis, 'seed')]
   suffix = f', best {", ".join(name_of(a) for a in tuned)} per cell' if tuned else ''
-  fig.suptitle(f'{title}: final {name_of(metric)}, mean over {len(results.coords.get("seed", [0]))} seeds{suffix}',
-               fontsize=10)
+  fig.suptitle(f'{title}: final {name_of(metric)}, mean over {len(results.coords.get("seed", [0]))} seeds{suffix}\n'
+               f'{run_description(results.config, results)}', fontsize=10)
   return fig
 
 
@@ -170,12 +222,23 @@ def _band(values):
   return low, mid, high
 
 
+def _compute_is_steps(results):
+  """Whether every run processed the same examples per step (mini-batch SGD at one batch size): then a
+  compute panel would repeat the step panel."""
+  seen = results.examples.reshape(-1, results.examples.shape[-1])
+  steps = np.asarray(results.eval_steps, float)
+  if steps[-1] <= 0:
+    return True
+  rate = seen[:, -1:] / steps[-1]
+  return bool(np.allclose(seen, rate * steps) and np.allclose(rate, rate[0]))
+
+
 def curves(results, plot):
   """Rows: metrics; columns: panels x (steps, compute); lines: series, each with the seed mean and a
   band (BAND). Axes a series does not fix are tuned per line (named in the legend)."""
   metrics = list(plot['metrics'])
   xs = list(plot.get('x', ('steps', 'compute')))
-  if results.examples is None:  # a grid without its compute axis (sslgap.sweep.with_examples derives one)
+  if results.examples is None or _compute_is_steps(results):  # no compute axis, or one that only rescales steps
     xs = [x for x in xs if x != 'compute'] or ['steps']
   panels, series = _panels_and_series(results, plot)
   fig, axes = new_figure(len(metrics), len(panels) * len(xs))
@@ -315,8 +378,8 @@ def draw(results, metric=None):
     population = 2**task['n'] if task.get('name') == 'parity' else None
     metric = metric or 'test_acc'
     return heatmap_panels(results, plot['x'], plot['y'], plot['panels'], metric=metric,
-                          labels=dict(plot.get('labels') or {}), title=config.get('name', ''), population=population,
-                          best=best_for(metric))
+                          labels=dict(plot.get('labels') or {}), title=plot.get('title') or config.get('name', ''),
+                          population=population, best=best_for(metric))
   plot.setdefault('title', config.get('name', ''))
   plot['series'] = [tuple(s) for s in plot.get('series') or []]
   if metric:
