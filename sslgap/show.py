@@ -5,7 +5,8 @@
 
 Prints the axes and their values, the eval steps, the metrics, the best values of the --best
 axes per cell of the others (tuned as claims and figures are: sslgap.series), and the diverged and
-unfinished runs; then writes the figure the grid's config asks for (--no_figure: only print).
+unfinished runs; then writes the figure the grid's config asks for (--no_figure: only print), never
+over the experiment's own <name>.png unless --out names it: --metric M writes <name>.M.png.
 """
 
 import os
@@ -29,6 +30,10 @@ def _values(coords):
   return text + (f', ... ({len(values)} values)' if len(values) > 12 else '')
 
 
+def _value(v):
+  return f'{v:g}' if isinstance(v, float) else str(v)
+
+
 def summary(r, path, metric, best_axes):
   lines = [f'{path}: {r.config.get("name", "?")}, {int(np.prod(r.shape)):,} runs '
            f'({"all finished" if r.finished.all() else f"{int(r.finished.sum()):,} finished"}); '
@@ -41,14 +46,19 @@ def summary(r, path, metric, best_axes):
   if best_axes:
     lines.append(f'best {", ".join(best_axes)} per cell (the seed-mean {metric} curve best on average over '
                  'training, as claims and figures tune; its final value):')
-    cells = series_lib.best_settings(r, best_axes, metric, plotting.best_for(metric), limit=MAX_CELLS)
-    for cell, chosen, final in cells:
-      where = ', '.join(f'{a}={v}' for a, v in cell.items()) or 'all'
-      best = ', '.join(f'{a}={v}' for a, v in chosen.items()) if np.isfinite(final) else 'none (all diverged)'
-      lines.append(f'  {where}: {best} -> {final:.4g}')
-    total = int(np.prod([len(r.coords[a]) for a in r.axis_names if a != 'seed' and a not in best_axes]))
-    if total > MAX_CELLS:
-      lines.append(f'  ... ({total - MAX_CELLS} more cells)')
+  else:
+    lines.append(f'final {metric} per cell (seed mean):')
+  cells = series_lib.best_settings(r, best_axes, metric, plotting.best_for(metric), limit=MAX_CELLS)
+  for cell, chosen, final in cells:
+    where = ', '.join(f'{a}={_value(v)}' for a, v in cell.items()) or 'all'
+    if not best_axes:
+      lines.append(f'  {where}: {final:.4g}' if np.isfinite(final) else f'  {where}: diverged')
+      continue
+    best = ', '.join(f'{a}={_value(v)}' for a, v in chosen.items()) if np.isfinite(final) else 'none (all diverged)'
+    lines.append(f'  {where}: {best} -> {final:.4g}')
+  total = int(np.prod([len(r.coords[a]) for a in r.axis_names if a != 'seed' and a not in best_axes]))
+  if total > MAX_CELLS:
+    lines.append(f'  ... ({total - MAX_CELLS} more cells)')
   diverged = r.diverged()
   lines.append(f'diverged runs: {len(diverged)}' + (f', e.g. {diverged[:3]}' if diverged else ''))
   return '\n'.join(lines)
@@ -60,7 +70,9 @@ def main(argv=None):
   parser.add_argument('--metric', default=None, help='the metric to summarise and plot (default: test_acc or test_loss)')
   parser.add_argument('--best', default='lr', help='comma-separated axes to report the best values of, per cell')
   parser.add_argument('--format', default=None, choices=['png', 'pdf', 'svg'], help='figure format (default png)')
-  parser.add_argument('--out', default=None, help='figure path (default: next to the file, <name>.<format>)')
+  parser.add_argument('--out', default=None, help='figure path (default: next to the file, <name>.<format>, or '
+                      '<name>.<metric>.<format> with --metric; the experiment\'s own <name>.png is never replaced '
+                      'unless named here)')
   parser.add_argument('--no_figure', action='store_true', help='only print the summary')
   args = parser.parse_args(argv)
   try:
@@ -86,7 +98,11 @@ def main(argv=None):
   fmt = args.format or (os.path.splitext(args.out)[1][1:] if args.out else 'png')
   if fmt not in ('png', 'pdf', 'svg'):
     command.fail(f'--out: unknown figure format {fmt!r}; use .png, .pdf or .svg (or --format)')
-  out = args.out or os.path.splitext(args.file)[0] + f'.{fmt}'
+  stem = os.path.splitext(args.file)[0]
+  out = args.out or (f'{stem}.{args.metric}.{fmt}' if args.metric else f'{stem}.{fmt}')
+  if not args.out and out == f'{stem}.png' and os.path.exists(out):  # the experiment's own figure
+    print(f'kept {out} (the experiment\'s figure); --out FILE draws it anew, --metric M draws {stem}.M.png')
+    return 0
   try:
     plotting.save(plotting.draw(r, metric=args.metric), out)
   except OSError as e:

@@ -129,6 +129,19 @@ def test_show_prints_the_summary_and_redraws_the_figure(tmp_path):
   assert 'x.npz is text, not an sslgap result grid' in stderr and len(stderr.strip().splitlines()) == 1
 
 
+def test_show_never_replaces_the_experiments_figure(tmp_path):
+  path = _saved_grid(tmp_path)
+  figure = tmp_path / 'g.png'
+  figure.write_bytes(b'the experiment drew this')
+  stdout, _ = module('sslgap.show', path, '--metric', 'test_loss', '--best', '')
+  assert figure.read_bytes() == b'the experiment drew this' and (tmp_path / 'g.test_loss.png').exists()
+  assert 'final test_loss per cell (seed mean):' in stdout and 'lr=0.1, dataset_size=64: 0.' in stdout
+  stdout, _ = module('sslgap.show', path)
+  assert figure.read_bytes() == b'the experiment drew this' and 'kept' in stdout
+  module('sslgap.show', path, '--out', figure)  # named: drawn anew
+  assert figure.read_bytes().startswith(b'\x89PNG')
+
+
 def test_bootstrap_of_a_results_grid(tmp_path):
   r = results.load(_saved_grid(tmp_path))
   interval = r.bootstrap(n=500)
