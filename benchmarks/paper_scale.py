@@ -2,6 +2,7 @@
 
   python benchmarks/paper_scale.py                          # every paper preset (a CPU: ~20 minutes)
   python benchmarks/paper_scale.py --only=fig6_init,fig2_parity_gd --doc=/tmp/x.md
+  python benchmarks/paper_scale.py --gpu_projection_only    # the GPU section again from the saved rows
 
 For each preset (sslgap.catalog): its plan on this device (runs, compiled kernels, chunks and
 their size), then a rehearsal of real chunks (`--max_chunks`: the first chunk of up to
@@ -16,6 +17,7 @@ figure for the compiled kernel, fitted at two chunk widths (fixed + per run).
 
 import datetime
 import json
+import math
 import os
 import tempfile
 import time
@@ -28,6 +30,7 @@ import jax
 
 from sslgap import catalog
 from sslgap import command
+from sslgap import memory
 from sslgap import rehearse
 from sslgap import runner
 from sslgap import sweep
@@ -39,6 +42,8 @@ _CHUNK_SECONDS = flags.DEFINE_float('chunk_seconds', 20.0, 'On a CPU: shorten ru
 CPU_FLOPS = 50e9  # a conservative rate for one chunk on this project's 2-core CPUs (bench_sweep: 60-160 GFLOP/s)
 _MAX_KERNELS = flags.DEFINE_integer('max_kernels', 2, 'Kernels rehearsed per preset (the rest projected by FLOPs).')
 _DOC = flags.DEFINE_string('doc', 'docs/PAPER_SCALE.md', 'Markdown file to write.')
+_GPU_ONLY = flags.DEFINE_bool('gpu_projection_only', False, 'Rewrite the doc from the saved rows (--json) with the GPU '
+                               'projection recomputed from plans and FLOPs; rehearses nothing (seconds).')
 _JSON = flags.DEFINE_string('json', 'docs/paper_scale.json', 'The rows as JSON: read first (rows of experiments not '
                              'rehearsed now are kept, so --only updates the table), then written.')
 
@@ -76,6 +81,57 @@ def rehearse_preset(experiment, max_steps, max_kernels, scratch):
       'seconds_per_chunk': min(t.seconds_per_chunk for t in timings.values()),
       'projected_hours': projection.total_seconds / 3600, 'rehearsal_seconds': wall,
   }
+
+
+# The GPU projection's assumptions: H100 and H200 have the same float32 (non-tensor-core) peak, which
+# train.matmul_precision='highest' uses; small vmapped matrices reach a fraction of it. Not measured:
+# benchmarks/gpu_check.sh measures the real rate on a GPU, whose number replaces this one.
+GPU = 'h100'
+GPU_PEAK_FLOPS = 67e12
+GPU_EFFICIENCY = 0.10
+JOB_HOURS = 3.5  # per Slurm job under a 4-hour limit, leaving room for compiles and the merge
+
+
+def gpu_projection(experiment):
+  """Runs, FLOPs, the plan on one GPU and its projected hours at GPU_EFFICIENCY of GPU_PEAK_FLOPS, and
+  a Slurm command line where one GPU would take longer than JOB_HOURS."""
+  config = catalog.load_config(experiment, 'paper')
+  plan = sweep.make_plan(config, device=memory.named_device(GPU))
+  flops = sum(rehearse.run_flops(g.spec) * plan.runs_per_subgrid for g in plan.subgrids)
+  rate = GPU_PEAK_FLOPS * GPU_EFFICIENCY
+  hours = flops / rate / 3600
+  chunk_seconds = flops / plan.num_chunks / rate
+  shards = max(1, math.ceil(hours / JOB_HOURS))
+  slurm = ''
+  if shards > 1:
+    delay = int(min(900, max(120, 2 * chunk_seconds + 60)))  # time to finish and save the chunk in flight
+    slurm = (f'{experiment.command("paper")} --launcher=slurm --shards={shards} --timeout_min=240 '
+             f'--signal_delay_s={delay}')
+  return {'id': experiment.id, 'runs': plan.num_runs, 'flops': flops, 'chunks': plan.num_chunks,
+          'chunk_size': plan.chunk_size, 'hours': hours, 'chunk_seconds': chunk_seconds, 'slurm': slurm}
+
+
+def gpu_markdown(projections):
+  rate = GPU_PEAK_FLOPS * GPU_EFFICIENCY
+  lines = [
+      '', '## On one GPU (projected from FLOPs, not measured)', '',
+      f'Each preset planned for one {GPU.upper()} (`--dry_run --device={GPU}`: its chunks hold what fits 80 GB) and timed',
+      f'at {GPU_EFFICIENCY:.0%} of the float32 peak of an H100 or H200 ({GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s, '
+      f'so {rate / 1e12:.1f} TFLOP/s),', 'the rate we assume for small vmapped matrices at `train.matmul_precision=highest`; '
+      '`bash benchmarks/gpu_check.sh` measures', 'the real rate (its `bench.json`), which replaces this assumption. '
+      f'A preset longer than {JOB_HOURS} GPU-hours gets a Slurm', 'command: shards of about that length under a '
+      '4-hour limit, and a signal delay of twice a chunk\'s projected', 'time plus a minute (at least 120 s), so a '
+      'signalled shard saves the chunk it is computing before the limit (capped at 900 s: a longer chunk',
+      'in flight is computed again by the requeued shard).', '',
+      '| experiment | runs | TFLOPs | chunks x size | s per chunk | GPU-hours | Slurm (when over one job) |',
+      '|---|---:|---:|---:|---:|---:|---|',
+  ]
+  for p in projections:
+    slurm = f'`{p["slurm"]}`' if p['slurm'] else f'one GPU: `python -m sslgap.reproduce --scale paper --only {p["id"]}`'
+    lines.append(f'| `{p["id"]}` | {p["runs"]:,} | {p["flops"] / 1e12:,.3g} | {p["chunks"]:,} x {p["chunk_size"]:,} '
+                 f'| {p["chunk_seconds"]:.3g} | {p["hours"]:,.2f} | {slurm} |')
+  lines += ['', f'All {len(projections)} presets: {sum(p["hours"] for p in projections):,.1f} GPU-hours projected.', '']
+  return '\n'.join(lines)
 
 
 def markdown(rows, device, started):
@@ -123,14 +179,17 @@ def main(argv):
     if saved.get('device') == name:  # rows measured on another machine are not mixed in
       previous = {row['id']: row for row in saved['rows']}
   with tempfile.TemporaryDirectory() as scratch:
-    for experiment in experiments:
+    for experiment in [] if _GPU_ONLY.value else experiments:
       row = rehearse_preset(experiment, max_steps, _MAX_KERNELS.value, scratch)
       print(f'{row["id"]}: {row["runs"]:,} runs in {row["chunks"]:,} chunks of {row["chunk_size"]:,}: '
             f'{row["projected_hours"]:,.1f} hours projected (rehearsal {row["rehearsal_seconds"]:.0f} s)', flush=True)
       previous[row['id']] = row
   rows = [previous[e.id] for e in catalog.for_scale('paper') if e.id in previous]
+  if _GPU_ONLY.value and not rows:
+    command.fail(f'--gpu_projection_only: {_JSON.value} holds no rows of this device ({name}); rehearse first')
+  gpu = gpu_markdown([gpu_projection(e) for e in catalog.for_scale('paper') if e.id in previous])
   with open(_DOC.value, 'w') as f:
-    f.write(markdown(rows, name, started))
+    f.write(markdown(rows, name, started) + gpu)
   if _JSON.value:
     with open(_JSON.value, 'w') as f:
       json.dump({'device': name, 'rows': rows}, f, indent=1)
