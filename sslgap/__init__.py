@@ -30,5 +30,17 @@ _one_host_device_per_core()
 
 def run(config, out=None, progress=True, **options):
   """Runs a config's sweep (a ConfigDict or 'sweeps/x.py:preset') and returns its Results; see sslgap.api."""
-  from sslgap import api
+  from sslgap import api  # noqa: PLC0415 - JAX starts only when a sweep runs
   return api.run(config, out, progress, **options)
+
+
+def load(path):
+  """The Results of an .npz or of a sweep folder; see sslgap.api."""
+  from sslgap import api  # noqa: PLC0415 - as run
+  return api.load(path)
+
+
+def plot(results, metric=None, out=None):
+  """The figure of a grid (a matplotlib Figure), written to out if given; see sslgap.api."""
+  from sslgap import api  # noqa: PLC0415 - as run
+  return api.plot(results, metric, out)

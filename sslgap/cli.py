@@ -23,11 +23,11 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from sslgap import api  # noqa: E402
 from sslgap import command  # noqa: E402
 from sslgap import config as config_lib  # noqa: E402
 from sslgap import launch  # noqa: E402
 from sslgap import memory  # noqa: E402
-from sslgap import plotting  # noqa: E402
 from sslgap import results as results_lib  # noqa: E402
 from sslgap import runner  # noqa: E402
 from sslgap import sweep  # noqa: E402
@@ -196,7 +196,6 @@ def _run_experiment(config):
   --format); returns the .npz path or None. Exits with 128 + signal number if interrupted.
   """
   _set_up_logging()
-  log = logging.getLogger('sslgap')
   if _DEVICE.value and not _DRY_RUN.value:
     raise ValueError('--device plans for another machine: use it with --dry_run')
   options = _options()
@@ -220,12 +219,5 @@ def _run_experiment(config):
       fail(summary.folder_changed)
     path = summary.path
   if path:
-    figure = os.path.join(out, f'{config.name}.{_FORMAT.value}')
-    grid = results_lib.load(path)
-    plot = config_lib.section_json(config, 'plot')
-    if grid.config.get('plot') != plot:  # the plot section changes no result: this command's is drawn
-      log.warning('the figure follows this command\'s config.plot, which differs from the one stored in %s', path)
-      grid = grid.with_config(dict(grid.config, plot=plot))
-    plotting.save(plotting.draw(grid), figure)
-    log.warning('wrote %s and %s', path, figure)
+    api.write_figure(config, results_lib.load(path), os.path.join(out, f'{config.name}.{_FORMAT.value}'))
   return path

@@ -80,9 +80,24 @@ def open_plan(out, record):
     files.write_text(folder_paths.plan_path(out), json.dumps(record), exclusive=True)
   existing = read_plan(out)
   if existing['config_hash'] != record['config_hash']:
-    raise StoreError(f'{out} holds chunks of a different config (hash {existing["config_hash"]}, '
-                     f'this one {record["config_hash"]}); use another --out, or --fresh to discard them')
+    changed = differences(existing.get('config_json', '{}'), record['config_json'])
+    raise StoreError(f'{out} holds chunks of a different config ({"; ".join(changed) or "hash " + existing["config_hash"]}'
+                     '); use another folder (--out, or out= in sslgap.run), or discard them (--fresh, fresh=True)')
   return existing
+
+
+def differences(old_json, new_json, most=4):
+  """'key: old -> new' for the keys (dotted) whose values differ between two configs, besides those
+  that change no result (results.RESULT_IRRELEVANT); the first `most`, then how many more."""
+  def flat(node, prefix=''):
+    if not isinstance(node, dict):
+      return {prefix[:-1]: node}
+    return {k: v for key, value in node.items() if not (not prefix and key in results.RESULT_IRRELEVANT)
+            for k, v in flat(value, f'{prefix}{key}.').items()}
+  old, new = flat(json.loads(old_json)), flat(json.loads(new_json))
+  keys = [k for k in sorted(set(old) | set(new)) if old.get(k, '(none)') != new.get(k, '(none)')]
+  out = [f'{k}: {json.dumps(old.get(k, "(none)"))} -> {json.dumps(new.get(k, "(none)"))}' for k in keys[:most]]
+  return out + ([f'{len(keys) - most} more'] if len(keys) > most else [])
 
 
 def add_layout(out, record, layout, group_index, offsets, runs):

@@ -104,6 +104,11 @@ class Results:
     self.info = info or {}
     self.finished = np.ones(self.shape, bool) if finished is None else np.asarray(finished, bool)
     self.examples = None if examples is None else np.asarray(examples, float)  # see examples_seen
+    self.path = None  # the .npz it was loaded from (results.load); its folder is the sweep's
+
+  @property
+  def folder(self):
+    return os.path.dirname(self.path) if self.path else None
 
   def __repr__(self):
     axes = ', '.join(f'{a}[{len(self.coords[a])}]' for a in self.axis_names)
@@ -381,4 +386,6 @@ def load(path):
   if stored is not None and str(stored) != config_hash(config_json):
     warnings.warn(f'{path}: its config_json does not match its config_hash (edited after the grid was written?); '
                   'the figure and claims follow the edited config', stacklevel=2)
-  return Results(names, coords, eval_steps, metrics, config, info, finished, examples)
+  loaded = Results(names, coords, eval_steps, metrics, config, info, finished, examples)
+  loaded.path = os.path.abspath(path)  # the file, so a notebook knows the folder it came from
+  return loaded
