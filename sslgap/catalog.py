@@ -2,7 +2,7 @@
 at each scale. Each config file in sweeps/ declares its own (EXPERIMENTS); this module collects
 them, and the report, the paper-scale rehearsal and the golden tests all read that list.
 
-  small    a 2-core CPU, about a minute
+  small    a 2-core CPU, a minute or two
   medium   a 2-core CPU, up to about an hour: settles a disagreement seen at the small scale
   paper    the paper's scale, for a GPU
 """
