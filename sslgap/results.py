@@ -38,10 +38,13 @@ def config_hash(config_json):
 
 
 def coord_array(values):
-  """Axis values as a numpy array; 'online' dataset sizes are stored as 0, tuples as strings."""
-  values = [hparams.size_value(v) if v == hparams.ONLINE_NAME else v for v in values]
+  """Axis values as a numpy array. 'online' is 0 everywhere a grid holds it (the one representation of
+  coords, xarray, DataFrames, show and sel; figures write the word): a dataset size, and an entry of
+  a tuple, which is stored as its string, '(16, 0)'."""
+  online = lambda v: hparams.ONLINE if v == hparams.ONLINE_NAME else v
+  values = [online(v) for v in values]
   if any(isinstance(v, (tuple, list)) for v in values):
-    return np.asarray([str(tuple(v)) for v in values])
+    return np.asarray([str(tuple(online(x) for x in v)) for v in values])
   return np.asarray(values)
 
 
@@ -250,7 +253,10 @@ class Results:
     return np.where(hit.any(axis=-1), compute, np.nan)
 
   def _coord_values(self, axis):
-    """An axis's coordinates for other libraries: tuples stay strings (xarray wants 1-D arrays)."""
+    """An axis's coordinates for other libraries: tuples stay strings (xarray wants 1-D arrays), with
+    'online' as 0 in them too (a grid written before that spelled it out)."""
+    if self._is_tuple_axis(axis):
+      return np.asarray([str(parse_coord(c)) for c in self.coords[axis]])
     return self.coords[axis]
 
   def to_xarray(self):

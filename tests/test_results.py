@@ -119,3 +119,21 @@ def test_an_empty_tuple_is_a_coordinate_too(tmp_path):
   r = results.load(path)
   assert r.sel(data__online_groups=()).final('m') == 1.0
   assert r.sel(data__online_groups=['qk']).final('m') == 2.0
+
+
+def test_online_has_one_representation_and_sel_takes_every_spelling(tmp_path):
+  """0 in coords, tuples, xarray and DataFrames alike (old grids spelled it 'online' inside tuples);
+  sel accepts 'online', 0 and either inside a tuple."""
+  axes = [('phase_sizes', [(16, 'online'), ('online', 'online')]), ('dataset_size', [64, 'online'])]
+  acc = np.arange(2 * 2 * 3, dtype=np.float32).reshape(2, 2, 3)
+  path = str(tmp_path / 'g.npz')
+  results.save(path, axes, [0, 10, 20], {'test_acc': acc}, json.dumps({'name': 'g'}))
+  r = results.load(path)
+  assert r.coords['phase_sizes'].tolist() == ['(16, 0)', '(0, 0)'] and r.coords['dataset_size'].tolist() == [64, 0]
+  for phases in [(16, 'online'), (16, 0), '(16, 0)', "(16, 'online')"]:
+    assert r.sel(phase_sizes=phases, dataset_size='online')['test_acc'].tolist() == acc[0, 1].tolist()
+  assert r.sel(dataset_size=0).shape == r.sel(dataset_size='online').shape == (2,)
+  old = results.Results(['phase_sizes'], {'phase_sizes': np.array(["(16, 'online')", "('online', 'online')"])},
+                        [0], {'m': np.zeros((2, 1))})  # as sslgap wrote tuples before
+  assert old._coord_values('phase_sizes').tolist() == ['(16, 0)', '(0, 0)']
+  assert old.sel(phase_sizes=(0, 0))['m'].shape == (1,)
