@@ -82,7 +82,24 @@ def load(spec):
   if not isinstance(config, ml_collections.ConfigDict):
     raise ConfigFileError(f'{path}: get_config({preset or None!r}) returned {type(config).__name__}, '
                           'not an ml_collections.ConfigDict (a missing return?)')
+  _plugins_beside(config, os.path.dirname(os.path.abspath(path)))
   return config
+
+
+def _plugins_beside(config, folder):
+  """A plug-in path that names no file from the working folder but one beside the config file is that
+  one (written relative to the working folder, as every process of the sweep runs from there)."""
+  paths = config.get('plugins', ())
+  if not isinstance(paths, (tuple, list)):
+    return  # the checks name it
+  resolved = []
+  for p in paths:
+    beside = os.path.join(folder, p) if isinstance(p, str) and not os.path.isabs(p) else None
+    if beside and p.endswith('.py') and not os.path.isfile(p) and os.path.isfile(beside):
+      p = os.path.relpath(beside)
+    resolved.append(p)
+  if list(resolved) != list(paths):
+    config.plugins = tuple(resolved)
 
 
 def log2_grid(low, high, per_octave):

@@ -4,7 +4,7 @@ Python file of the user's (a config file too) with its failures said in one line
 A plug-in file registers what it defines (@sslgap.tasks.register, @sslgap.models.register)
 when it is imported. Configs name their plug-ins, so every process that runs the config (a
 resumed sweep, a cluster shard) finds them: paths are relative to the folder the command runs
-in (the repository root), or module names.
+in (the repository root) or to the config file, or module names.
 """
 
 import hashlib
@@ -55,7 +55,7 @@ def load(names):
       continue
     if name.endswith('.py') or os.sep in name:
       if not os.path.isfile(name):
-        raise PluginError(f'{name!r}: no such file (paths are relative to {os.getcwd()})')
+        raise PluginError(f'{name!r}: no such file (paths are relative to {os.getcwd()}, or to the config file)')
       module = import_file(name, 'sslgap_plugin')
     else:
       try:

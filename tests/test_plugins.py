@@ -142,3 +142,19 @@ def test_a_new_traced_hyperparameter_is_one_declaration(tiny_config, monkeypatch
   tiny_config.data.mode, tiny_config.sweep.label_noise = 'full_batch', (0.0, 0.1)
   with pytest.raises(config_lib.ConfigError, match='hp.label_noise is not used by this config'):
     sweep.make_plan(tiny_config)
+
+
+def test_a_plug_in_beside_its_config_file_is_found_from_anywhere(tmp_path, monkeypatch):
+  """config.plugins = ('staircase.py',) in a config file of another folder names the file beside it."""
+  folder = tmp_path / 'mine'
+  folder.mkdir()
+  source = open(os.path.join(ROOT, 'examples', 'staircase.py')).read()
+  assert "c.plugins = ('examples/staircase.py',)" in source
+  (folder / 'staircase_copy.py').write_text(source.replace("c.plugins = ('examples/staircase.py',)",
+                                                           "c.plugins = ('staircase_copy.py',)")
+                                            .replace("'staircase'", "'staircase_copy'"))
+  monkeypatch.chdir(ROOT)
+  c = config_lib.load(str(folder / 'staircase_copy.py:small'))
+  assert c.plugins == (os.path.relpath(folder / 'staircase_copy.py'),) and os.path.isfile(c.plugins[0])
+  config_lib.validate(c)  # imports it
+  assert 'staircase_copy' in tasks.TASKS
