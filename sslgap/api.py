@@ -53,11 +53,12 @@ def write_figure(config, grid, figure):
   """Draws a finished grid's figure by this config's plot section (which changes no result, so it may
   differ from the one stored in the grid) and writes it."""
   plot = config_lib.section_json(config, 'plot')
+  path = grid.path
   if grid.config.get('plot') != plot:
-    log.warning('the figure follows this config.plot, which differs from the one stored in %s', grid.path)
+    log.warning('the figure follows this config.plot, which differs from the one stored in %s', path)
     grid = grid.with_config(dict(grid.config, plot=plot))
   plotting.save(plotting.draw(grid), figure)
-  log.warning('wrote %s and %s', grid.path, figure)
+  log.warning('wrote %s and %s', path, figure)
 
 
 def load(path):
@@ -80,18 +81,18 @@ def plot(results, metric=None, out=None):
 
 @contextlib.contextmanager
 def _logging_to_stderr(level):
-  """The engine's log at `level`, printed on stderr as the scripts print it unless the session has a
-  logging handler of its own (then it goes there)."""
-  handler = None
-  if not (logging.getLogger().handlers or log.handlers):
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter('%(message)s'))
-    log.addHandler(handler)
+  """The engine's log at `level` on stderr, as the scripts print it, unless the session has set up
+  logging itself (then its handlers and levels decide)."""
+  if logging.getLogger().handlers or log.handlers:
+    yield
+    return
+  handler = logging.StreamHandler(sys.stderr)
+  handler.setFormatter(logging.Formatter('%(message)s'))
   previous = log.level
+  log.addHandler(handler)
   log.setLevel(level)
   try:
     yield
   finally:
     log.setLevel(previous)
-    if handler:
-      log.removeHandler(handler)
+    log.removeHandler(handler)

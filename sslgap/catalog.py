@@ -57,11 +57,16 @@ def declared(config, module):
   """The Experiments a config file's EXPERIMENTS declares (dicts: id, figure, optional script,
   and a preset per scale); a malformed declaration is a ConfigFileError naming the file."""
   out = []
-  for d in getattr(module, 'EXPERIMENTS', ()):
-    unknown = set(d) - {'id', 'figure', 'script', *SCALES}
-    if unknown or not isinstance(d.get('id'), str) or not any(t in d for t in SCALES):
-      raise ConfigFileError(f'sweeps/{config}.py: EXPERIMENTS entry {d!r} needs an id, a figure and a preset per '
-                            f'scale (of {", ".join(SCALES)})' + (f'; unknown keys {sorted(unknown)}' if unknown else ''))
+  declared = getattr(module, 'EXPERIMENTS', ())
+  where = getattr(module, '__file__', config)
+  if not isinstance(declared, (tuple, list)):
+    raise ConfigFileError(f'{where}: EXPERIMENTS must be a tuple of dicts, got {type(declared).__name__}')
+  for d in declared:
+    unknown = set(d) - {'id', 'figure', 'script', *SCALES} if isinstance(d, dict) else set()
+    if (not isinstance(d, dict) or unknown or not isinstance(d.get('id'), str)
+        or not any(isinstance(d.get(t), str) for t in SCALES)):
+      raise ConfigFileError(f'{where}: EXPERIMENTS entry {d!r} needs an id and a preset (a string) at a scale '
+                            f'(of {", ".join(SCALES)})' + (f'; unknown keys {sorted(unknown)}' if unknown else ''))
     presets = tuple((t, d[t]) for t in ('small', 'paper', 'medium') if t in d)
     out.append(Experiment(d['id'], d.get('figure', ''), d.get('script', 'learning_curves'), config, presets))
   return out
@@ -79,16 +84,26 @@ def collect(folder=os.path.join(ROOT, 'sweeps')):
   return found
 
 
-EXPERIMENTS = collect()
-BY_ID = {e.id: e for e in EXPERIMENTS}
+_COLLECTED = []
+
+
+def __getattr__(name):
+  """EXPERIMENTS and BY_ID, collected on first use: a broken config file is then one ConfigFileError
+  where a command reads the catalog, not a traceback when anything imports this module."""
+  if name not in ('EXPERIMENTS', 'BY_ID'):
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+  if not _COLLECTED:
+    _COLLECTED.append(collect())
+  return _COLLECTED[0] if name == 'EXPERIMENTS' else {e.id: e for e in _COLLECTED[0]}
 
 
 def find(ids):
   """The experiments named by ids (all if empty); ValueError names an unknown one."""
-  unknown = [i for i in ids if i not in BY_ID]
+  by_id = __getattr__('BY_ID')
+  unknown = [i for i in ids if i not in by_id]
   if unknown:
-    raise ValueError(f'unknown experiment(s) {unknown}; known: {", ".join(BY_ID)}')
-  return [BY_ID[i] for i in ids] if ids else list(EXPERIMENTS)
+    raise ValueError(f'unknown experiment(s) {unknown}; known: {", ".join(by_id)}')
+  return [by_id[i] for i in ids] if ids else list(__getattr__('EXPERIMENTS'))
 
 
 def load_config(experiment, scale):

@@ -42,7 +42,7 @@ from sslgap import registry
 from sslgap import results as results_lib
 from sslgap import stats
 from sslgap.errors import ResultsError
-from sslgap.series import label, series, short
+from sslgap.series import DERIVED, label, metric_values, series, short, tune_metric_for, tuned  # noqa: F401
 
 AGREES, DISAGREES, INCONCLUSIVE = 'agrees', 'disagrees', 'inconclusive'
 
@@ -442,8 +442,11 @@ def evaluate(claim, results, n=2000, seed=0, cross_fit=False):
     held_idx = stats.resample_indices(len(seeds[1::2]), n, seed)
     crossed = kind()
     crossed.tune_on = tune_half
-    verdict.cross_fitted = (kind().evaluate(held_half, claim, held_idx).verdict,
-                            crossed.evaluate(held_half, claim, held_idx).verdict)
+    try:
+      verdict.cross_fitted = (kind().evaluate(held_half, claim, held_idx).verdict,
+                              crossed.evaluate(held_half, claim, held_idx).verdict)
+    except Exception:  # noqa: BLE001 - a claim half the seeds cannot decide keeps its verdict
+      verdict.cross_fitted = None
   return verdict
 
 

@@ -5,6 +5,8 @@ import math
 import os
 import sys
 
+from sslgap.errors import UserError
+
 
 def fail(message):
   print(f'error: {message}', file=sys.stderr)
@@ -12,12 +14,14 @@ def fail(message):
 
 
 def run(main):
-  """Runs a tool's main and exits with its code: Ctrl-C is one line (exit 2), and output piped into
+  """Runs a tool's main and exits with its code: Ctrl-C and a UserError are one line (exit 2), and output piped into
   a reader that stops early (`| head`) ends quietly instead of in a traceback."""
   try:
     code = main()
   except KeyboardInterrupt:
     fail('interrupted; what was already written is kept')
+  except UserError as e:  # a mistake of the user's that a tool did not word itself (a broken config file)
+    fail(str(e))
   except BrokenPipeError:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting does not flush into the pipe
     code = 0

@@ -95,8 +95,10 @@ def differences(old_json, new_json, most=4):
     return {k: v for key, value in node.items() if not (not prefix and key in results.RESULT_IRRELEVANT)
             for k, v in flat(value, f'{prefix}{key}.').items()}
   old, new = flat(json.loads(old_json)), flat(json.loads(new_json))
-  keys = [k for k in sorted(set(old) | set(new)) if old.get(k, '(none)') != new.get(k, '(none)')]
-  out = [f'{k}: {json.dumps(old.get(k, "(none)"))} -> {json.dumps(new.get(k, "(none)"))}' for k in keys[:most]]
+  missing = object()
+  keys = [k for k in sorted(set(old) | set(new)) if old.get(k, missing) != new.get(k, missing)]
+  shown = lambda d, k: json.dumps(d[k]) if k in d else '(none)'
+  out = [f'{k}: {shown(old, k)} -> {shown(new, k)}' for k in keys[:most]]
   return out + ([f'{len(keys) - most} more'] if len(keys) > most else [])
 
 

@@ -110,9 +110,12 @@ def run_description(config, results=None):
   if 'hidden_layers' in model and 'model__hidden_layers' not in swept:
     shape += f', {model["hidden_layers"]} hidden'
   optimiser = optim.get('kind', 'sgd')
-  lr = '' if 'lr' in swept or 'lr' not in hp else f' lr {hp["lr"]:g}'
-  mode = 'full-batch GD' if (config.get('data') or {}).get('mode') == 'full_batch' else f'batch {train.get("batch_size")}'
-  return f'{what}; {kind}{shape}; {optimiser}{lr}, {mode}, {train.get("steps", "?"):,} steps'
+  number = lambda v: f'{v:,}' if isinstance(v, int) and not isinstance(v, bool) else (
+      f'{v:g}' if isinstance(v, float) else str(v))
+  lr = '' if 'lr' in swept or 'lr' not in hp else f' lr {number(hp["lr"])}'
+  mode = 'full-batch GD' if (config.get('data') or {}).get('mode') == 'full_batch' else \
+      f'batch {number(train.get("batch_size", "?"))}'
+  return f'{what}; {kind}{shape}; {optimiser}{lr}, {mode}, {number(train.get("steps", "?"))} steps'
 
 
 SATURATED, CHANCE = 0.995, 0.55  # a seed-mean accuracy at least / at most this: at the ceiling / at chance

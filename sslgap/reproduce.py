@@ -59,7 +59,7 @@ def main(argv=None):
   invocation = 'python -m sslgap.reproduce' + (f' --scale {args.scale}' if args.scale != 'small' else '') + \
       (f' --only {args.only}' if ids else '')
   try:
-    in_docs = os.path.normpath(report) == os.path.normpath(REPORTS[args.scale])
+    in_docs = os.path.normpath(report) == os.path.normpath(REPORTS[args.scale]) and not ids  # all of them
     entries = report_lib.generate(experiments, args.scale, args.out, report, bootstrap_n=args.bootstrap,
                                   command=invocation, other_reports={s: p for s, p in REPORTS.items() if os.path.exists(p)}
                                   if in_docs else None)

@@ -98,7 +98,8 @@ class Interval(NamedTuple):
 class Results:
   """A result grid with named axes. Selection and reduction return new Results."""
 
-  def __init__(self, axis_names, coords, eval_steps, metrics, config=None, info=None, finished=None, examples=None):
+  def __init__(self, axis_names, coords, eval_steps, metrics, config=None, info=None, finished=None, examples=None,
+               path=None):
     self.axis_names = list(axis_names)
     self.coords = dict(coords)
     self.eval_steps = np.asarray(eval_steps)
@@ -107,7 +108,7 @@ class Results:
     self.info = info or {}
     self.finished = np.ones(self.shape, bool) if finished is None else np.asarray(finished, bool)
     self.examples = None if examples is None else np.asarray(examples, float)  # see examples_seen
-    self.path = None  # the .npz it was loaded from (results.load); its folder is the sweep's
+    self.path = path  # the .npz it was loaded from (results.load), kept by what derives from it
 
   @property
   def folder(self):
@@ -120,12 +121,12 @@ class Results:
   def with_config(self, config):
     """The same grid described by another config dict (a plot section edited after the run)."""
     return Results(self.axis_names, self.coords, self.eval_steps, self.metrics, config, self.info, self.finished,
-                   self.examples)
+                   self.examples, self.path)
 
   def with_examples(self, examples):
     """The same grid with its compute axis (for a grid written before the engine recorded it)."""
     return Results(self.axis_names, self.coords, self.eval_steps, self.metrics, self.config, self.info,
-                   self.finished, examples)
+                   self.finished, examples, self.path)
 
   def __getitem__(self, metric):
     """The metric array, shape [*axis sizes, len(eval_steps)]."""
@@ -177,7 +178,7 @@ class Results:
         names = [a for a in out.axis_names if a != axis]
       metrics = {m: np.take(v, index, axis=i) for m, v in out.metrics.items()}
       out = Results(names, coords, out.eval_steps, metrics, out.config, out.info, np.take(out.finished, index, axis=i),
-                    _take_broadcast(out.examples, index, i))
+                    _take_broadcast(out.examples, index, i), out.path)
     return out
 
   def reduce(self, axis, fn):
@@ -186,7 +187,7 @@ class Results:
     names = [a for a in self.axis_names if a != axis]
     coords = {a: c for a, c in self.coords.items() if a != axis}
     return Results(names, coords, self.eval_steps, metrics, self.config, self.info, np.all(self.finished, axis=i),
-                   _drop_broadcast(self.examples, i))
+                   _drop_broadcast(self.examples, i), self.path)
 
   def mean(self, axis='seed'):
     """Mean over an axis (seeds by default), ignoring diverged (NaN) runs."""
@@ -214,7 +215,7 @@ class Results:
     finished = np.all(self.finished, axis=i)
     examples = _drop_broadcast(self.examples, i)
     make = lambda k: Results(names, coords, self.eval_steps, {m: p[k] for m, p in parts.items()}, self.config,
-                             self.info, finished, examples)
+                             self.info, finished, examples, self.path)
     return Interval(make(0), make(1), make(2))
 
   def final(self, metric):
@@ -256,7 +257,7 @@ class Results:
     """An axis's coordinates for other libraries: tuples stay strings (xarray wants 1-D arrays), with
     'online' as 0 in them too (a grid written before that spelled it out)."""
     if self._is_tuple_axis(axis):
-      return np.asarray([str(parse_coord(c)) for c in self.coords[axis]])
+      return np.asarray([str(c).replace(f"'{hparams.ONLINE_NAME}'", str(hparams.ONLINE)) for c in self.coords[axis]])
     return self.coords[axis]
 
   def to_xarray(self):
@@ -392,6 +393,4 @@ def load(path):
   if stored is not None and str(stored) != config_hash(config_json):
     warnings.warn(f'{path}: its config_json does not match its config_hash (edited after the grid was written?); '
                   'the figure and claims follow the edited config', stacklevel=2)
-  loaded = Results(names, coords, eval_steps, metrics, config, info, finished, examples)
-  loaded.path = os.path.abspath(path)  # the file, so a notebook knows the folder it came from
-  return loaded
+  return Results(names, coords, eval_steps, metrics, config, info, finished, examples, os.path.abspath(path))

@@ -100,8 +100,8 @@ def main(argv=None):
     command.fail(f'--out: unknown figure format {fmt!r}; use .png, .pdf or .svg (or --format)')
   stem = os.path.splitext(args.file)[0]
   out = args.out or (f'{stem}.{args.metric}.{fmt}' if args.metric else f'{stem}.{fmt}')
-  if not args.out and out == f'{stem}.png' and os.path.exists(out):  # the experiment's own figure
-    print(f'kept {out} (the experiment\'s figure); --out FILE draws it anew, --metric M draws {stem}.M.png')
+  if not args.out and not args.metric and os.path.exists(out):  # the experiment's own figure (any format)
+    print(f'kept {out} (the experiment\'s figure); --out FILE draws it anew, --metric M draws {stem}.M.{fmt}')
     return 0
   try:
     plotting.save(plotting.draw(r, metric=args.metric), out)

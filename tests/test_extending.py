@@ -17,6 +17,7 @@ from sslgap import config as config_lib
 from sslgap import evaluation
 from sslgap import optim
 from sslgap import options
+from sslgap import plugins
 from sslgap import report
 from sslgap import results
 from sslgap import sweep
@@ -170,3 +171,17 @@ def test_the_catalog_is_what_the_config_files_declare():
   files = {f[:-3] for f in os.listdir(os.path.join(ROOT, 'sweeps')) if f.endswith('.py')}
   assert {e.config for e in catalog.EXPERIMENTS} == files  # every config file declares its experiments
   assert set(catalog.ORDER) == files
+
+
+def test_a_plug_in_file_imported_again_registers_its_optimiser_and_metric_once(tmp_path, monkeypatch):
+  """A plug-in and its config in one file is imported as the config and as the plug-in: the same
+  declarations from the same lines are one registration, not a clash."""
+  monkeypatch.setattr(optim, 'OPTIMIZERS', dict(optim.OPTIMIZERS))
+  monkeypatch.setattr(evaluation, 'METRICS', dict(evaluation.METRICS))
+  path = tmp_path / 'mine.py'
+  path.write_text('import optax\nfrom sslgap import evaluation, optim\n'
+                  "optim.register(optim.Optimizer('lion_again', ('lr',), 1, lambda hp, eps: optax.lion(hp['lr'])))\n"
+                  "evaluation.register(evaluation.Metric('nothing', lambda spec: [], lambda *a: {}))\n")
+  plugins.import_file(str(path), 'sslgap_config', again=True)
+  plugins.import_file(str(path), 'sslgap_plugin', again=True)
+  assert 'lion_again' in optim.OPTIMIZERS and 'nothing' in evaluation.METRICS

@@ -1,7 +1,6 @@
 """What sslgap found, as the reader gets it: flags that keep the counts honest, cross-fitted tuning,
 the findings table of a report and of README, each checked against grids whose answer is known."""
 
-import json
 import os
 
 import numpy as np
@@ -135,4 +134,3 @@ def test_readme_carries_the_findings_the_reports_json_says():
   small = findings.read(os.path.join(ROOT, 'docs', 'REPRODUCTION.json'))
   assert {r['id'] for r in small} == {e.id for e in catalog.for_scale('small')}
   assert readme.index('## What we found') < readme.index('## On a GPU')
-  assert json.dumps(small)  # plain JSON

@@ -183,7 +183,7 @@ def test_figures_of_tuple_axes_and_single_runs_draw(tmp_path):
   results.save(str(path), axes, [0, 10, 20], {'test_acc': acc, 'train_acc': acc, 'test_loss': 1 - acc,
                                               'train_loss': 1 - acc}, json.dumps(config))
   stdout, _ = module('sslgap.show', path, '--metric', 'overfit_acc')  # a derived metric, no seed axis
-  assert 'best lr per cell' in stdout and (tmp_path / 'p.png').exists()
+  assert 'best lr per cell' in stdout and (tmp_path / 'p.overfit_acc.png').exists()  # a metric's figure has its own name
 
 
 def test_a_table_cell_keeps_its_bars_escaped():
