@@ -75,6 +75,53 @@ def read_chunk(path, record, expected=None):
   return dict(content, positions=positions, metrics=metrics)
 
 
+def write_partial(out, layout, chunk_id, positions, hash_, width, calls, leaves, flight, next_interval):
+  """A checkpoint of a chunk in flight, written atomically and durably: the metrics of its finished
+  calls ([{metric: [runs, E]}]), the state of the call in flight (its leaves, flattened) and that call's
+  metrics so far ({metric: [width, next_interval + 1]})."""
+  arrays = {f'state_{i:04d}': np.asarray(leaf) for i, leaf in enumerate(leaves)}
+  arrays.update({f'flight_{k}': v for k, v in flight.items()})
+  for i, call in enumerate(calls):
+    arrays.update({f'call{i:04d}_{k}': v for k, v in call.items()})
+  results.atomic_savez(folder_paths.partial_path(out, chunk_id, layout), positions=positions,
+                       config_hash=np.asarray(hash_), width=np.int64(width), calls=np.int64(len(calls)),
+                       next_interval=np.int64(next_interval), written_at=np.float64(time.time()), **arrays)
+
+
+def read_partial(path, record, positions, width, leaf_specs):
+  """{'calls', 'leaves', 'flight', 'next_interval', 'written_at'} of a checkpoint, checked against the
+  plan, the chunk's runs, the call width and the state's leaves (leaf_specs: shape and dtype of each);
+  DamagedChunk names what is wrong."""
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      content = {k: f[k] for k in f.files}
+  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+    raise DamagedChunk(f'unreadable ({e or type(e).__name__})') from None
+  for key in ('positions', 'config_hash', 'width', 'calls', 'next_interval'):
+    if key not in content:
+      raise DamagedChunk(f'has no {key!r}')
+  if str(content['config_hash']) != record['config_hash']:
+    raise DamagedChunk('comes from a different config')
+  if not np.array_equal(content['positions'], positions):
+    raise DamagedChunk('holds other runs than the plan gives its chunk')
+  if int(content['width']) != width:
+    raise DamagedChunk(f'was computed {int(content["width"])} runs per call, this process computes {width}')
+  leaves = [content.get(f'state_{i:04d}') for i in range(len(leaf_specs))]
+  if any(leaf is None or leaf.shape != tuple(t.shape) or leaf.dtype != t.dtype for leaf, t in zip(leaves, leaf_specs)):
+    raise DamagedChunk("holds a state of another shape than this run's")
+  evals = len(record['eval_steps'])
+  next_interval = int(content['next_interval'])
+  flight = {k[len('flight_'):]: v for k, v in content.items() if k.startswith('flight_')}
+  if not flight or not 0 < next_interval < evals or any(v.shape != (width, next_interval + 1) for v in flight.values()):
+    raise DamagedChunk('holds metrics of the wrong shape')
+  calls = [{k[len(f'call{i:04d}_'):]: v for k, v in content.items() if k.startswith(f'call{i:04d}_')}
+           for i in range(int(content['calls']))]
+  if any(not c or any(v.ndim != 2 or v.shape[1] != evals for v in c.values()) for c in calls):
+    raise DamagedChunk('holds a finished call of the wrong shape')
+  return {'calls': calls, 'leaves': leaves, 'flight': flight, 'next_interval': next_interval,
+          'written_at': float(content.get('written_at', 0.0))}
+
+
 def set_aside(path, reason):
   """Renames a damaged chunk file so that it is recomputed (and kept for a look)."""
   log.warning('%s is damaged (%s): set aside as %s.damaged; its runs will be computed again',
@@ -188,7 +235,7 @@ def remove_chunks(out):
   """After a complete merge: the chunk files and leases go, plan.json stays (it says what the folder is)."""
   for path in find(out).values():
     files.remove(path)
-  for pattern in ('*.lease', 'layout_*.npz', '*.damaged'):
+  for pattern in ('*.lease', 'layout_*.npz', '*.damaged', '*.partial.npz'):
     for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), pattern)):
       files.remove(path)
   remove_stale_temporaries(out)

@@ -16,11 +16,7 @@ Chunk files carry a hash of the config (without its `engine`, `plot` and `claims
 which do not change results); merging refuses any chunk whose hash differs.
 """
 
-
 import os
-
-
-
 
 CHUNK_DIR = 'chunks'
 PLAN_FILE = 'plan.json'
@@ -52,3 +48,8 @@ def merged_paths(out, name):
 
 def lease_path(out, layout, chunk_id):
   return os.path.join(chunk_dir(out), chunk_name(layout, chunk_id) + '.lease')
+
+
+def partial_path(out, chunk_id, layout=0):
+  """A chunk in flight: its checkpoint (state and metrics so far), until its chunk file is written."""
+  return os.path.join(chunk_dir(out), chunk_name(layout, chunk_id) + '.partial.npz')

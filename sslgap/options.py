@@ -25,7 +25,7 @@ class Option:
   section: str  # 'data', 'train' or 'engine'
   name: str
   default: object
-  kind: str  # 'choice', 'int', 'fraction', 'bytes', 'names' or 'bool'
+  kind: str  # 'choice', 'int', 'fraction', 'bytes', 'names', 'bool' or 'positive' (a number > 0)
   help: str
   choices: tuple = ()  # for 'choice'
   low: int = 1  # for 'int': 1 (positive) or 0 (non-negative, `zero` says what 0 means)
@@ -67,6 +67,15 @@ DECLARED = (
     Option('engine', 'memory_fraction', 0.0, 'fraction', 'of one device\'s memory for a call, when no budget is set',
            zero='0: our default'),
     Option('engine', 'cpu_cache_bytes', '6MB', 'bytes', 'a CPU device keeps its runs\' training steps within this'),
+    # A segment's length bounds what a stop signal waits for (it checkpoints at the next boundary), so it
+    # stays well inside Slurm's default signal delay (120 s); a segment's host round trip (a dispatch, and
+    # its evaluations copied back) costs well under 1% of 30 s on a CPU or a GPU.
+    Option('engine', 'segment_seconds', 30.0, 'positive', 'a chunk computes in segments of whole evaluation '
+           'intervals of about this many seconds (predicted from FLOPs): the unit of checkpoints and progress'),
+    Option('engine', 'segment_intervals', 0, 'int', 'evaluation intervals per segment', low=0,
+           zero='0: from engine.segment_seconds'),
+    Option('engine', 'checkpoint_minutes', 10.0, 'positive', 'a chunk in segments saves its state this often (and '
+           'on a stop signal), so a killed process loses at most this much'),
     Option('engine', 'memory_model', 'auto', 'choice', "how bytes per run are known: 'auto' (XLA's analysis on an "
            "accelerator, the formula on a CPU), 'formula' or 'measured'", choices=('auto', 'formula', 'measured')),
 )
@@ -107,6 +116,8 @@ def check_value(option, value, choices=None):
           f'must be a tuple of names, got {value!r}')
   elif kind == 'bool':
     check(isinstance(value, bool), key, f'must be True or False, got {value!r}')
+  elif kind == 'positive':
+    check(is_number(value) and value > 0 and math.isfinite(value), key, f'must be a positive number, got {value!r}')
 
 
 class Section:

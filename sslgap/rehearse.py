@@ -32,6 +32,12 @@ def choose_chunks(plan, shard, finished, count):
   return chosen
 
 
+# FLOP/s of one device, to predict how long a call takes before one has run (segment lengths): a
+# 2-core CPU's core runs these kernels at 25-80 GFLOP/s (benchmarks/bench_sweep.py); a GPU's rate is
+# the assumption of docs/PAPER_SCALE.md (10% of an H100's float32 peak) until gpu_check.sh measures it.
+PREDICTED_FLOPS = {'cpu': 25e9, 'gpu': 6.7e12, 'tpu': 2e13}
+
+
 def run_flops(spec):
   """FLOPs of one run: 6 x parameters per trained example (x tokens for a sequence model) over all
   steps (full-batch phases at their sizes), plus 2 x parameters per evaluated example."""

@@ -19,20 +19,20 @@ import jax
 from tqdm import tqdm
 
 from sslgap import backend
+from sslgap import chunk_files
 from sslgap import command
 from sslgap import config as config_lib
 from sslgap import files
-from sslgap import memory
-from sslgap import rehearse
-from sslgap import stopping
-from sslgap import chunk_files
 from sslgap import folder_paths
 from sslgap import leases
+from sslgap import memory
 from sslgap import merging
 from sslgap import plan_file
+from sslgap import rehearse
+from sslgap import stopping
 from sslgap import sweep
-from sslgap.version import __version__
 from sslgap.errors import OptionError, StoreError
+from sslgap.version import __version__
 
 log = logging.getLogger('sslgap')
 BUSY_POLL_S = 1.0  # how often a process that has nothing left looks at the chunks others compute
@@ -259,10 +259,10 @@ def _todo(plan, shard, finished, max_chunks):
   return todo, sum(plan.chunk_counts(shard, finished).values()), plan.shard_runs(shard, finished)
 
 
-def _measure_chunk(executor, chunk_id, stop):
+def _measure_chunk(executor, chunk_id, stop, resume=None, on_boundary=None):
   """(metrics, positions, seconds without compiling, compile seconds, peak bytes), or None if a
   stop signal came while the chunk's kernel was compiled. From its return the chunk is protected
-  from being abandoned (stop.protect) until it is written.
+  from being abandoned (stop.protect) until it is written. resume, on_boundary: see Executor.run_chunk.
 
   Peak bytes: on a CPU the growth of the process's peak resident memory while the chunk runs (its
   data and kernel are ready before); on an accelerator the allocator's peak in use.
@@ -278,11 +278,15 @@ def _measure_chunk(executor, chunk_id, stop):
     memory.reset_peak_rss()
     base = memory.rss_bytes()
   start = time.perf_counter()
-  metrics, positions = executor.run_chunk(chunk_id)
+  metrics, positions = executor.run_chunk(chunk_id, resume, on_boundary)
   stop.protect()
   seconds = time.perf_counter() - start - (executor.compile_seconds - prepared)
   peak = max(memory.peak_rss_bytes() - base, 0) if on_cpu else memory.allocator_peak_bytes()
   return metrics, positions, seconds, executor.compile_seconds - before, peak
+
+
+class Checkpointed(Exception):
+  """A stop signal came while a chunk was in flight: its checkpoint is written, the process stops."""
 
 
 class _FolderRun:
@@ -350,13 +354,19 @@ class _FolderRun:
       try:
         if self.done(chunk_id):  # finished (and merged) while the lease was free
           continue
-        measured = _measure_chunk(self.executor, chunk_id, self.stop)
+        try:
+          measured = _measure_chunk(self.executor, chunk_id, self.stop, self._resume(chunk_id),
+                                    self._checkpointer(chunk_id))
+        except Checkpointed as stopped:
+          log.warning('%s; rerun the command to continue it from there', stopped)
+          break
         if measured is None:
           break
         metrics, positions, seconds, compiled, peak = measured
         try:
           chunk_files.write_chunk(self.out, self.number, chunk_id, positions, metrics, self.record['config_hash'],
                             seconds=seconds, shard='/'.join(map(str, self.options.shard)), host=leases.HOST)
+          files.remove(folder_paths.partial_path(self.out, chunk_id, self.number))
         finally:
           self.stop.done_writing()
       finally:
@@ -368,6 +378,46 @@ class _FolderRun:
       if not self.options.progress:
         self._log_chunk(chunk_id, len(positions), seconds, bar.total)
     self.summary.busy_elsewhere = [c for c in busy if not self.done(c)]
+
+  def _resume(self, chunk_id):
+    """The ChunkProgress of a chunk's checkpoint (a damaged one is set aside: the chunk starts over)."""
+    path = folder_paths.partial_path(self.out, chunk_id, self.number)
+    if not os.path.exists(path):
+      return None
+    specs, treedef = sweep.state_structure(self.executor, chunk_id)
+    width = self.executor._width.get(self.plan.kernel_of(chunk_id), self.plan.call_width)
+    try:
+      saved = chunk_files.read_partial(path, self.record, self.plan.positions(chunk_id), width, specs)
+    except chunk_files.DamagedChunk as e:
+      chunk_files.set_aside(path, e)
+      return None
+    total = len(self.plan.eval_steps) - 1
+    log.warning('chunk %d resumes from its checkpoint: %d of its calls done, the next at interval %d of %d',
+                chunk_id, len(saved['calls']), saved['next_interval'], total)
+    flight = sweep.Progress(treedef.unflatten(saved['leaves']), saved['flight'], saved['next_interval'])
+    return sweep.ChunkProgress(width, saved['calls'], flight)
+
+  def _checkpointer(self, chunk_id):
+    """on_boundary for a chunk: a checkpoint every engine.checkpoint_minutes and when a stop signal came
+    (then Checkpointed stops the process)."""
+    every = self.plan.config.engine.checkpoint_minutes * 60
+    last = [time.monotonic()]
+
+    def on_boundary(progress_fn):
+      if not self.stop.signum and time.monotonic() - last[0] < every:
+        return
+      progress = progress_fn()
+      flight = progress.in_flight
+      chunk_files.write_partial(self.out, self.number, chunk_id, self.plan.positions(chunk_id),
+                                self.record['config_hash'], progress.width, progress.calls,
+                                jax.tree_util.tree_leaves(flight.state), flight.metrics, flight.next_interval)
+      last[0] = time.monotonic()
+      log.info('chunk %d: checkpoint at interval %d (%d calls done)', chunk_id, flight.next_interval, len(progress.calls))
+      if self.stop.signum:
+        raise Checkpointed(f'chunk {chunk_id} stopped at interval {flight.next_interval} of '
+                           f'{len(self.plan.eval_steps) - 1}, saved as its checkpoint')
+
+    return on_boundary
 
   def _count(self, chunk_id, runs, metrics, seconds, compiled, peak):
     """Adds a finished chunk to the summary and to its kernel's timing."""

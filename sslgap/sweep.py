@@ -23,6 +23,7 @@ from sslgap import config as config_lib
 from sslgap import data as data_lib
 from sslgap import hparams
 from sslgap import memory
+from sslgap import rehearse
 from sslgap import spec as spec_lib
 from sslgap import tasks
 from sslgap import train
@@ -314,7 +315,8 @@ def _minibatch_examples(results):
   when its config says minibatch SGD and names the batch; else unchanged (no compute axis)."""
   config = results.config
   batch = config.get('train', {}).get('batch_size')
-  if config.get('data', {}).get('mode', 'minibatch') != 'minibatch' or not isinstance(batch, int):
+  if (config.get('data', {}).get('mode', 'minibatch') != 'minibatch' or not isinstance(batch, int)
+      or 'train__batch_size' in results.axis_names):
     return results
   shape = [1] * len(results.axis_names) + [len(results.eval_steps)]
   return results.with_examples((np.asarray(results.eval_steps, float) * batch).reshape(shape))
@@ -439,25 +441,105 @@ class Executor:
     self._subgrid_data(subgrid)
     self.compile(subgrid, self._width.get(subgrid.kernel_id, self.plan.call_width))
 
-  def _call(self, subgrid, runs, data, width):
+  def _call(self, subgrid, runs, data, width, resume=None, on_boundary=None):
     hp = jax.device_put(self.chunk_hp(subgrid, runs, width), self._runs)
-    metrics = jax.device_get(_execute(self.compile(subgrid, width), hp, data))
-    return {k: np.asarray(v[:len(runs)]) for k, v in metrics.items()}
+    per = self.segment_intervals(subgrid, width)
+    if not per:
+      metrics = jax.device_get(_execute(self.compile(subgrid, width), hp, data))
+      return {k: np.asarray(v[:len(runs)]) for k, v in metrics.items()}
+    return self._segmented(subgrid, runs, hp, data, width, per, resume, on_boundary)
 
-  def run_chunk(self, chunk_id):
-    """({metric: [runs in chunk, E]}, flat grid positions) of one chunk."""
+  def segment_intervals(self, subgrid, width):
+    """Evaluation intervals per segment of a call of `width` runs (0: the whole run in one call):
+    engine.segment_intervals, else as many as fit engine.segment_seconds at the predicted rate."""
+    spec = subgrid.spec
+    total = spec.train.steps // spec.train.eval_every
+    if spec.trains_itself or total <= 1:
+      return 0
+    engine = self.plan.config.engine
+    per = engine.segment_intervals
+    if not per:
+      rate = rehearse.PREDICTED_FLOPS.get(self.plan.device.get('platform'), rehearse.PREDICTED_FLOPS['gpu'])
+      seconds = rehearse.run_flops(spec) * width / (rate * self.plan.num_devices)
+      per = max(1, int(total * engine.segment_seconds / seconds)) if seconds > 0 else total
+    if per >= total:
+      return 0
+    return -(-total // -(-total // per))  # segments of equal length: one compiled segment kernel
+
+  def _compile_segment(self, subgrid, width, count):
+    """The compiled begin (count None) or segment-of-`count`-intervals kernel of a subgrid."""
+    key = (subgrid.kernel_id, width, 'begin' if count is None else count)
+    if key in self._kernels:
+      return self._kernels[key]
+    start = time.perf_counter()
+    begin, segment = train.make_segments(subgrid.spec)
+    hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                                self.chunk_hp(subgrid, np.zeros(1, np.int64), width))
+    data = self._abstract_data(subgrid)
+    with jax.default_matmul_precision(subgrid.spec.train.matmul_precision):
+      if count is None:
+        kernel = jax.jit(jax.vmap(begin, in_axes=(0, None)), in_shardings=(self._runs, self._replicated),
+                         out_shardings=self._runs)
+        compiled = kernel.lower(hp, data).compile()
+      else:
+        state = jax.eval_shape(jax.vmap(begin, in_axes=(0, None)), hp, data)[0]
+        kernel = jax.jit(jax.vmap(segment(count), in_axes=(0, None, 0, None)),
+                         in_shardings=(self._runs, self._replicated, self._runs, self._replicated),
+                         out_shardings=self._runs)
+        compiled = kernel.lower(hp, data, state, jax.ShapeDtypeStruct((), np.int32)).compile()
+    seconds = time.perf_counter() - start
+    self.compile_seconds += seconds
+    self.compile_count += 1
+    log.info('compiled kernel %d\'s %s for %d runs per call in %.1f s', subgrid.kernel_id,
+             'start' if count is None else f'segment of {count} evaluation interval(s)', width, seconds)
+    self._kernels[key] = compiled
+    return compiled
+
+  def _segmented(self, subgrid, runs, hp, data, width, per, resume, on_boundary):
+    """A call computed a segment of `per` intervals at a time; resume: a Progress to continue from.
+    on_boundary(progress_fn) runs after each segment but the last (it may checkpoint, or raise to stop)."""
+    spec = subgrid.spec
+    total = spec.train.steps // spec.train.eval_every
+    if resume is not None:
+      state = jax.device_put(resume.state, self._runs)
+      parts, done = [dict(resume.metrics)], resume.next_interval
+    else:
+      state, first = self._compile_segment(subgrid, width, None)(hp, data)
+      parts, done = [{k: np.asarray(v)[:, None] for k, v in jax.device_get(first).items()}], 0
+    while done < total:
+      count = min(per, total - done)
+      state, metrics = self._compile_segment(subgrid, width, count)(hp, data, state, np.int32(done))
+      parts.append({k: np.asarray(v) for k, v in jax.device_get(metrics).items()})
+      done += count
+      if on_boundary is not None and done < total:
+        so_far = lambda: Progress(jax.device_get(state), {k: np.concatenate([p[k] for p in parts], axis=1)
+                                                         for k in parts[0]}, done)
+        on_boundary(done, total, so_far)
+    return {k: np.concatenate([p[k] for p in parts], axis=1)[:len(runs)] for k in parts[0]}
+
+  def run_chunk(self, chunk_id, resume=None, on_boundary=None):
+    """({metric: [runs in chunk, E]}, flat grid positions) of one chunk. resume: a ChunkProgress to
+    continue from (its finished calls and the state of the one in flight); on_boundary(progress_fn) is
+    called after each segment with a function that returns the chunk's ChunkProgress so far."""
     subgrid, traced_flat = self.plan.chunk(chunk_id)
     data = self._subgrid_data(subgrid)
     devices = self.plan.num_devices
-    pieces, done = [traced_flat], []
+    width = self._width.get(subgrid.kernel_id, self.plan.call_width)
+    done = list(resume.calls) if resume is not None and resume.width == width else []
+    pieces = [traced_flat[i:i + width] for i in range(0, len(traced_flat), width)][len(done):]
+    in_flight = resume.in_flight if resume is not None and resume.width == width else None
     while pieces:
       runs = pieces.pop(0)
-      width = self._width.get(subgrid.kernel_id, self.plan.call_width)
-      if len(runs) > width:
+      if len(runs) > width:  # the width was halved after an out-of-memory error
         pieces = [runs[i:i + width] for i in range(0, len(runs), width)] + pieces
         continue
+      boundary = None
+      if on_boundary is not None:
+        def boundary(at, total, so_far, finished=tuple(done)):
+          on_boundary(lambda: ChunkProgress(width, list(finished), so_far()))
       try:
-        done.append(self._call(subgrid, runs, data, width))
+        done.append(self._call(subgrid, runs, data, width, in_flight, boundary))
+        in_flight = None
       except Exception as error:  # noqa: BLE001 - only out-of-memory errors are retried
         if not is_out_of_memory(error) or width <= devices:
           raise
@@ -465,11 +547,40 @@ class Executor:
         log.warning('chunk %d ran out of device memory at %d runs per call; running it (and later chunks of '
                     'kernel %d) %d runs at a time, whose last bits may differ from the planned width\'s',
                     chunk_id, width, subgrid.kernel_id, half)
-        self._width[subgrid.kernel_id] = half
+        self._width[subgrid.kernel_id] = width = half
         self.splits += 1
         pieces.insert(0, runs)
+        in_flight = None
     metrics = {k: np.concatenate([d[k] for d in done]) for k in done[0]}
     return metrics, self.plan.positions(chunk_id)
+
+
+def state_structure(executor, chunk_id):
+  """(leaf shapes and dtypes, treedef) of the state of one call of a chunk, for its checkpoints."""
+  subgrid, _ = executor.plan.chunk(chunk_id)
+  width = executor._width.get(subgrid.kernel_id, executor.plan.call_width)
+  begin, _ = train.make_segments(subgrid.spec)
+  hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                              executor.chunk_hp(subgrid, np.zeros(1, np.int64), width))
+  state = jax.eval_shape(jax.vmap(begin, in_axes=(0, None)), hp, executor._abstract_data(subgrid))[0]
+  return jax.tree_util.tree_flatten(state)
+
+
+@dataclasses.dataclass
+class Progress:
+  """A call in flight: the state after `next_interval` intervals, its metrics so far [width, next + 1]."""
+  state: object
+  metrics: dict
+  next_interval: int
+
+
+@dataclasses.dataclass
+class ChunkProgress:
+  """A chunk in flight: its finished calls' metrics (call_width runs each, the last one trimmed) and
+  the Progress of the call it is computing."""
+  width: int
+  calls: list
+  in_flight: Progress
 
 
 def new_grid(plan, metrics):

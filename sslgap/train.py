@@ -97,11 +97,11 @@ class Run:
     schedule = schedules.make(self.spec, examples, evaluator)
     return params, Parts(inputs, examples, evaluator, gradients, schedule, optimizer, probe_key)
 
-  def train(self, hp, data):
-    """Returns (final params, metrics dict of [num_evals] arrays)."""
-    spec = self.spec
-    params, parts = self.start(hp, data)
-    eval_every = spec.train.eval_every
+  def _interval(self, parts):
+    """interval(state, i) -> (state, metrics): training steps i * eval_every ... (i + 1) * eval_every - 1,
+    then the evaluation after them; a function of the interval index only, so a run may be cut
+    into segments of intervals without changing a bit (tests/test_segments.py)."""
+    eval_every = self.spec.train.eval_every
 
     def train_step(state, step):
       phase = parts.schedule.at(state.phase, state.params, step)
@@ -114,10 +114,28 @@ class Run:
       phase = parts.schedule.after_interval(state.phase, (i + 1) * eval_every)
       return state, parts.evaluator.evaluate(state.params, phase, jax.random.fold_in(parts.probe_key, i + 1))
 
+    return interval
+
+  def begin(self, hp, data):
+    """(the state before the first step, the metrics of evaluation 0)."""
+    params, parts = self.start(hp, data)
+    start = schedules.start()
+    first = parts.evaluator.evaluate(params, start, jax.random.fold_in(parts.probe_key, 0))
+    return TrainState(params, parts.optimizer.init(params), start), first
+
+  def intervals(self, hp, data, state, first, count):
+    """(state, metrics of [count] evaluations) after the `count` intervals from interval `first` (traced)."""
+    _, parts = self.start(hp, data)  # the parts only: the initial parameters computed here are unused
+    return jax.lax.scan(self._interval(parts), state, first + jnp.arange(count))
+
+  def train(self, hp, data):
+    """Returns (final params, metrics dict of [num_evals] arrays)."""
+    params, parts = self.start(hp, data)
     start = schedules.start()
     first = parts.evaluator.evaluate(params, start, jax.random.fold_in(parts.probe_key, 0))
     state = TrainState(params, parts.optimizer.init(params), start)
-    state, later = jax.lax.scan(interval, state, jnp.arange(spec.train.steps // eval_every))
+    count = self.spec.train.steps // self.spec.train.eval_every
+    state, later = jax.lax.scan(self._interval(parts), state, jnp.arange(count))
     metrics = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, later)
     return state.params, metrics
 
@@ -128,3 +146,12 @@ def make_run(spec):
     return spec.model.make_run(spec)
   run = Run(spec)
   return lambda hp, data: run.train(hp, data)[1]
+
+
+def make_segments(spec):
+  """(begin(hp, data) -> (state, first metrics), segment(count) -> fn(hp, data, state, first interval) ->
+  (state, metrics of count evaluations)) of a run spec, or None for a model that trains itself."""
+  if spec.trains_itself:
+    return None
+  run = Run(spec)
+  return run.begin, lambda count: lambda hp, data, state, first: run.intervals(hp, data, state, first, count)
