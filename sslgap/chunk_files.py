@@ -88,6 +88,45 @@ def write_partial(out, layout, chunk_id, positions, hash_, width, calls, leaves,
                        next_interval=np.int64(next_interval), written_at=np.float64(time.time()), **arrays)
 
 
+def partials(out):
+  """{(layout, chunk id): path} of every checkpoint in the folder."""
+  found = {}
+  for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), 'chunk_*.partial.npz')):
+    match = _NAME.search(os.path.basename(path).replace('.partial.npz', '.npz'))
+    if match:
+      found[(int(match.group(1) or 0), int(match.group(2)))] = path
+  return found
+
+
+def partial_curves(path, record):
+  """(grid positions, {metric: [runs, E]} NaN after each run's last evaluation, evaluations done [runs])
+  of a checkpoint: its finished calls whole, the call in flight up to its last segment; DamagedChunk if
+  it cannot be read."""
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      content = {k: f[k] for k in f.files if not k.startswith('state_')}
+  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+    raise DamagedChunk(f'unreadable ({e or type(e).__name__})') from None
+  if str(content.get('config_hash')) != record['config_hash'] or 'positions' not in content:
+    raise DamagedChunk('comes from a different config')
+  positions, evals = content['positions'], len(record['eval_steps'])
+  calls = [{k[len(f'call{i:04d}_'):]: v for k, v in content.items() if k.startswith(f'call{i:04d}_')}
+           for i in range(int(content['calls']))]
+  flight = {k[len('flight_'):]: v for k, v in content.items() if k.startswith('flight_')}
+  names = sorted(flight)
+  done_runs = sum(len(c[names[0]]) for c in calls)
+  runs = min(int(content['width']), positions.size - done_runs)
+  curves = {}
+  for name in names:
+    grid = np.full((done_runs + runs, evals), np.nan, np.float32)
+    if calls:
+      grid[:done_runs] = np.concatenate([c[name] for c in calls])
+    grid[done_runs:, :flight[name].shape[1]] = flight[name][:runs]
+    curves[name] = grid
+  count = np.concatenate([np.full(done_runs, evals), np.full(runs, int(content['next_interval']) + 1)])
+  return positions[:done_runs + runs], curves, count.astype(np.int64)
+
+
 def read_partial(path, record, positions, width, leaf_specs):
   """{'calls', 'leaves', 'flight', 'next_interval', 'written_at'} of a checkpoint, checked against the
   plan, the chunk's runs, the call width and the state's leaves (leaf_specs: shape and dtype of each);

@@ -101,17 +101,42 @@ def merge(out, allow_missing=False, keep_chunks=True):
     if not done.all() and not allow_missing:
       raise StoreError(f'{int((~done).sum()):,} of {done.size:,} runs have no finished chunk in {out}; '
                        'run the remaining shards (or rerun the command) first, or merge with --allow_missing')
+    evaluations = {}
+    if allow_missing and not done.all():
+      grid, evaluations = _with_partial_curves(out, record, grid, done)
     if not grid:
       raise StoreError(f'{out} has no finished chunk yet: nothing to merge')
-    if not (complete_before and not new_done.any()):
+    if not (complete_before and not new_done.any()) or evaluations:
       shape = tuple(len(values) for _, values in record['axes'])
       metrics = {k: v.reshape(shape + (-1,)) for k, v in grid.items()}
       results.save(path, plan_file.plan_axes(record), record['eval_steps'], metrics, record['config_json'],
                    finished=done.reshape(shape), examples_seen=_examples_grid(record), config_hash=record['config_hash'],
-                   **record['info'])
+                   **evaluations, **record['info'])
     if done.all() and not keep_chunks:
       chunk_files.remove_chunks(out)
   return path, results.load(path).diverged()
+
+
+def _with_partial_curves(out, record, grid, done):
+  """The grid with the runs no chunk file holds taken from their chunks' checkpoints, up to their last
+  evaluation (NaN after, and NaN where no checkpoint has them either), and {'evaluations_done':
+  [*axes] int} (len(eval_steps) for a finished run)."""
+  total, evals = done.size, len(record['eval_steps'])
+  count = np.where(done, evals, 0).astype(np.int64)
+  grid = {k: np.where(done[:, None], v, np.nan).astype(np.float32) for k, v in grid.items()}
+  for path in chunk_files.partials(out).values():
+    try:
+      positions, curves, runs_done = chunk_files.partial_curves(path, record)
+    except (chunk_files.DamagedChunk, KeyError, ValueError):
+      continue
+    keep = ~done[positions]
+    for name, values in curves.items():
+      if name not in grid:
+        grid[name] = np.full((total, evals), np.nan, np.float32)
+      grid[name][positions[keep]] = values[keep]
+    count[positions[keep]] = runs_done[keep]
+  shape = tuple(len(values) for _, values in record['axes'])
+  return grid, {'evaluations_done': count.reshape(shape)}
 
 
 def _examples_grid(record):

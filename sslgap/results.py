@@ -111,6 +111,15 @@ class Results:
     self.path = path  # the .npz it was loaded from (results.load), kept by what derives from it
 
   @property
+  def evaluations_done(self):
+    """[*axis sizes] int: how many of the eval steps each run has (all of them once finished; a partial
+    merge, `merge --allow_missing`, takes the runs in flight up to their chunk's last checkpoint)."""
+    stored = self.info.get('evaluations_done')
+    if stored is not None and np.shape(stored) == self.shape:
+      return np.asarray(stored)
+    return np.where(self.finished, len(self.eval_steps), 0)
+
+  @property
   def folder(self):
     return os.path.dirname(self.path) if self.path else None
 

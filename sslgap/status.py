@@ -65,7 +65,22 @@ def folder_status(out, shards=None):
       'diverged_runs': sum(f['diverged'] for f in facts),
       'damaged_chunks': index.damaged,
       'in_progress': leases.live_leases(out),
+      'checkpoints': _checkpoints(out, record),
   }
+
+
+def _checkpoints(out, record):
+  """[{'chunk', 'interval', 'intervals', 'seconds_ago'}] of the chunks in flight with a checkpoint."""
+  found = []
+  for (lay, chunk_id), path in sorted(chunk_files.partials(out).items()):
+    try:
+      with np.load(path, allow_pickle=False) as f:
+        interval, written = int(f['next_interval']), float(f['written_at'])
+    except (OSError, ValueError, KeyError, EOFError):
+      continue
+    found.append({'chunk': chunk_id, 'layout': lay, 'interval': interval, 'intervals': len(record['eval_steps']) - 1,
+                  'seconds_ago': time.time() - written})
+  return found
 
 
 def describe(status):
@@ -90,6 +105,9 @@ def describe(status):
   if status['in_progress']:
     lines.append(f'being computed now: {", ".join(status["in_progress"][:8])}'
                  + (' ...' if len(status['in_progress']) > 8 else ''))
+  for c in status.get('checkpoints', [])[:8]:
+    lines.append(f'chunk {c["chunk"]}: checkpoint at interval {c["interval"]} of {c["intervals"]}, written '
+                 f'{command.duration(c["seconds_ago"])} ago (merge --allow_missing shows its curves so far)')
   if status['merged']:
     lines.append(f'a partial grid of {status["merged_runs"]:,} runs is at {status["merged"]}')
   return '\n'.join(lines)

@@ -13,8 +13,9 @@ import golden
 from sslgap import chunk_files
 from sslgap import config as config_lib
 from sslgap import folder_paths
+from sslgap import results
 from sslgap import sweep
-from sweep_cli import assert_same_grid, grid
+from sweep_cli import assert_same_grid, grid, module
 from sweep_cli import run as cli
 
 WHOLE = 10**9  # more intervals per segment than any run has: one call
@@ -96,3 +97,27 @@ def test_a_damaged_checkpoint_is_named_and_the_chunk_starts_over(uninterrupted, 
   log = cli(out, *SEGMENTED)
   assert 'is damaged' in log and 'resumes from its checkpoint' not in log
   assert_same_grid(grid(out), uninterrupted, exact=True)
+
+
+def test_a_partial_merge_holds_the_curves_of_the_chunks_in_flight(uninterrupted, tmp_path):
+  """merge --allow_missing takes a running chunk's evaluations up to its checkpoint (NaN after), and
+  says per run how many it has; the finished grid replaces them."""
+  out = tmp_path / 'watched'
+  process = cli(out, *SEGMENTED, wait=False)
+  _started(out, process)
+  process.send_signal(signal.SIGTERM)
+  process.communicate(timeout=120)
+  module('sslgap.merge', out, '--allow_missing')
+  partial = results.load(str(out / 'init_scale_heatmap.npz'))
+  done = partial.evaluations_done
+  assert not partial.finished.any() and done.min() == done.max() and 1 < done.max() < len(partial.eval_steps)
+  k = int(done.max())
+  whole = uninterrupted['test_acc']
+  np.testing.assert_array_equal(partial['test_acc'][..., :k], whole[..., :k])
+  assert np.isnan(partial['test_acc'][..., k:]).all()
+  stdout, _ = module('sslgap.status', out)
+  assert f'chunk 0: checkpoint at interval {k - 1} of 40' in stdout
+  cli(out, *SEGMENTED)
+  final = results.load(str(out / 'init_scale_heatmap.npz'))
+  assert final.finished.all() and (final.evaluations_done == len(final.eval_steps)).all()
+  assert_same_grid(final, uninterrupted, exact=True)
