@@ -184,6 +184,18 @@ class Plan:
     if self.measured:
       lines[-1] += (f'; XLA (measured) {self.measured["per_run"] / 1e6:.3g} MB per run + '
                     f'{gb(self.measured["fixed"])} fixed (call width from XLA\'s figure)')
+    segmented = {}
+    for kernel, spec in sorted({g.kernel_id: g.spec for g in self.subgrids}.items()):
+      per = segment_intervals(self, spec, self.call_width) if self.call_width else 0
+      if per:
+        total = spec.train.steps // spec.train.eval_every
+        seconds = predicted_call_seconds(self, spec, self.call_width) * per / total
+        text = (f'segments of {per} of {total} evaluation intervals (about {seconds:.3g} s each, predicted), a '
+                f'checkpoint of {checkpoint_bytes(spec, self.call_width) / 1e6:.3g} MB per call every '
+                f'{self.config.engine.checkpoint_minutes:g} min')
+        segmented.setdefault(text, []).append(kernel)
+    for text, kernels in segmented.items():
+      lines.append(f'kernel{"s" if len(kernels) > 1 else ""} {", ".join(map(str, kernels))}: {text}')
     if self.num_runs >= LARGE_GRID_RUNS:
       lines.append(f'a large grid: its merged .npz will hold {gb(self.grid_bytes)} of metrics; rehearse it first '
                    '(--max_chunks=1) for its projected time, and watch it with python -m sslgap.status')
@@ -194,6 +206,35 @@ class Plan:
     """Bytes of the merged grid's metrics (float32, every run and evaluation)."""
     metrics = max(len(g.spec.metric_names) for g in self.subgrids)
     return 4 * self.num_runs * len(self.eval_steps) * metrics
+
+
+def segment_intervals(plan, spec, width):
+  """Evaluation intervals per segment of a call of `width` runs (0: the whole run in one call):
+  engine.segment_intervals, else as many as fit engine.segment_seconds at the predicted rate, in
+  segments of equal length (one compiled segment kernel, and at most one shorter)."""
+  total = spec.train.steps // spec.train.eval_every
+  if spec.trains_itself or total <= 1:
+    return 0
+  engine = plan.config.engine
+  per = engine.segment_intervals
+  if not per:
+    seconds = predicted_call_seconds(plan, spec, width)
+    per = max(1, int(total * engine.segment_seconds / seconds)) if seconds > 0 else total
+  if per >= total:
+    return 0
+  return -(-total // -(-total // per))
+
+
+def predicted_call_seconds(plan, spec, width):
+  """Seconds a call of `width` runs should take, from its FLOPs at the device's predicted rate."""
+  rate = rehearse.PREDICTED_FLOPS.get(plan.device.get('platform'), rehearse.PREDICTED_FLOPS['gpu'])
+  return rehearse.run_flops(spec) * width / (rate * plan.num_devices)
+
+
+def checkpoint_bytes(spec, width):
+  """Bytes of a checkpoint of one call: its state (parameters, optimiser slots) and its evaluations."""
+  per_run = memory.bytes_per_run(spec)
+  return width * (per_run.get('state', 0) // 2 + per_run.get('metrics', 0))
 
 
 def _data_bytes(spec):
@@ -450,21 +491,7 @@ class Executor:
     return self._segmented(subgrid, runs, hp, data, width, per, resume, on_boundary)
 
   def segment_intervals(self, subgrid, width):
-    """Evaluation intervals per segment of a call of `width` runs (0: the whole run in one call):
-    engine.segment_intervals, else as many as fit engine.segment_seconds at the predicted rate."""
-    spec = subgrid.spec
-    total = spec.train.steps // spec.train.eval_every
-    if spec.trains_itself or total <= 1:
-      return 0
-    engine = self.plan.config.engine
-    per = engine.segment_intervals
-    if not per:
-      rate = rehearse.PREDICTED_FLOPS.get(self.plan.device.get('platform'), rehearse.PREDICTED_FLOPS['gpu'])
-      seconds = rehearse.run_flops(spec) * width / (rate * self.plan.num_devices)
-      per = max(1, int(total * engine.segment_seconds / seconds)) if seconds > 0 else total
-    if per >= total:
-      return 0
-    return -(-total // -(-total // per))  # segments of equal length: one compiled segment kernel
+    return segment_intervals(self.plan, subgrid.spec, width)
 
   def _compile_segment(self, subgrid, width, count):
     """The compiled begin (count None) or segment-of-`count`-intervals kernel of a subgrid."""
