@@ -45,7 +45,10 @@ def run(config, out=None, progress=True, quiet=False, figure_format='png', **opt
     if summary.path is None:
       raise StoreError(f'{out} is not complete yet (other shards or processes hold its remaining chunks)')
     grid = results_lib.load(summary.path)
-    write_figure(config, grid, os.path.join(out, f'{config.name}.{figure_format}'))
+    try:
+      write_figure(config, grid, os.path.join(out, f'{config.name}.{figure_format}'))
+    except Exception as e:  # noqa: BLE001 - the grid is the result; a figure that cannot be drawn is said
+      log.warning('could not draw the figure of %s: %s: %s', summary.path, type(e).__name__, e)
   return grid
 
 
@@ -55,7 +58,7 @@ def write_figure(config, grid, figure):
   plot = config_lib.section_json(config, 'plot')
   path = grid.path
   if grid.config.get('plot') != plot:
-    log.warning('the figure follows this config.plot, which differs from the one stored in %s', path)
+    log.warning('the figure follows this command\'s config.plot, which differs from the one stored in %s', path)
     grid = grid.with_config(dict(grid.config, plot=plot))
   plotting.save(plotting.draw(grid), figure)
   log.warning('wrote %s and %s', path, figure)

@@ -390,5 +390,9 @@ def draw(results, metric=None):
   if not plot.get('metrics'):
     plot['metrics'] = ['test_acc' if 'test_acc' in results.metrics else 'test_loss']
   if not plot.get('lines') and not plot['series']:
-    plot['lines'] = next(a for a in results.axis_names if a != 'seed')
+    lines = [a for a in results.axis_names if a != 'seed']
+    if lines:
+      plot['lines'] = lines[0]
+    else:  # seeds only: one line
+      plot['series'] = [('all runs', {})]
   return final_vs_axis(results, plot) if kind == 'final_vs_axis' else curves(results, plot)
