@@ -31,12 +31,12 @@ def write_chunk(out, layout, chunk_id, positions, metrics, hash_, **extra):
 _NAME = re.compile(r'chunk_(?:r(\d+)_)?(\d+)\.npz$')
 
 
-def find(out):
-  """{(layout, chunk id): path} of every chunk file in the folder_paths."""
+def find(out, suffix='.npz'):
+  """{(layout, chunk id): path} of every chunk file in the folder (suffix '.partial.npz': checkpoints)."""
   found = {}
-  for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), 'chunk_*.npz')):
-    match = _NAME.search(os.path.basename(path))
-    if match:
+  for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), f'chunk_*{suffix}')):
+    match = _NAME.search(os.path.basename(path)[:-len(suffix)] + '.npz')
+    if match and path.endswith(suffix):
       found[(int(match.group(1) or 0), int(match.group(2)))] = path
   return found
 
@@ -90,12 +90,7 @@ def write_partial(out, layout, chunk_id, positions, hash_, width, calls, leaves,
 
 def partials(out):
   """{(layout, chunk id): path} of every checkpoint in the folder."""
-  found = {}
-  for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), 'chunk_*.partial.npz')):
-    match = _NAME.search(os.path.basename(path).replace('.partial.npz', '.npz'))
-    if match:
-      found[(int(match.group(1) or 0), int(match.group(2)))] = path
-  return found
+  return find(out, '.partial.npz')
 
 
 def partial_curves(path, record):

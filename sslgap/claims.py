@@ -184,6 +184,11 @@ class ClaimKind:
     seeds when cross-fitting)."""
     return series(results, selection, metric, best, keep, tune_on=self.tune_on)
 
+  def values(self, results, claim, key, at, keep=()):
+    """[..., seeds] of the series claim[key] of the claim's metric at `at` ('final', 'mean' or a step)."""
+    return _at(self.series(results, claim[key], claim['metric'], claim.get('best', 'max'), keep), at,
+               results.eval_steps)
+
   def evaluate(self, results, claim, idx):
     raise NotImplementedError
 
@@ -265,7 +270,7 @@ class Better(ClaimKind):
   def evaluate(self, r, c, idx):
     best = c.get('best', 'max')
     at = c.get('at', 'final')
-    values = [_at(self.series(r, c[key], c['metric'], best), at, r.eval_steps) for key in ('a', 'b')]  # [S] each
+    values = [self.values(r, c, key, at) for key in ('a', 'b')]  # [S] each
     series_ci = {label(c[key]): stats.bootstrap(v, np.nanmean, indices=idx) for key, v in zip('ab', values)}
     sign = 1.0 if best == 'max' else -1.0
     low, mid, high = stats.bootstrap(sign * (values[0] - values[1]), np.nanmean, indices=idx)
@@ -295,8 +300,7 @@ class Closes(ClaimKind):
     best = c.get('best', 'max')
     region = dict(c['region'])
     keep = list(region)
-    a = _at(self.series(r, c['a'], c['metric'], best, keep=keep), 'final', r.eval_steps)  # [*region axes, S]
-    b = _at(self.series(r, c['b'], c['metric'], best, keep=keep), 'final', r.eval_steps)
+    a, b = (self.values(r, c, key, 'final', keep) for key in ('a', 'b'))  # [*region axes, S] each
     sub = r.sel(**c['b'])
     mask = np.ones(a.shape[:-1], bool)
     for i, axis in enumerate(keep):
@@ -328,7 +332,7 @@ class Slope(ClaimKind):
 
   def evaluate(self, r, c, idx):
     axis = c['x_axis']
-    v = _at(self.series(r, c['series'], c['metric'], c.get('best', 'max'), keep=[axis]), 'final', r.eval_steps)  # [X, S]
+    v = self.values(r, c, 'series', 'final', keep=[axis])  # [X, S]
     x = np.asarray(r.sel(**c['series']).coords[axis], float)
     lo, hi = c.get('x_range', [x.min(), x.max()])
     use = (x >= lo) & (x <= hi) & (x > 0)
@@ -354,8 +358,7 @@ class Argmax(ClaimKind):
     best = c.get('best', 'max')
     coords = np.asarray(r.sel(**c['a']).coords[axis], float)
     # The mean over training by default: the final value saturates (ties) once several settings learn.
-    values = [_at(self.series(r, c[key], c['metric'], best, keep=[axis]), c.get('at', 'mean'), r.eval_steps)
-              for key in ('a', 'b')]  # [X, S] each
+    values = [self.values(r, c, key, c.get('at', 'mean'), keep=[axis]) for key in ('a', 'b')]  # [X, S] each
     sign = 1.0 if best == 'max' else -1.0
 
     def best_value(v, axis_=-1):
@@ -391,8 +394,7 @@ class Trend(ClaimKind):
   def evaluate(self, r, c, idx):
     axis = c['x_axis']
     best = c.get('best', 'max')
-    a = _at(self.series(r, c['a'], c['metric'], best, keep=[axis]), c.get('at', 'final'), r.eval_steps)
-    b = _at(self.series(r, c['b'], c['metric'], best, keep=[axis]), c.get('at', 'final'), r.eval_steps)
+    a, b = (self.values(r, c, key, c.get('at', 'final'), keep=[axis]) for key in ('a', 'b'))
     gap = (a - b) * (1.0 if best == 'max' else -1.0)  # [X, S]
     position = np.arange(gap.shape[0], dtype=float)
 

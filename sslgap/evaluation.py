@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from sslgap import hparams
 from sslgap import models
+from sslgap import registry
 from sslgap import schedules
 from sslgap.errors import PluginError
 
@@ -112,16 +113,9 @@ def _norms(evaluator, params, state, probe_key):
 METRICS = {}
 
 
-def _same(a, b):
-  """The same declaration, perhaps from its file imported again (new functions from the same lines)."""
-  where = lambda m: tuple((f.__code__.co_filename, f.__code__.co_firstlineno) if hasattr(f, '__code__') else f
-                          for f in (m.names, m.measure))
-  return a is b or where(a) == where(b)
-
-
 def register(metric, override=False):
   """Adds a Metric (a name already taken only with override=True); returns it."""
-  if metric.name in METRICS and not _same(METRICS[metric.name], metric) and not override:
+  if metric.name in METRICS and not registry.same_declaration(METRICS[metric.name], metric, ('names', 'measure')) and not override:
     raise PluginError(f'metric {metric.name!r} is already declared; give yours another name, or register it '
                       'with override=True to replace that one')
   METRICS[metric.name] = metric

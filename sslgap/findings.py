@@ -106,14 +106,15 @@ def table(rows, reports, superseded=()):
     where = f'[{r["scale"]}]({link}#{r["id"]})' if link is not None else r['scale']
     where += ' (superseded)' if r['id'] in superseded else ''
     where += '*' if r.get('recovered') else ''
-    lines.append(f'| {r["figure"]} | `{r["id"]}` | {outcome}: {_cell(r["claim"])} | {_cell(r["number"])} | {where} |')
+    lines.append(f'| {r["figure"]} | `{r["id"]}` | {outcome}: {cell(r["claim"])} | {cell(r["number"])} | {where} |')
   counts = {k: sum(r['outcome'] == k for r in rows) for k in (REPRODUCED, NOT_REPRODUCED, UNRESOLVED)}
   lines += ['', f'{len(rows)} experiments: ' + ', '.join(f'{n} {k}' for k, n in counts.items()) + '.']
   lines += [f'\\* {note}.' for note in dict.fromkeys(r['recovered'] for r in rows if r.get('recovered'))]
   return '\n'.join(lines)
 
 
-def _cell(text):
+def cell(text):
+  """Text for a markdown table cell: ||a|| must not open columns."""
   return text.replace('|', '\\|')
 
 

@@ -14,6 +14,7 @@ import jax
 import optax
 
 from sslgap import hparams
+from sslgap import registry
 from sslgap.errors import PluginError
 
 
@@ -34,17 +35,10 @@ DECLARED = (
 OPTIMIZERS = {o.name: o for o in DECLARED}
 
 
-def _same(a, b):
-  """The same declaration, perhaps from its file imported again (a new lambda from the same line)."""
-  where = lambda o: (o.hparams, o.slots, getattr(o.build, '__code__', None) and
-                     (o.build.__code__.co_filename, o.build.__code__.co_firstlineno))
-  return a == b or where(a) == where(b)
-
-
 def register(optimizer, override=False):
   """Adds an Optimizer declaration (a user's, from a plug-in file; a name already taken only with
   override=True); returns it."""
-  if optimizer.name in OPTIMIZERS and not _same(OPTIMIZERS[optimizer.name], optimizer) and not override:
+  if optimizer.name in OPTIMIZERS and not registry.same_declaration(OPTIMIZERS[optimizer.name], optimizer, ('build',), ('hparams', 'slots')) and not override:
     raise PluginError(f'optimiser {optimizer.name!r} is already declared; give yours another name, or register it '
                       'with override=True to replace that one')
   undeclared = [h for h in optimizer.hparams if h not in hparams.BY_NAME]

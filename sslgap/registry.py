@@ -61,6 +61,15 @@ class Registry(dict):
     return add(cls) if cls is not None else add
 
 
+def same_declaration(a, b, functions, fields=()):
+  """Whether two declarations (dataclasses of functions) are one: equal, or the same fields and functions
+  defined at the same lines of the same file (its file imported again makes new function objects)."""
+  def where(d):
+    code = lambda f: (f.__code__.co_filename, f.__code__.co_firstlineno) if hasattr(f, '__code__') else f
+    return tuple(getattr(d, k) for k in fields) + tuple(code(getattr(d, k)) for k in functions)
+  return a is b or a == b or where(a) == where(b)
+
+
 def defines(cls, name, base):
   """Whether cls (or a class between it and base) defines `name` itself, not only base's default."""
   return any(name in vars(c) for c in inspect.getmro(cls) if c is not base and issubclass(c, base))

@@ -204,7 +204,7 @@ def markdown(entries, scale, machine, bootstrap_n, command, other_reports=None):
       '(the best of several noisy settings is chosen for its luck too). To measure by how much, every claim',
       'on 4 or more seeds is also checked on its odd seeds twice: tuned on those seeds themselves, and tuned on',
       f'the even seeds (cross-fitted). Of {len(crossed)} claims so checked, {len(moved)} change{"s" if len(moved) == 1 else ""} verdict'
-      + (': ' + '; '.join(f'*{_cell(v.claim.get("text", ""))}* ({v.cross_fitted[0]} -> {v.cross_fitted[1]})'
+      + (': ' + '; '.join(f'*{findings_lib.cell(v.claim.get("text", ""))}* ({v.cross_fitted[0]} -> {v.cross_fitted[1]})'
                          for v in moved) if moved else '') + '.',
       '',
       'Flags qualify a verdict, so that the counts do not flatter: **by construction** (a compute claim won by',
@@ -227,7 +227,7 @@ def markdown(entries, scale, machine, bootstrap_n, command, other_reports=None):
                    f'{"run failed" if e.error else "no claim stated"} | n/a | | | {_duration(e.wall_seconds)} |')
     for i, (text, verdict, effect, flags) in enumerate(_summary_rows(e.verdicts, e.experiment.id)):
       lines.append(f'| {e.experiment.figure if i == 0 else ""} | {f"[`{e.experiment.id}`](#{e.experiment.id})" if i == 0 else ""} '
-                   f'| {_cell(text)} | {verdict} | {_cell(effect)} | {flags} | {_duration(e.wall_seconds) if i == 0 else ""} |')
+                   f'| {findings_lib.cell(text)} | {verdict} | {findings_lib.cell(effect)} | {flags} | {_duration(e.wall_seconds) if i == 0 else ""} |')
   for e in entries:
     lines += ['', f'## <a id="{e.experiment.id}"></a>Fig {e.experiment.figure}: `{e.experiment.id}`', '',
               f'`{e.experiment.command(scale)}` ({_duration(e.wall_seconds)})']
@@ -256,10 +256,6 @@ def markdown(entries, scale, machine, bootstrap_n, command, other_reports=None):
 def _larger(scale, than):
   order = findings_lib.SCALE_ORDER
   return scale in order and than in order and order.index(scale) > order.index(than)
-
-
-def _cell(text):
-  return text.replace('|', '\\|')  # a table cell: ||a|| must not open columns
 
 
 def _summary_rows(verdicts, anchor):

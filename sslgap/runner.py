@@ -384,7 +384,7 @@ class _FolderRun:
     path = folder_paths.partial_path(self.out, chunk_id, self.number)
     if not os.path.exists(path):
       return None
-    specs, treedef = sweep.state_structure(self.executor, chunk_id)
+    specs, treedef = self.executor.state_structure(chunk_id)
     width = self.executor._width.get(self.plan.kernel_of(chunk_id), self.plan.call_width)
     try:
       saved = chunk_files.read_partial(path, self.record, self.plan.positions(chunk_id), width, specs)

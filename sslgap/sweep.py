@@ -424,6 +424,22 @@ class Executor:
   def _abstract_data(self, subgrid):
     return jax.eval_shape(lambda: data_lib.select_seed(spec_lib.data_for(subgrid.spec, [0]), 0))
 
+  def _abstract_hp(self, subgrid, width):
+    return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                                  self.chunk_hp(subgrid, np.zeros(1, np.int64), width))
+
+  def abstract_state(self, subgrid, width):
+    """The shapes of the state a call of `width` runs carries between its segments."""
+    begin, _ = train.make_segments(subgrid.spec)
+    return jax.eval_shape(jax.vmap(begin, in_axes=(0, None)), self._abstract_hp(subgrid, width),
+                          self._abstract_data(subgrid))[0]
+
+  def state_structure(self, chunk_id):
+    """(leaf shapes and dtypes, treedef) of the state of one call of a chunk, for its checkpoints."""
+    subgrid, _ = self.plan.chunk(chunk_id)
+    return jax.tree_util.tree_flatten(self.abstract_state(subgrid, self._width.get(subgrid.kernel_id,
+                                                                                    self.plan.call_width)))
+
   def compile(self, subgrid, width):
     """The compiled kernel of subgrid's static point for `width` runs per call (a device multiple)."""
     key = (subgrid.kernel_id, width)
@@ -432,8 +448,7 @@ class Executor:
       run = train.make_run(subgrid.spec)
       kernel = jax.jit(jax.vmap(run, in_axes=(0, None)), in_shardings=(self._runs, self._replicated),
                        out_shardings=self._runs)
-      hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
-                                  self.chunk_hp(subgrid, np.zeros(1, np.int64), width))
+      hp = self._abstract_hp(subgrid, width)
       with jax.default_matmul_precision(subgrid.spec.train.matmul_precision):  # a trace-time setting
         compiled = kernel.lower(hp, self._abstract_data(subgrid)).compile()
       seconds = time.perf_counter() - start
@@ -500,16 +515,14 @@ class Executor:
       return self._kernels[key]
     start = time.perf_counter()
     begin, segment = train.make_segments(subgrid.spec)
-    hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
-                                self.chunk_hp(subgrid, np.zeros(1, np.int64), width))
-    data = self._abstract_data(subgrid)
+    hp, data = self._abstract_hp(subgrid, width), self._abstract_data(subgrid)
     with jax.default_matmul_precision(subgrid.spec.train.matmul_precision):
       if count is None:
         kernel = jax.jit(jax.vmap(begin, in_axes=(0, None)), in_shardings=(self._runs, self._replicated),
                          out_shardings=self._runs)
         compiled = kernel.lower(hp, data).compile()
       else:
-        state = jax.eval_shape(jax.vmap(begin, in_axes=(0, None)), hp, data)[0]
+        state = self.abstract_state(subgrid, width)
         kernel = jax.jit(jax.vmap(segment(count), in_axes=(0, None, 0, None)),
                          in_shardings=(self._runs, self._replicated, self._runs, self._replicated),
                          out_shardings=self._runs)
@@ -580,17 +593,6 @@ class Executor:
         in_flight = None
     metrics = {k: np.concatenate([d[k] for d in done]) for k in done[0]}
     return metrics, self.plan.positions(chunk_id)
-
-
-def state_structure(executor, chunk_id):
-  """(leaf shapes and dtypes, treedef) of the state of one call of a chunk, for its checkpoints."""
-  subgrid, _ = executor.plan.chunk(chunk_id)
-  width = executor._width.get(subgrid.kernel_id, executor.plan.call_width)
-  begin, _ = train.make_segments(subgrid.spec)
-  hp = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
-                              executor.chunk_hp(subgrid, np.zeros(1, np.int64), width))
-  state = jax.eval_shape(jax.vmap(begin, in_axes=(0, None)), hp, executor._abstract_data(subgrid))[0]
-  return jax.tree_util.tree_flatten(state)
 
 
 @dataclasses.dataclass

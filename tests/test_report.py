@@ -12,6 +12,7 @@ import pytest
 
 import sslgap
 from sslgap import catalog
+from sslgap import findings
 from sslgap import claims
 from sslgap import report
 from sslgap import results
@@ -187,4 +188,4 @@ def test_figures_of_tuple_axes_and_single_runs_draw(tmp_path):
 
 
 def test_a_table_cell_keeps_its_bars_escaped():
-  assert report._cell('||a|| / ||W||') == '\\|\\|a\\|\\| / \\|\\|W\\|\\|'
+  assert findings.cell('||a|| / ||W||') == '\\|\\|a\\|\\| / \\|\\|W\\|\\|'
