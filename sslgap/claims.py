@@ -464,12 +464,21 @@ def expand(claim, results):
   values = values if values is not None else [results_lib.parse_coord(v) for v in results.coords[axis]]
   out = []
   for value in values:
-    one = dict(claim, text=f'{claim.get("text", "")} [{axis} = {short(value)}]', stated=claim.get('text', ''))
+    one = dict(claim, text=f'{claim.get("text", "")} [{axis} = {short(value)}]', stated=claim.get('text', ''),
+               checked_at=cited_value(value))
     for key in ('a', 'b', 'series'):
       if key in one and axis not in one[key]:
         one[key] = dict(one[key], **{axis: value})
     out.append(one)
   return out
+
+
+def cited_value(value):
+  """How a note cites the value a claim was checked at (sslgap.notes: [[name@VALUE]]): a number as the
+  report prints it (0.36, 1e-03 as 0.001), a tuple as its entries joined by commas (256,online)."""
+  if isinstance(value, (tuple, list)):
+    return ','.join(cited_value(v) for v in value)
+  return str(short(value))
 
 
 def evaluate_all(results, n=2000, seed=0, cross_fit=False):

@@ -24,6 +24,7 @@ import numpy as np
 from sslgap import hparams
 from sslgap import losses
 from sslgap import models
+from sslgap import notes as notes_lib
 from sslgap import optim
 from sslgap import options
 from sslgap import plugins
@@ -460,6 +461,7 @@ def checked_points(config):
   _check_training(config)
   _check_sweep(config)
   _check_options(config, 'engine')
+  notes_lib.check(config)
   points = []
   for point in static_points(config):
     concrete = concrete_config(config, point)

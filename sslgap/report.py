@@ -23,6 +23,7 @@ from sslgap import files
 from sslgap import findings as findings_lib
 from sslgap import folder_paths
 from sslgap import merging
+from sslgap import notes as notes_lib
 from sslgap import plan_file
 from sslgap import results as results_lib
 from sslgap import stopping
@@ -249,7 +250,7 @@ def markdown(entries, scale, machine, bootstrap_n, command, other_reports=None):
     if e.figure:
       lines += ['', f'![{e.experiment.id}]({e.figure})']
     if e.notes:
-      lines += ['', ' '.join(e.notes.split())]
+      lines += ['', ' '.join(notes_lib.render(e.notes, e.verdicts).split())]
   return '\n'.join(lines) + '\n'
 
 

@@ -33,33 +33,37 @@ def medium(c, steps):
   c.sweep.seed = tuple(range(32))
   reference = {'phase_sizes': online, 'random_label_phases': 0}
   c.claims = (
-      dict(kind='faster', text='Random labels in phase 1 speed up learning against online training (phase-1 '
+      dict(kind='faster', name='random', text='Random labels in phase 1 speed up learning against online training (phase-1 '
            'length and lr tuned).', metric='test_acc', target=0.9, per='phase_sizes', per_values=list(subsets),
            a={'random_label_phases': 1}, b=reference),
-      dict(kind='as_fast', text='Random labels in phase 1 give about the same speed-up as true labels (within '
+      dict(kind='as_fast', name='as_true', text='Random labels in phase 1 give about the same speed-up as true labels (within '
            '2^0.25 in median steps to 90%).', metric='test_acc', target=0.9, tolerance=0.25, per='phase_sizes',
            per_values=list(subsets), a={'random_label_phases': 1}, b={'random_label_phases': 0}),
-      dict(kind='better', text='Fig 12: the norm ratio ||a|| / ||W|| is larger after a phase 1 on 1,024 random '
+      dict(kind='better', name='norm_ratio', text='Fig 12: the norm ratio ||a|| / ||W|| is larger after a phase 1 on 1,024 random '
            'labels than after as many online steps.', metric='norm_ratio', at=steps // 10,
            a={'phase_sizes': subsets[1], 'random_label_phases': 1, 'phase_lengths': (steps // 10,)},
            b=dict(reference, phase_lengths=(steps // 10,))),
+      dict(kind='faster', name='true', text='True labels in phase 1 speed up learning against online training (phase-1 '
+           'length and lr tuned).', metric='test_acc', target=0.9, per='phase_sizes', per_values=list(subsets),
+           a={'random_label_phases': 0}, b=reference),
   )
   c.notes = ('The small preset found random labels giving about half of the speed-up of true labels with one phase '
              '1 (1,024 examples for 10% of the steps, 16 seeds); the medium preset varies the phase-1 size and '
              'length and doubles the seeds.')
   c.notes += (' Conclusion (32 seeds, lr 0.21 to 0.89): at the tuned lr, random labels in phase 1 give no resolved '
-              'speed-up over online training at any phase-1 size (log2 ratios 0 [-0.26, 0.49], 0.07 [-0.17, 0.59] '
-              'and -0.14 [-0.29, 0.35] for 256, 1,024 and 4,096 examples). Against true labels in phase 1, random '
-              "labels are slower on 4,096 examples (825 against 450 steps; disagrees with 'about the same', -0.87 "
-              '[-1.14, -0.55]) and lean slower on 1,024 (712 against 488, -0.55 [-0.87, -0.19]: inconclusive only '
-              'because the interval reaches inside the 2^0.25 tolerance); on 256 the medians tie (0 [-0.36, 0.32], '
-              'inconclusive). Read from the grid, not tested: true labels reach 90% before online on 1,024 and '
-              '4,096 examples (488 and 450 against 750 steps) but not on 256 (750). So where true labels help, '
-              "random labels fall short of them, formally at 4,096 only: against the paper's 'same speed-up'. The "
-              'Fig 12 norm ratio grows after random labels as the paper says. A first run on lr 0.1 to 0.25 had '
-              'found random labels on 256 examples faster than online: every line was fastest at the top of that '
-              'grid, so online was under-tuned, which the wider grid removed. Some phase-1 lines are still fastest '
-              'at 0.89, the top of this grid.')
+              'speed-up over online training at any phase-1 size (256 examples: [[random@256,online]]; 1,024: '
+              '[[random@1024,online]]; 4,096: [[random@4096,online]]). Against true labels in phase 1, random labels '
+              'are slower on 4,096 examples ([[as_true@4096,online.a]] against [[as_true@4096,online.b]] steps; '
+              "[[as_true@4096,online.verdict]] with 'about the same', [[as_true@4096,online]]) and lean slower on 1,024 "
+              '([[as_true@1024,online.a]] against [[as_true@1024,online.b]]; [[as_true@1024,online]]: '
+              '[[as_true@1024,online.verdict]] only because the interval reaches inside the 2^0.25 tolerance); on 256 '
+              'the medians tie ([[as_true@256,online]], [[as_true@256,online.verdict]]). True labels reach 90% before '
+              'online on 1,024 and 4,096 examples ([[true@1024,online]]; [[true@4096,online]]) but not on 256 '
+              '([[true@256,online]]). So where true labels help, random labels fall short of them, formally at 4,096 '
+              "only: against the paper's 'same speed-up'. The Fig 12 norm ratio grows after random labels as the "
+              'paper says ([[norm_ratio]]). A first run on lr 0.1 to 0.25 had found random labels on 256 examples '
+              'faster than online: every line was fastest at the top of that grid, so online was under-tuned, which '
+              'the wider grid removed. Some phase-1 lines are still fastest at 0.89, the top of this grid.')
   return figures.curves_plot(c, ['test_acc', 'norm_ratio'], series=[
       (f'phase 1: N = {n:,}, {"random" if r else "true"} labels', {'phase_sizes': (n, 'online'), 'random_label_phases': r})
       for n in (256, 1024, 4096) for r in (0, 1)] + [('online', reference)],
@@ -96,9 +100,9 @@ def get_config(arg=None):
   c.claims = (
       dict(kind='faster', text='Random labels in phase 1 speed up learning against online training.',
            metric='test_acc', target=0.9, a=random_first, b=online),
-      dict(kind='as_fast', text='Random labels in phase 1 give about the same speed-up as true labels.',
+      dict(kind='as_fast', name='as_true', text='Random labels in phase 1 give about the same speed-up as true labels.',
            metric='test_acc', target=0.9, tolerance=0.25, a=random_first, b=true_first),
-      dict(kind='better', text='Fig 12: the norm ratio ||a|| / ||W|| grows faster on a small set with true labels.',
+      dict(kind='better', name='norm_ratio', text='Fig 12: the norm ratio ||a|| / ||W|| grows faster on a small set with true labels.',
            metric='norm_ratio', at=end_of_phase_1, a=true_first, b=online),
       dict(kind='better', text='Fig 12: ... and with random labels.', metric='norm_ratio', at=end_of_phase_1,
            a=random_first, b=online),

@@ -49,7 +49,7 @@ def get_config(arg=None):
     c.train.eval_every = steps // 100
   reference = {'phase_sizes': everything, 'random_label_phases': 0}
   c.claims = tuple(
-      dict(kind='faster', text=f'A random-label warm-up on {first} examples speeds up learning modular addition.',
+      dict(kind='faster', name=f'warmup_{first}', text=f'A random-label warm-up on {first} examples speeds up learning modular addition.',
            metric='test_acc', target=0.9, a={'phase_sizes': (first, population), 'random_label_phases': 1},
            b=reference) for first in firsts)
   if preset == 'small':
@@ -58,8 +58,8 @@ def get_config(arg=None):
   if preset == 'medium':
     c.notes = ('Conclusion (p = 97, 2,048 held-out pairs, lr 3e-3, 8 seeds, warm-ups of 2,000 of 10,000 steps): no '
                'warm-up size gives a resolved speed-up in total steps. Warm-ups on 32 and 128 random labels lean '
-               'slower (their intervals end at or just above 0), 512 random labels is as fast as the population '
-               'within wide intervals. From the grid (not a tested claim): counted from the start of phase 2, the '
+               'slower ([[warmup_32]]; [[warmup_128]]), 512 random labels is as fast as the population within wide '
+               'intervals ([[warmup_512]]). From the grid (not a tested claim): counted from the start of phase 2, the '
                '512-example warm-up leads the population trained from scratch at the median, but a paired bootstrap '
                'of that lead reaches 0, and at the median it does not pay for its own 2,000 steps. The population '
                'alone at this lr varies widely across seeds (in the grid, one of 8 never reaches 90%), which keeps '

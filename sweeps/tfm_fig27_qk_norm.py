@@ -52,21 +52,22 @@ def get_config(arg=None):
             for norm in (False, True) for size in sizes]
   small, large = sizes
   c.claims = (
-      dict(kind='better', metric='overfit_acc', text=f'With repetition (N = {small:,}) QK norm overfits more: a '
+      dict(kind='better', name='overfit', metric='overfit_acc', text=f'With repetition (N = {small:,}) QK norm overfits more: a '
            f'larger train-test gap ({task}).', a={'model__qk_norm': True, 'dataset_size': small},
            b={'model__qk_norm': False, 'dataset_size': small}),
-      dict(kind='better', metric='train_acc', at='mean', text=f'QK norm fits the training set faster (N = {small:,}, '
+      dict(kind='better', name='fits', metric='train_acc', at='mean', text=f'QK norm fits the training set faster (N = {small:,}, '
            f'{task}).', a={'model__qk_norm': True, 'dataset_size': small}, b={'model__qk_norm': False, 'dataset_size': small}),
-  ) + ((dict(kind='better', metric='test_acc', at='mean', text='QK norm hurts learning modular addition (the '
+  ) + ((dict(kind='better', name='hurts', metric='test_acc', at='mean', text='QK norm hurts learning modular addition (the '
              'population).', a={'model__qk_norm': False, 'dataset_size': large},
              b={'model__qk_norm': True, 'dataset_size': large}),) if task == 'modadd' else ())
   if name == 'modadd_medium':
     c.notes = ('Conclusion (p = 97, 2,048 held-out pairs, lr 3e-3, 8 seeds): QK norm fits the repeated quarter '
-               'faster, as the paper says, but overfits it less, not more: the train-test gap at the end is smaller '
-               'with QK norm, a disagreement. On the population QK norm shows no sign of hurting: its mean held-out accuracy '
-               'over training is higher with QK norm, with an interval that just crosses 0, so inconclusive and '
-               'leaning against the paper. In the figure (not a tested claim), QK norm on the repeated quarter is '
-               'the fastest of the four to high held-out accuracy. One lr was run; the paper preset sweeps four (0.7e-3 to 5.7e-3) and evaluates every 200 '
-               'steps.')
+               'faster, as the paper says ([[fits]]), but overfits it less, not more: the train-test gap at the end '
+               'is smaller with QK norm ([[overfit.a]] against [[overfit.b]] without; [[overfit]]), a disagreement. '
+               'On the population QK norm shows no sign of hurting: its mean held-out accuracy over training is '
+               'higher with QK norm, with an interval that just crosses 0 ([[hurts]]), so inconclusive and leaning '
+               'against the paper. In the figure (not a tested claim), QK norm on the repeated quarter is the '
+               'fastest of the four to high held-out accuracy. One lr was run; the paper preset sweeps four (0.7e-3 '
+               'to 5.7e-3) and evaluates every 200 steps.')
   return figures.curves_plot(c, ['test_acc', 'train_acc'], series=series, x=('steps',),
                              title=f'Figs 27, 28: QK norm, {task}, train vs test')

@@ -22,9 +22,9 @@ def claims(qk_on_subset, qk_online, all_online):
   """W_Q, W_K gain most from the small set: on the subset (the rest online) they beat being online (the
   rest on the subset), and beat all online."""
   return (
-      dict(kind='faster', text='W_Q, W_K gain most from the small set: W_Q, W_K on the subset (the rest online) beats '
+      dict(kind='faster', name='qk_gain_most', text='W_Q, W_K gain most from the small set: W_Q, W_K on the subset (the rest online) beats '
            'W_Q, W_K online (the rest on the subset).', metric='test_acc', target=0.9, a=qk_on_subset, b=qk_online),
-      dict(kind='faster', text='W_Q, W_K on the subset (the rest online) beat all online.', metric='test_acc',
+      dict(kind='faster', name='qk_beats_online', text='W_Q, W_K on the subset (the rest online) beat all online.', metric='test_acc',
            target=0.9, a=qk_on_subset, b=all_online),
   )
 
@@ -47,22 +47,22 @@ def get_config(arg=None):
   all_online = {'data__online_groups': (), 'dataset_size': 'online'}
   c.claims = claims(dict(qk_on_subset, dataset_size=size), dict(qk_online, dataset_size=size), all_online)
   if preset != 'small':
-    c.claims += (dict(kind='faster', text='The plain subset converges faster than online training (the gap to split).',
+    c.claims += (dict(kind='faster', name='gap', text='The plain subset converges faster than online training (the gap to split).',
                       metric='test_acc', target=0.9, a={'data__online_groups': (), 'dataset_size': size},
                       b=all_online),)
   c.notes = ('The small preset tried one subset size and one small model; the medium preset takes a 4-layer model '
              'and 16 seeds.')
   if preset == 'medium':
     c.notes += (' Conclusion (4 layers, dim 32, N = 512, 16 seeds, evaluations every 50 steps): the gap to split is '
-                'resolved (the plain subset reaches 90% in 450 steps, online in 650: 0.53 [0.20, 0.86]). Both splits '
-                "reach 90% at about the subset's speed (medians, a grid read: W_Q, W_K online with the rest on the "
-                'subset 400 steps, W_Q, W_K on the subset with the rest online 425). No sign, then, that W_Q, W_K '
-                'gain most from the small set: the tested difference is -0.09 [-0.59, 0.26] in log2, which rules out '
-                'W_Q, W_K on the subset being more than 1.2x faster than the reverse split (inconclusive, leaning '
-                'against the paper); against all online they lean ahead (0.61 [-0.06, 0.91], inconclusive). A first '
-                'medium design (2 layers, widths 32 and 64, N = 256 to 2,048, 8 seeds, 100-step evaluations) settled '
-                "nothing: its gap was too small to split. The paper preset keeps the paper's (20,6)-parity model and "
-                'evaluates every 300 of 30,000 steps.')
+                '[[gap.verdict]] (median steps to 90%: the plain subset [[gap.a]], online [[gap.b]]; [[gap]]). Both '
+                "splits reach 90% at about the subset's speed (W_Q, W_K on the subset with the rest online "
+                '[[qk_gain_most.a]]; W_Q, W_K online with the rest on the subset [[qk_gain_most.b]]). No sign, then, '
+                'that W_Q, W_K gain most from the small set: the tested difference is [[qk_gain_most]] '
+                '([[qk_gain_most.verdict]]; its upper end bounds how much faster W_Q, W_K on the subset can be than '
+                'the reverse split); against all online they lean ahead ([[qk_beats_online]], '
+                '[[qk_beats_online.verdict]]). A first medium design (2 layers, widths 32 and 64, N = 256 to 2,048, '
+                '8 seeds, 100-step evaluations) settled nothing: its gap was too small to split. The paper preset '
+                "keeps the paper's (20,6)-parity model and evaluates every 300 of 30,000 steps.")
   series = [(f'all on the N = {size:,} subset', {'data__online_groups': (), 'dataset_size': size}),
             ('W_Q, W_K online; the rest on the subset', dict(qk_online, dataset_size=size)),
             ('W_Q, W_K on the subset; the rest online', dict(qk_on_subset, dataset_size=size)),

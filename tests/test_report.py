@@ -33,7 +33,7 @@ def get_config(arg=None):
   c.sweep.seed = (0, 1, 2, 3)
   c.plot = dict(metrics=('test_acc',), lines='dataset_size')
   c.claims = ({claim},)
-  c.notes = 'A note only a person can write.'
+  c.notes = 'A note only a person can write: [[first]] ([[first.verdict]]; a took [[first.a]]).'
   return c
 '''
 
@@ -43,9 +43,9 @@ def generated(tmp_path_factory):
   """Two tiny experiments, run and reported; then reported again from the same grids."""
   root = tmp_path_factory.mktemp('reproduce')
   experiments = []
-  for name, claim in (('tiny_faster', "dict(kind='faster', text='Subset first.', metric='test_acc', target=0.7, "
+  for name, claim in (('tiny_faster', "dict(kind='faster', name='first', text='Subset first.', metric='test_acc', target=0.7, "
                                       "a={'dataset_size': 32}, b={'dataset_size': 'online'})"),
-                      ('tiny_better', "dict(kind='better', text='Online fits the test set.', metric='test_acc', "
+                      ('tiny_better', "dict(kind='better', name='first', text='Online fits the test set.', metric='test_acc', "
                                       "a={'dataset_size': 'online'}, b={'dataset_size': 32})")):
     path = root / f'{name}.py'
     path.write_text(textwrap.dedent(TINY_CONFIG.format(name=name, claim=claim)))
@@ -68,7 +68,10 @@ def test_the_report_holds_the_numbers_of_the_grids(generated):
       assert f'**{verdict.verdict}**: {claim["text"]}' in text
     assert f'](figures/small/{entry.experiment.id}.png)' in text
     assert (doc.parent / 'figures' / 'small' / f'{entry.experiment.id}.png').exists()
-  assert 'A note only a person can write.' in text
+    v = entry.verdicts[0]  # the note cites it, and the report fills in its numbers from the grid
+    assert (f'A note only a person can write: {v.statistic} {claims.fmt_interval(v.low, v.estimate, v.high)} '
+            f'({v.verdict}; a took {claims.fmt_interval(*list(v.series.values())[0], v.unit)}).') in text
+  assert '[[first' not in text
   assert '2 claims:' in text and 'learning_curves.py --config=' in text
 
 

@@ -1,0 +1,116 @@
+"""A config's notes cite its claims, and the report fills in the numbers from the grid.
+
+A person writes what was tried and what it means; a number measured on a grid is never typed into a
+note (it would go stale when the grid is rerun). A claim gets a `name`, and the note cites it:
+
+  [[name]]            the claim's statistic and 95% interval: "log2 of the steps ratio b/a 0.18 [-0.42, 0.44]"
+  [[name.verdict]]    agrees / disagrees / inconclusive
+  [[name.a]]          series a's own number and interval ("375 [300, 450]"); [[name.b]] likewise
+  [[name.estimate]]   the statistic alone (also .low and .high: the interval's ends)
+  [[name@0.36]]       of a claim checked per value of an axis (`per`), the one at that value (a number
+                      as the report prints it, a tuple as its entries: [[name@256,online]],
+                      sslgap.claims.cited_value); any field may follow: [[name@0.36.a]]. Without @value such a
+                      claim gives its count: "1 of 17 values agree, 0 disagree".
+
+sslgap.config checks the citations when a config loads (a name that no claim has is a ConfigError);
+the report renders them (sslgap.report).
+"""
+
+import re
+
+from sslgap import claims as claims_lib
+from sslgap.errors import ConfigError
+
+CITATION = re.compile(r'\[\[([^\[\]]*)\]\]')
+_PARTS = re.compile(r'^(?P<name>[A-Za-z_]\w*)(?:@(?P<value>.+?))?(?:\.(?P<field>verdict|a|b|estimate|low|high))?$')
+FIELDS = ('verdict', 'a', 'b', 'estimate', 'low', 'high')
+# What a typed interval looks like ("0.18 [-0.42, 0.44]"): the test of every config refuses it in notes.
+TYPED_INTERVAL = re.compile(r'\[\s*-?(?:\d|inf)[^\]\[]*,\s*-?(?:\d|inf)[^\]\[]*\]')
+
+
+def citations(text):
+  """[(citation as written, name, value or None, field or None)] of a note, in order."""
+  out = []
+  for match in CITATION.finditer(text or ''):
+    parts = _PARTS.match(match.group(1).strip())
+    if parts is None:
+      raise ConfigError('notes', f'{match.group(0)} is not a citation: write [[name]], [[name.FIELD]] (FIELD one of '
+                        f'{", ".join(FIELDS)}) or [[name@VALUE]] for a claim checked per value')
+    out.append((match.group(0), parts['name'], parts['value'], parts['field']))
+  return out
+
+
+def check(config):
+  """ConfigError unless every claim name is a unique identifier and every citation in notes names a
+  claim (with @value only for a claim checked `per` value of an axis)."""
+  stated = list(config.get('claims') or ())
+  named = {}
+  for i, claim in enumerate(stated):
+    name = claim.get('name') if hasattr(claim, 'get') else None
+    if name is None:
+      continue
+    if not isinstance(name, str) or not re.fullmatch(r'[A-Za-z_]\w*', name):
+      raise ConfigError(f'claims[{i}].name', f'{name!r} is not a name (letters, digits and _, not starting with a digit)')
+    if name in named:
+      raise ConfigError(f'claims[{i}].name', f'{name!r} is already the name of claims[{named[name]}]')
+    named[name] = i
+  for written, name, value, _ in citations(config.get('notes', '')):
+    if name not in named:
+      known = ', '.join(sorted(named)) or 'none: give a claim a name= to cite it'
+      raise ConfigError('notes', f'{written} cites no claim of this config; the claims\' names are: {known}')
+    if value is not None and stated[named[name]].get('per') is None:
+      raise ConfigError('notes', f'{written}: claims[{named[name]}] ({name!r}) is not checked per value of an axis '
+                        '(it has no per=), so it has no @value')
+
+
+def _by_value(verdicts, value):
+  for v in verdicts:
+    if v.claim.get('checked_at') == value:
+      return v
+  return None
+
+
+def _field(v, field):
+  if v.verdict == 'error':
+    return 'n/a (the claim could not be evaluated)'
+  if field is None:
+    return f'{v.statistic} {claims_lib.fmt_interval(v.low, v.estimate, v.high)}'
+  if field == 'verdict':
+    return v.verdict
+  if field in ('estimate', 'low', 'high'):
+    return claims_lib.fmt(getattr(v, field))
+  numbers = list(v.series.values())
+  index = 'ab'.index(field)
+  return claims_lib.fmt_interval(*numbers[index], v.unit) if index < len(numbers) else 'n/a'
+
+
+def _count(verdicts):
+  names = [v.verdict for v in verdicts]
+  return (f'{names.count(claims_lib.AGREES)} of {len(names)} values agree, '
+          f'{names.count(claims_lib.DISAGREES)} disagree')
+
+
+def render(text, verdicts):
+  """The note with every citation replaced by what the verdicts (of this grid) say."""
+  by_name = {}
+  for v in verdicts:
+    if v.claim.get('name') is not None:
+      by_name.setdefault(v.claim['name'], []).append(v)
+
+  def one(match):
+    written, name, value, field = citations(match.group(0))[0]
+    found = by_name.get(name)
+    if not found:
+      return f'n/a ({written}: no verdict of that name)'
+    if value is not None:
+      v = _by_value(found, value.replace(' ', ''))
+      if v is None:
+        values = ', '.join(str(x.claim.get('checked_at')) for x in found)
+        return f'n/a ({written}: not a value it was checked at: {values})'
+      return _field(v, field)
+    if len(found) > 1 or found[0].claim.get('checked_at') is not None:
+      return _count(found) if field in (None, 'verdict') else f'n/a ({written}: give @value)'
+    return _field(found[0], field)
+
+  return CITATION.sub(one, text or '')
+
