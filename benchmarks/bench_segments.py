@@ -53,7 +53,7 @@ def _timed(executor, checkpoint_to=None):
   """Seconds of one chunk (compiled before), and its metrics."""
   on_boundary = None
   if checkpoint_to:
-    def on_boundary(progress_fn):
+    def on_boundary(runs_done, progress_fn):
       p = progress_fn()
       chunk_files.write_partial(checkpoint_to, 0, 0, executor.plan.positions(0), 'bench', p.width, p.calls,
                                 jax.tree_util.tree_leaves(p.in_flight.state), p.in_flight.metrics,

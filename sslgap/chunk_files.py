@@ -75,17 +75,19 @@ def read_chunk(path, record, expected=None):
   return dict(content, positions=positions, metrics=metrics)
 
 
-def write_partial(out, layout, chunk_id, positions, hash_, width, calls, leaves, flight, next_interval):
+def write_partial(out, layout, chunk_id, positions, hash_, width, calls, leaves, flight, next_interval, seconds=0.0):
   """A checkpoint of a chunk in flight, written atomically and durably: the metrics of its finished
-  calls ([{metric: [runs, E]}]), the state of the call in flight (its leaves, flattened) and that call's
-  metrics so far ({metric: [width, next_interval + 1]})."""
+  calls ([{metric: [runs, E]}]), the state of the call in flight (its leaves, flattened), that call's
+  metrics so far ({metric: [width, next_interval + 1]}) and the seconds spent computing the chunk so far
+  (across resumes: its pace, for the time to finish that status shows)."""
   arrays = {f'state_{i:04d}': np.asarray(leaf) for i, leaf in enumerate(leaves)}
   arrays.update({f'flight_{k}': v for k, v in flight.items()})
   for i, call in enumerate(calls):
     arrays.update({f'call{i:04d}_{k}': v for k, v in call.items()})
   results.atomic_savez(folder_paths.partial_path(out, chunk_id, layout), positions=positions,
                        config_hash=np.asarray(hash_), width=np.int64(width), calls=np.int64(len(calls)),
-                       next_interval=np.int64(next_interval), written_at=np.float64(time.time()), **arrays)
+                       next_interval=np.int64(next_interval), written_at=np.float64(time.time()),
+                       seconds=np.float64(seconds), **arrays)
 
 
 def partials(out):
@@ -153,7 +155,14 @@ def read_partial(path, record, positions, width, leaf_specs):
   if any(not c or any(v.ndim != 2 or v.shape[1] != evals for v in c.values()) for c in calls):
     raise DamagedChunk('holds a finished call of the wrong shape')
   return {'calls': calls, 'leaves': leaves, 'flight': flight, 'next_interval': next_interval,
-          'written_at': float(content.get('written_at', 0.0))}
+          'written_at': float(content.get('written_at', 0.0)), 'seconds': float(content.get('seconds', 0.0))}
+
+
+def done_fraction(runs, width, calls, next_interval, intervals):
+  """The share of a chunk of `runs` runs computed when `calls` calls of `width` are finished and the
+  one in flight is at `next_interval` of `intervals`."""
+  finished = min(calls * width, runs)
+  return (finished + min(width, runs - finished) * next_interval / intervals) / runs
 
 
 def set_aside(path, reason):

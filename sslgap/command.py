@@ -35,6 +35,12 @@ class Parser(argparse.ArgumentParser):
     fail(f'{message} (see {self.prog} --help)')
 
 
+def rate(value):
+  """A rate as a person reads it: whole numbers with thousands separators from 100 up, else 3 digits
+  (0.25 runs/s, not 0)."""
+  return f'{value:,.0f}' if abs(value) >= 100 else f'{value:.3g}'
+
+
 def duration(seconds):
   if not math.isfinite(seconds):
     return '?'

@@ -14,6 +14,7 @@ import dataclasses
 import math
 
 from sslgap import memory
+from sslgap import results
 from sslgap.errors import check, check_choice, is_int, is_number
 
 MATMUL_PRECISIONS = ('highest', 'tensorfloat32', 'default')
@@ -59,6 +60,10 @@ DECLARED = (
     Option('train', 'matmul_precision', 'highest', 'choice', "float32 matrix products: 'highest' (float32, as PyTorch "
            "computes them), 'tensorfloat32' or 'default' (the platform's fastest; TF32 on recent NVIDIA GPUs)",
            choices=MATMUL_PRECISIONS),
+    # Unrolling the step loop trades compile time for fewer loop iterations: on a GPU a while loop's control
+    # costs microseconds a step, which narrow runs feel; benchmarks/gpu_check.sh measures which pays.
+    Option('train', 'scan_unroll', results.UNHASHED_AT_DEFAULT['train']['scan_unroll'], 'int', 'training steps per iteration of the compiled step loop (lax.scan '
+           'unroll); results may differ from 1 in the last bits'),
     Option('engine', 'chunk_size', 0, 'int', 'runs per chunk file, the unit of resume and of shards', low=0,
            zero="0: one kernel call's worth of runs"),
     Option('engine', 'call_width', 0, 'int', 'runs per kernel call', low=0, zero='0: the most that fit the memory budget'),
@@ -76,6 +81,8 @@ DECLARED = (
            zero='0: from engine.segment_seconds'),
     Option('engine', 'checkpoint_minutes', 10.0, 'positive', 'a chunk in segments saves its state this often (and '
            'on a stop signal), so a killed process loses at most this much'),
+    Option('engine', 'checkpoint_budget', '1GB', 'bytes', 'a checkpoint heavier than this is written less often: '
+           'every engine.checkpoint_minutes x its weight / this budget', optional=True),
     Option('engine', 'memory_model', 'auto', 'choice', "how bytes per run are known: 'auto' (XLA's analysis on an "
            "accelerator, the formula on a CPU), 'formula' or 'measured'", choices=('auto', 'formula', 'measured')),
 )

@@ -140,7 +140,7 @@ def report(plan, timings, projection, shards=1):
       continue
     runs = int(np.median(t.chunk_runs))
     lines.append(f'rehearsal: kernel {k}{" " + t.label if t.label else ""}: {len(t.chunk_seconds)} chunk(s) of {runs:,} runs, '
-                 f'{t.seconds_per_chunk:.3g} s per chunk ({runs / t.seconds_per_chunk:,.0f} runs/s), compile '
+                 f'{t.seconds_per_chunk:.3g} s per chunk ({command.rate(runs / t.seconds_per_chunk)} runs/s), compile '
                  f'{t.compile_seconds:.1f} s; memory per run {t.measured_bytes_per_run / 1e6:.3g} MB measured (XLA, '
                  f'two chunk widths), {t.estimated_bytes_per_run / 1e6:.3g} MB estimated (formula); '
                  f'{t.peak_bytes / 1e6:,.0f} MB {"resident memory grew while the chunk ran" if plan.device.get("platform") == "cpu" else "allocator peak so far"}')

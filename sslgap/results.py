@@ -30,10 +30,19 @@ from sslgap.errors import ResultsError
 RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes')
 
 
+# Options added after grids were made, left out of the hash at their default so that those grids keep
+# their hash and resume (sslgap.options declares them with these defaults).
+UNHASHED_AT_DEFAULT = {'train': {'scan_unroll': 1}}
+
+
 def config_hash(config_json):
-  """What identifies a grid's results: a hash of its config without RESULT_IRRELEVANT."""
+  """What identifies a grid's results: a hash of its config without RESULT_IRRELEVANT (and without
+  the options of UNHASHED_AT_DEFAULT where they have their default)."""
   config = json.loads(config_json)
   relevant = {k: v for k, v in config.items() if k not in RESULT_IRRELEVANT}
+  for section, defaults in UNHASHED_AT_DEFAULT.items():
+    if isinstance(relevant.get(section), dict):
+      relevant[section] = {k: v for k, v in relevant[section].items() if not (k in defaults and v == defaults[k])}
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 

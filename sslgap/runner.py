@@ -119,8 +119,8 @@ class Summary:
   def __str__(self):
     rate = self.runs / self.run_seconds if self.run_seconds else 0.0
     text = (f'{self.runs:,} runs in {self.chunks_run} chunk(s) ({self.chunks_skipped} already done): '
-            f'{self.run_seconds:.1f} s running ({rate:,.0f} runs/s, '
-            f'{self.run_steps / max(self.run_seconds, 1e-9):,.0f} run-steps/s), '
+            f'{self.run_seconds:.1f} s running ({command.rate(rate)} runs/s, '
+            f'{command.rate(self.run_steps / max(self.run_seconds, 1e-9))} run-steps/s), '
             f'{self.compile_seconds:.1f} s compiling {self.compile_count} kernel(s); '
             f'{self.diverged} diverged run(s)')
     if self.busy_elsewhere:
@@ -289,6 +289,36 @@ class Checkpointed(Exception):
   """A stop signal came while a chunk was in flight: its checkpoint is written, the process stops."""
 
 
+class _Watch:
+  """What a chunk in flight does at each segment boundary (sweep.Executor.run_chunk's on_boundary):
+  moves the bar by the runs' worth computed, and checkpoints when it is time or a stop signal came."""
+
+  def __init__(self, folder_run, chunk_id, bar, every_seconds, resumed_seconds):
+    self.run, self.chunk_id, self.bar, self.every = folder_run, chunk_id, bar, every_seconds
+    self.resumed_seconds, self.started = resumed_seconds, time.monotonic()
+    self.last = self.started
+    self.shown = 0.0  # runs' worth of this chunk the bar has been moved by
+
+  def __call__(self, runs_done, progress_fn):
+    self.bar.update(runs_done - self.shown)
+    self.shown = runs_done
+    run = self.run
+    if not run.stop.signum and time.monotonic() - self.last < self.every:
+      return
+    progress = progress_fn()
+    flight = progress.in_flight
+    chunk_files.write_partial(run.out, run.number, self.chunk_id, run.plan.positions(self.chunk_id),
+                              run.record['config_hash'], progress.width, progress.calls,
+                              jax.tree_util.tree_leaves(flight.state), flight.metrics, flight.next_interval,
+                              seconds=self.resumed_seconds + time.monotonic() - self.started)
+    self.last = time.monotonic()
+    log.info('chunk %d: checkpoint at interval %d (%d calls done)', self.chunk_id, flight.next_interval,
+             len(progress.calls))
+    if run.stop.signum:
+      raise Checkpointed(f'chunk {self.chunk_id} stopped at interval {flight.next_interval} of '
+                         f'{len(run.plan.eval_steps) - 1}, saved as its checkpoint')
+
+
 class _FolderRun:
   """The steps of one process's run into a folder: compute this shard's chunks (leased, saved one
   file each), wait for the ones others hold, then rehearse, report an interruption, or merge."""
@@ -298,6 +328,7 @@ class _FolderRun:
     self.plan, self.record, self.number, self.complete = prepare_folder(config, out, options)
     self.summary = Summary()
     self.timings = {}
+    self._stretched = set()  # kernels whose checkpoints the budget spaces out (said once each)
 
   def run(self):
     if self.complete:
@@ -354,9 +385,10 @@ class _FolderRun:
       try:
         if self.done(chunk_id):  # finished (and merged) while the lease was free
           continue
+        resume, resumed_seconds = self._resume(chunk_id)
+        watch = self._checkpointer(chunk_id, bar, resumed_seconds)
         try:
-          measured = _measure_chunk(self.executor, chunk_id, self.stop, self._resume(chunk_id),
-                                    self._checkpointer(chunk_id))
+          measured = _measure_chunk(self.executor, chunk_id, self.stop, resume, watch)
         except Checkpointed as stopped:
           log.warning('%s; rerun the command to continue it from there', stopped)
           break
@@ -372,7 +404,7 @@ class _FolderRun:
       finally:
         self.leases.release(self.number, chunk_id)
       self._count(chunk_id, len(positions), metrics, seconds, compiled, peak)
-      bar.update(len(positions))
+      bar.update(len(positions) - watch.shown)
       bar.set_postfix(chunks=f'{self.summary.chunks_run}/{self.chunks_to_do}',
                       run_steps_per_s=f'{self.summary.run_steps / max(self.summary.run_seconds, 1e-9):.3g}')
       if not self.options.progress:
@@ -380,44 +412,39 @@ class _FolderRun:
     self.summary.busy_elsewhere = [c for c in busy if not self.done(c)]
 
   def _resume(self, chunk_id):
-    """The ChunkProgress of a chunk's checkpoint (a damaged one is set aside: the chunk starts over)."""
+    """(the ChunkProgress of a chunk's checkpoint, the seconds it took so far), or (None, 0) when it has
+    none or a damaged one (set aside: the chunk starts over)."""
     path = folder_paths.partial_path(self.out, chunk_id, self.number)
     if not os.path.exists(path):
-      return None
+      return None, 0.0
     specs, treedef = self.executor.state_structure(chunk_id)
     width = self.executor._width.get(self.plan.kernel_of(chunk_id), self.plan.call_width)
     try:
       saved = chunk_files.read_partial(path, self.record, self.plan.positions(chunk_id), width, specs)
     except chunk_files.DamagedChunk as e:
       chunk_files.set_aside(path, e)
-      return None
+      return None, 0.0
     total = len(self.plan.eval_steps) - 1
-    log.warning('chunk %d resumes from its checkpoint: %d of its calls done, the next at interval %d of %d',
-                chunk_id, len(saved['calls']), saved['next_interval'], total)
+    calls = -(-len(self.plan.positions(chunk_id)) // width)
+    log.warning('chunk %d resumes from its checkpoint at step %s of %s (interval %d of %d%s), not from step 0',
+                chunk_id, f'{int(self.plan.eval_steps[saved["next_interval"]]):,}', f'{int(self.plan.eval_steps[-1]):,}',
+                saved['next_interval'], total, f'; call {len(saved["calls"]) + 1} of {calls}' if calls > 1 else '')
     flight = sweep.Progress(treedef.unflatten(saved['leaves']), saved['flight'], saved['next_interval'])
-    return sweep.ChunkProgress(width, saved['calls'], flight)
+    return sweep.ChunkProgress(width, saved['calls'], flight), saved['seconds']
 
-  def _checkpointer(self, chunk_id):
-    """on_boundary for a chunk: a checkpoint every engine.checkpoint_minutes and when a stop signal came
-    (then Checkpointed stops the process)."""
-    every = self.plan.config.engine.checkpoint_minutes * 60
-    last = [time.monotonic()]
-
-    def on_boundary(progress_fn):
-      if not self.stop.signum and time.monotonic() - last[0] < every:
-        return
-      progress = progress_fn()
-      flight = progress.in_flight
-      chunk_files.write_partial(self.out, self.number, chunk_id, self.plan.positions(chunk_id),
-                                self.record['config_hash'], progress.width, progress.calls,
-                                jax.tree_util.tree_leaves(flight.state), flight.metrics, flight.next_interval)
-      last[0] = time.monotonic()
-      log.info('chunk %d: checkpoint at interval %d (%d calls done)', chunk_id, flight.next_interval, len(progress.calls))
-      if self.stop.signum:
-        raise Checkpointed(f'chunk {chunk_id} stopped at interval {flight.next_interval} of '
-                           f'{len(self.plan.eval_steps) - 1}, saved as its checkpoint')
-
-    return on_boundary
+  def _checkpointer(self, chunk_id, bar, resumed_seconds=0.0):
+    """A chunk's _Watch: the bar moves per segment, a checkpoint every engine.checkpoint_minutes
+    (longer over engine.checkpoint_budget) and when a stop signal came (then Checkpointed stops)."""
+    subgrid, _ = self.plan.chunk(chunk_id)
+    width = self.executor._width.get(subgrid.kernel_id, self.plan.call_width)
+    minutes, weight = sweep.checkpoint_minutes(self.plan.config, subgrid.spec, width)
+    engine = self.plan.config.engine
+    if minutes > engine.checkpoint_minutes and subgrid.kernel_id not in self._stretched:
+      self._stretched.add(subgrid.kernel_id)
+      log.warning('kernel %d: a checkpoint weighs %.3g MB, over engine.checkpoint_budget %s: one every %.3g min '
+                  'instead of %g', subgrid.kernel_id, weight / 1e6, engine.checkpoint_budget, minutes,
+                  engine.checkpoint_minutes)
+    return _Watch(self, chunk_id, bar, minutes * 60, resumed_seconds)
 
   def _count(self, chunk_id, runs, metrics, seconds, compiled, peak):
     """Adds a finished chunk to the summary and to its kernel's timing."""

@@ -7,6 +7,7 @@ times, diverged runs, damaged chunk files, and the chunks other processes are co
 import json
 import os
 import time
+import zipfile
 
 import numpy as np
 
@@ -70,16 +71,25 @@ def folder_status(out, shards=None):
 
 
 def _checkpoints(out, record):
-  """[{'chunk', 'interval', 'intervals', 'seconds_ago'}] of the chunks in flight with a checkpoint."""
-  found = []
+  """[{'chunk', 'interval', 'intervals', 'step', 'call', 'calls', 'seconds_ago', 'done_fraction',
+  'eta_seconds'}] of the chunks in flight with a checkpoint (the time to finish at the chunk's own
+  pace so far, counted from now; None for a checkpoint from before it recorded its pace)."""
+  found, intervals = [], len(record['eval_steps']) - 1
   for (lay, chunk_id), path in sorted(chunk_files.partials(out).items()):
     try:
       with np.load(path, allow_pickle=False) as f:
-        interval, written = int(f['next_interval']), float(f['written_at'])
-    except (OSError, ValueError, KeyError, EOFError):
+        interval, written, width = int(f['next_interval']), float(f['written_at']), int(f['width'])
+        runs, calls = int(f['positions'].size), int(f['calls'])
+        seconds = float(f['seconds']) if 'seconds' in f.files else 0.0
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
       continue
-    found.append({'chunk': chunk_id, 'layout': lay, 'interval': interval, 'intervals': len(record['eval_steps']) - 1,
-                  'seconds_ago': time.time() - written})
+    fraction = chunk_files.done_fraction(runs, width, calls, interval, intervals)
+    ago = time.time() - written
+    eta = max(seconds * (1 - fraction) / fraction - ago, 0.0) if seconds > 0 and fraction > 0 else None
+    found.append({'chunk': chunk_id, 'layout': lay, 'interval': interval, 'intervals': intervals,
+                  'step': int(record['eval_steps'][interval]), 'steps': int(record['eval_steps'][-1]),
+                  'call': calls + 1, 'calls': -(-runs // width), 'seconds_ago': ago, 'done_fraction': fraction,
+                  'eta_seconds': eta})
   return found
 
 
@@ -106,8 +116,11 @@ def describe(status):
     lines.append(f'being computed now: {", ".join(status["in_progress"][:8])}'
                  + (' ...' if len(status['in_progress']) > 8 else ''))
   for c in status.get('checkpoints', [])[:8]:
-    lines.append(f'chunk {c["chunk"]}: checkpoint at interval {c["interval"]} of {c["intervals"]}, written '
-                 f'{command.duration(c["seconds_ago"])} ago (merge --allow_missing shows its curves so far)')
+    where = f'step {c["step"]:,} of {c["steps"]:,}' + (f' in call {c["call"]} of {c["calls"]}' if c['calls'] > 1 else '')
+    finish = f'; about {command.duration(c["eta_seconds"])} to finish at its pace' if c['eta_seconds'] is not None else ''
+    lines.append(f'chunk {c["chunk"]}: checkpoint at interval {c["interval"]} of {c["intervals"]} ({where}, '
+                 f'{c["done_fraction"]:.0%} of the chunk), written {command.duration(c["seconds_ago"])} ago{finish} '
+                 '(merge --allow_missing shows its curves so far)')
   if status['merged']:
     lines.append(f'a partial grid of {status["merged_runs"]:,} runs is at {status["merged"]}')
   return '\n'.join(lines)

@@ -190,9 +190,12 @@ class Plan:
       if per:
         total = spec.train.steps // spec.train.eval_every
         seconds = predicted_call_seconds(self, spec, self.call_width) * per / total
+        minutes, weight = checkpoint_minutes(self.config, spec, self.call_width)
         text = (f'segments of {per} of {total} evaluation intervals (about {seconds:.3g} s each, predicted), a '
-                f'checkpoint of {checkpoint_bytes(spec, self.call_width) / 1e6:.3g} MB per call every '
-                f'{self.config.engine.checkpoint_minutes:g} min')
+                f'checkpoint of {weight / 1e6:.3g} MB per call every {minutes:.3g} min'
+                + (f' (engine.checkpoint_minutes {self.config.engine.checkpoint_minutes:g} stretched: over '
+                   f'engine.checkpoint_budget {self.config.engine.checkpoint_budget})'
+                   if minutes > self.config.engine.checkpoint_minutes else ''))
         segmented.setdefault(text, []).append(kernel)
     for text, kernels in segmented.items():
       lines.append(f'kernel{"s" if len(kernels) > 1 else ""} {", ".join(map(str, kernels))}: {text}')
@@ -235,6 +238,16 @@ def checkpoint_bytes(spec, width):
   """Bytes of a checkpoint of one call: its state (parameters, optimiser slots) and its evaluations."""
   per_run = memory.bytes_per_run(spec)
   return width * (per_run.get('state', 0) // 2 + per_run.get('metrics', 0))
+
+
+def checkpoint_minutes(config, spec, width):
+  """(minutes between a call's checkpoints, their weight in bytes): engine.checkpoint_minutes, longer in
+  proportion where a checkpoint weighs more than engine.checkpoint_budget (so that writing them stays
+  a small share of the time on any file system)."""
+  engine = config.engine
+  weight = checkpoint_bytes(spec, width)
+  budget = memory.parse_bytes(engine.checkpoint_budget) if engine.checkpoint_budget else 0
+  return engine.checkpoint_minutes * max(1.0, weight / budget if budget else 1.0), weight
 
 
 def _data_bytes(spec):
@@ -492,10 +505,18 @@ class Executor:
     return hparams.nest(hp)
 
   def prepare(self, chunk_id):
-    """Builds the chunk's data and compiles its kernel, so that running it measures the run alone."""
+    """Builds the chunk's data and compiles the kernels its calls use (the whole run, or its start and
+    segments), so that running it measures the run alone."""
     subgrid, _ = self.plan.chunk(chunk_id)
     self._subgrid_data(subgrid)
-    self.compile(subgrid, self._width.get(subgrid.kernel_id, self.plan.call_width))
+    width = self._width.get(subgrid.kernel_id, self.plan.call_width)
+    per = self.segment_intervals(subgrid, width)
+    if not per:
+      self.compile(subgrid, width)
+      return
+    total = subgrid.spec.train.steps // subgrid.spec.train.eval_every
+    for count in {None, per, total % per or per}:
+      self._compile_segment(subgrid, width, count)
 
   def _call(self, subgrid, runs, data, width, resume=None, on_boundary=None):
     hp = jax.device_put(self.chunk_hp(subgrid, runs, width), self._runs)
@@ -559,8 +580,9 @@ class Executor:
 
   def run_chunk(self, chunk_id, resume=None, on_boundary=None):
     """({metric: [runs in chunk, E]}, flat grid positions) of one chunk. resume: a ChunkProgress to
-    continue from (its finished calls and the state of the one in flight); on_boundary(progress_fn) is
-    called after each segment with a function that returns the chunk's ChunkProgress so far."""
+    continue from (its finished calls and the state of the one in flight); on_boundary(runs_done,
+    progress_fn) is called after each segment with the runs' worth of the chunk computed (a fraction
+    within a call) and a function that returns the chunk's ChunkProgress so far."""
     subgrid, traced_flat = self.plan.chunk(chunk_id)
     data = self._subgrid_data(subgrid)
     devices = self.plan.num_devices
@@ -575,8 +597,9 @@ class Executor:
         continue
       boundary = None
       if on_boundary is not None:
-        def boundary(at, total, so_far, finished=tuple(done)):
-          on_boundary(lambda: ChunkProgress(width, list(finished), so_far()))
+        def boundary(at, total, so_far, finished=tuple(done), runs=runs):
+          runs_done = sum(len(next(iter(call.values()))) for call in finished) + len(runs) * at / total
+          on_boundary(runs_done, lambda: ChunkProgress(width, list(finished), so_far()))
       try:
         done.append(self._call(subgrid, runs, data, width, in_flight, boundary))
         in_flight = None

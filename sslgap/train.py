@@ -101,7 +101,7 @@ class Run:
     """interval(state, i) -> (state, metrics): training steps i * eval_every ... (i + 1) * eval_every - 1,
     then the evaluation after them; a function of the interval index only, so a run may be cut
     into segments of intervals without changing a bit (tests/test_segments.py)."""
-    eval_every = self.spec.train.eval_every
+    eval_every, unroll = self.spec.train.eval_every, min(self.spec.train.scan_unroll, self.spec.train.eval_every)
 
     def train_step(state, step):
       phase = parts.schedule.at(state.phase, state.params, step)
@@ -110,7 +110,7 @@ class Run:
       return TrainState(optax.apply_updates(state.params, updates), opt_state, phase), None
 
     def interval(state, i):
-      state, _ = jax.lax.scan(train_step, state, i * eval_every + jnp.arange(eval_every))
+      state, _ = jax.lax.scan(train_step, state, i * eval_every + jnp.arange(eval_every), unroll=unroll)
       phase = parts.schedule.after_interval(state.phase, (i + 1) * eval_every)
       return state, parts.evaluator.evaluate(state.params, phase, jax.random.fold_in(parts.probe_key, i + 1))
 

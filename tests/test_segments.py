@@ -48,11 +48,26 @@ SEGMENTED = ['--config.train.steps=4000', '--config.train.eval_every=100', '--co
              '--config.engine.checkpoint_minutes=0.0001', '--chunk_size=12', '--config.engine.call_width=12']
 
 
+# A Transformer sweep of one chunk (6 runs: 3 schedules x 2 seeds), 40 intervals, a checkpoint at each.
+TRANSFORMER = dict(script='experiments/learning_curves.py', tiny=False, name='tfm_fig1_parity', args=[
+    '--config=sweeps/tfm_fig1.py:small', '--config.model.dim=16', '--config.model.layers=1',
+    '--config.sweep.lr=(0.003,)', '--config.sweep.seed=(0,1)', '--config.train.steps=600',
+    '--config.train.eval_every=15', '--config.engine.segment_intervals=1', '--config.engine.checkpoint_minutes=0.0001',
+    '--chunk_size=6', '--config.engine.call_width=6'])
+
+
 @pytest.fixture(scope='module')
 def uninterrupted(tmp_path_factory):
   out = tmp_path_factory.mktemp('whole')
   cli(out, *SEGMENTED, '--quiet')
   return grid(out)
+
+
+@pytest.fixture(scope='module')
+def uninterrupted_transformer(tmp_path_factory):
+  out = tmp_path_factory.mktemp('whole_transformer')
+  cli(out, *TRANSFORMER['args'], '--quiet', script=TRANSFORMER['script'], tiny=False)
+  return grid(out, TRANSFORMER['name'])
 
 
 def _started(out, process, timeout=120):
@@ -64,12 +79,20 @@ def _started(out, process, timeout=120):
   assert os.path.exists(folder_paths.partial_path(out, 0))
 
 
-@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGKILL])
-def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(uninterrupted, tmp_path, signum):
+@pytest.mark.parametrize('signum,workload', [(signal.SIGTERM, 'mlp'), (signal.SIGKILL, 'transformer')])
+def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(request, tmp_path, signum, workload):
   """SIGTERM: a checkpoint at the next segment, exit 143; SIGKILL: the last periodic checkpoint. Either
-  way the rerun continues the chunk from there, not from step 0, and ends in the uninterrupted grid."""
+  way the rerun continues the chunk from there, not from step 0 (the log says from which step), and
+  ends in the uninterrupted grid, bitwise."""
+  if workload == 'mlp':
+    args, kwargs, name, steps = SEGMENTED, {}, 'init_scale_heatmap', 4000
+    whole = request.getfixturevalue('uninterrupted')
+  else:
+    args, name, steps = TRANSFORMER['args'], TRANSFORMER['name'], 600
+    kwargs = dict(script=TRANSFORMER['script'], tiny=False)
+    whole = request.getfixturevalue('uninterrupted_transformer')
   out = tmp_path / 'stopped'
-  process = cli(out, *SEGMENTED, wait=False)
+  process = cli(out, *args, wait=False, **kwargs)
   _started(out, process)
   process.send_signal(signum)
   _, stderr = process.communicate(timeout=120)
@@ -77,12 +100,12 @@ def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(uninterrupted, tmp_
   if signum == signal.SIGTERM:
     assert 'chunk 0 stopped at interval' in stderr and 'saved as its checkpoint' in stderr
   assert not chunk_files.find(out) and os.path.exists(folder_paths.partial_path(out, 0))
-  log = cli(out, *SEGMENTED)
-  resumed_at = int(re.search(r'chunk 0 resumes from its checkpoint: 0 of its calls done, the next at interval (\d+) '
-                             r'of 40', log).group(1))
-  assert 0 < resumed_at < 40
+  log = cli(out, *args, **kwargs)
+  found = re.search(rf'chunk 0 resumes from its checkpoint at step ([\d,]+) of {steps:,} \(interval (\d+) of 40\)', log)
+  step, resumed_at = int(found.group(1).replace(',', '')), int(found.group(2))
+  assert 0 < resumed_at < 40 and step == steps // 40 * resumed_at
   assert not os.path.exists(folder_paths.partial_path(out, 0))
-  assert_same_grid(grid(out), uninterrupted, exact=True)
+  assert_same_grid(grid(out, name), whole, exact=True)
 
 
 def test_a_damaged_checkpoint_is_named_and_the_chunk_starts_over(uninterrupted, tmp_path):
@@ -121,3 +144,103 @@ def test_a_partial_merge_holds_the_curves_of_the_chunks_in_flight(uninterrupted,
   final = results.load(str(out / 'init_scale_heatmap.npz'))
   assert final.finished.all() and (final.evaluations_done == len(final.eval_steps)).all()
   assert_same_grid(final, uninterrupted, exact=True)
+
+
+def test_two_processes_on_a_folder_with_a_checkpoint_resume_it_once(uninterrupted, tmp_path):
+  """A killed process leaves a checkpoint and a dead lease: of two processes started together, the one
+  that takes the lease resumes the chunk from the checkpoint, the other waits for it; one grid."""
+  out = tmp_path / 'shared'
+  process = cli(out, *SEGMENTED, wait=False)
+  _started(out, process)
+  process.send_signal(signal.SIGKILL)
+  process.communicate(timeout=60)
+  both = [cli(out, *SEGMENTED, wait=False) for _ in range(2)]
+  logs = []
+  for p in both:
+    _, stderr = p.communicate(timeout=300)
+    assert p.returncode == 0, stderr
+    logs.append(stderr)
+  assert sum('chunk 0 resumes from its checkpoint at step' in log for log in logs) == 1, logs
+  assert not any('is damaged' in log for log in logs)
+  assert not os.path.exists(folder_paths.partial_path(out, 0)) and not chunk_files.find(out)
+  assert_same_grid(grid(out), uninterrupted, exact=True)
+
+
+def test_a_shard_preempted_mid_chunk_under_submitit_is_requeued_and_resumes_the_chunk(uninterrupted, tmp_path):
+  """SIGTERM under submitit's local executor while the only chunk (longer than any signal delay) is in
+  flight: the chunk checkpoints at its next segment, the job requeues itself, and the new task
+  continues the chunk from there to the uninterrupted grid."""
+  submitit = pytest.importorskip('submitit')
+  from sslgap import launch
+  from sslgap import runner
+  from test_cluster import _children
+  from sweep_cli import tiny_config
+  config = tiny_config()
+  config.train.steps, config.train.eval_every = 4000, 100
+  config.engine.segment_intervals, config.engine.checkpoint_minutes, config.engine.call_width = 1, 0.0001, 12
+  executor = submitit.AutoExecutor(folder=tmp_path / 'submitit', cluster='local')
+  executor.update_parameters(timeout_min=10)
+  job = executor.submit(launch.ShardJob(), config, str(tmp_path), 0, 1, runner.Options(chunk_size=12))
+  deadline = time.time() + 120
+  while time.time() < deadline and not os.path.exists(folder_paths.partial_path(tmp_path, 0)):
+    time.sleep(0.02)
+  assert os.path.exists(folder_paths.partial_path(tmp_path, 0)), 'the job never checkpointed its chunk'
+  for task in _children(int(job.job_id)):
+    os.kill(task, signal.SIGTERM)
+  job.result()
+  logs = job.stderr() or ''
+  assert 'SIGTERM received' in logs and 'saved as its checkpoint' in logs and 'requeueing' in logs, logs
+  assert re.search(r'chunk 0 resumes from its checkpoint at step [\d,]+ of 4,000', logs), logs
+  assert_same_grid(grid(tmp_path), uninterrupted, exact=True)
+
+
+def test_the_progress_bar_moves_per_segment_and_the_log_says_a_checkpoint_is_spaced_out(monkeypatch, tmp_path,
+                                                                                        caplog):
+  from sslgap import runner
+  from sweep_cli import tiny_config
+  updates = []
+
+  class Bar:
+    def __init__(self, **kwargs):
+      self.total = kwargs.get('total')
+
+    def __enter__(self):
+      return self
+
+    def __exit__(self, *exc):
+      return False
+
+    def update(self, n):
+      updates.append(n)
+
+    def set_postfix(self, **kwargs):
+      pass
+
+  monkeypatch.setattr(runner, 'tqdm', Bar)
+  config = tiny_config()
+  config.train.steps, config.train.eval_every = 400, 100
+  config.engine.segment_intervals, config.engine.call_width, config.engine.checkpoint_budget = 1, 12, '1KB'
+  with caplog.at_level('WARNING'):
+    runner.run_to_folder(config, str(tmp_path), runner.Options(chunk_size=12))
+  assert updates == [3.0, 3.0, 3.0, 3.0]  # 12 runs in 4 segments; the last one when the chunk is saved
+  assert re.search(r'kernel 0: a checkpoint weighs [\d.]+ MB, over engine.checkpoint_budget 1KB: one every [\d.]+ min '
+                   r'instead of 10', caplog.text), caplog.text
+
+
+def test_a_checkpoint_over_the_budget_is_written_less_often(tiny_config):
+  config = tiny_config
+  config.train.steps, config.train.eval_every = 400, 100
+  config.engine.segment_intervals = 1
+  config.sweep.seed = tuple(range(4))
+  plan = sweep.make_plan(config)
+  spec, width = plan.subgrids[0].spec, plan.call_width
+  weight = sweep.checkpoint_bytes(spec, width)
+  config.engine.checkpoint_budget = ''
+  assert sweep.checkpoint_minutes(config, spec, width) == (10.0, weight)
+  config.engine.checkpoint_budget = f'{weight}B'
+  assert sweep.checkpoint_minutes(config, spec, width) == (10.0, weight)  # at the budget: as set
+  config.engine.checkpoint_budget = f'{weight // 4}B'
+  minutes, _ = sweep.checkpoint_minutes(config, spec, width)
+  assert minutes == pytest.approx(10.0 * weight / (weight // 4))
+  assert (f'every {minutes:.3g} min (engine.checkpoint_minutes 10 stretched: over engine.checkpoint_budget '
+          f'{weight // 4}B)') in sweep.make_plan(config).describe()
