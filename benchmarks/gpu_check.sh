@@ -11,8 +11,14 @@
 # 4. measured peak memory of chunks against the engine's estimate
 #                                                             OUT/memory.txt
 # 5. the plan of the paper Figure 6 sweep on this device      OUT/plan.txt
-# Send back the whole OUT folder. On a CPU the script runs end to end with shorter settings and
-# skips only what needs an accelerator (nvidia-smi, TF32), saying so in OUT/device.json.
+# 6. run-steps/s of the paper Figure 6 and Transformer Figure 1 presets at call widths 1,024 to
+#    65,536, with and without train.scan_unroll, with XLA's command buffers for while loops off
+#    and on, and the fastest of each (benchmarks/bench_widths.py)
+#                                                             OUT/widths.json, OUT/widths.txt
+# What it measured goes into docs/PAPER_SCALE.md ("Measured on a GPU", with the device's name) and
+# the fastest settings into the defaults (engine.max_chunk_size, train.scan_unroll). On a CPU the
+# script runs end to end with shorter settings and skips only what needs an accelerator
+# (nvidia-smi, TF32, command buffers), saying so in OUT/device.json and OUT/widths.txt.
 set -uo pipefail
 OUT=${1:?usage: bash benchmarks/gpu_check.sh OUT}
 cd "$(dirname "$0")/.."
@@ -73,6 +79,10 @@ python benchmarks/bench_memory.py --config=sweeps/init_scale_heatmap.py --chunk_
 echo "== plan of the paper Figure 6 sweep on this device"
 python experiments/init_scale_heatmap.py --config=sweeps/init_scale_heatmap.py --dry_run 2>&1 | tee "$OUT/plan.txt" \
     || status=1
+
+echo "== call widths x scan unrolling x command buffers"
+if [ "$platform" = cpu ]; then widths_args=(--steps=10 --repeats=1 --budget_s=180); else widths_args=(--budget_s=200); fi
+python benchmarks/bench_widths.py "${widths_args[@]}" --json="$OUT/widths.json" 2>&1 | tee "$OUT/widths.txt" || status=1
 
 echo "wrote $OUT (exit status $status)"
 exit $status

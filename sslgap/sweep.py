@@ -515,7 +515,7 @@ class Executor:
       self.compile(subgrid, width)
       return
     total = subgrid.spec.train.steps // subgrid.spec.train.eval_every
-    for count in {None, per, total % per or per}:
+    for count in dict.fromkeys((None, per, total % per or per)):  # the start first, as the log reads
       self._compile_segment(subgrid, width, count)
 
   def _call(self, subgrid, runs, data, width, resume=None, on_boundary=None):

@@ -56,3 +56,15 @@ def test_the_torch_encoder_has_the_parameters_of_sslgaps():
   workload = bench_sweep.WORKLOADS['transformer']
   encoder = bench_sweep.torch_model(torch, workload)
   assert sum(p.numel() for p in encoder.parameters()) == bench_sweep.params_per_run(workload)
+
+
+def test_bench_widths_measures_its_matrix_and_names_what_it_skipped(tmp_path):
+  path = tmp_path / 'widths.json'
+  stdout = _run(['benchmarks/bench_widths.py', '--workloads=fig6', '--widths=4', '--unrolls=1,2', '--steps=4',
+                 '--repeats=1', f'--json={path}'])
+  found = json.loads(path.read_text())
+  cells = {(r['width'], r['unroll'], r['command_buffers']) for r in found['rows']}
+  assert cells == {(4, 1, 'off'), (4, 2, 'off')} and all(r['run_steps_per_s'] > 0 for r in found['rows'])
+  assert found['fastest']['fig6'] in found['rows']
+  assert 'skipped: setting on: command buffers are a GPU feature' in stdout  # a CPU
+  assert 'x1 the baseline (width 4, unroll 1, command buffers off)' in stdout and 'fastest for fig6: width 4' in stdout

@@ -244,3 +244,20 @@ def test_a_checkpoint_over_the_budget_is_written_less_often(tiny_config):
   assert minutes == pytest.approx(10.0 * weight / (weight // 4))
   assert (f'every {minutes:.3g} min (engine.checkpoint_minutes 10 stretched: over engine.checkpoint_budget '
           f'{weight // 4}B)') in sweep.make_plan(config).describe()
+
+
+def test_scan_unroll_changes_at_most_the_last_bits_and_keeps_old_grids_hashes(tiny_config):
+  import json
+  config = tiny_config
+  config.sweep.seed = (0, 1)
+  config.train.steps, config.train.eval_every = 40, 10  # 10 steps an interval: unrolled 4, 4 and 2
+  _, rolled = sweep.run_sweep(config, call_width=2)
+  default_hash = results.config_hash(config_lib.to_json(config))
+  before_the_option = json.loads(config_lib.to_json(config))
+  del before_the_option['train']['scan_unroll']  # a grid written before train.scan_unroll existed
+  assert results.config_hash(json.dumps(before_the_option)) == default_hash
+  config.train.scan_unroll = 4
+  assert results.config_hash(config_lib.to_json(config)) != default_hash
+  _, unrolled = sweep.run_sweep(config, call_width=2)
+  for metric in rolled:
+    np.testing.assert_allclose(unrolled[metric], rolled[metric], rtol=1e-5, atol=1e-6, err_msg=metric)
