@@ -101,14 +101,23 @@ def gpu_projection(experiment):
   rate = GPU_PEAK_FLOPS * GPU_EFFICIENCY
   hours = flops / rate / 3600
   chunk_seconds = flops / plan.num_chunks / rate
+  # A signalled shard checkpoints its chunk at the next segment boundary: the delay needs a segment
+  # (as the engine cuts it) and the checkpoint's write, not the whole chunk.
+  # A segment is at least one evaluation interval, so the longest is that of the costliest kernel.
+  segment_seconds = 0.0
+  for spec in {g.kernel_id: g.spec for g in plan.subgrids}.values():
+    per = sweep.segment_intervals(plan, spec, plan.call_width)
+    call = sweep.predicted_call_seconds(plan, spec, plan.call_width)
+    segment_seconds = max(segment_seconds, call * per / (spec.train.steps // spec.train.eval_every) if per else call)
   shards = max(1, math.ceil(hours / JOB_HOURS))
   slurm = ''
   if shards > 1:
-    delay = int(min(900, max(120, 2 * chunk_seconds + 60)))  # time to finish and save the chunk in flight
+    delay = int(min(900, max(120, 2 * segment_seconds + 60)))
     slurm = (f'{experiment.command("paper")} --launcher=slurm --shards={shards} --timeout_min=240 '
              f'--signal_delay_s={delay}')
   return {'id': experiment.id, 'runs': plan.num_runs, 'flops': flops, 'chunks': plan.num_chunks,
-          'chunk_size': plan.chunk_size, 'hours': hours, 'chunk_seconds': chunk_seconds, 'slurm': slurm}
+          'chunk_size': plan.chunk_size, 'hours': hours, 'chunk_seconds': chunk_seconds,
+          'segment_seconds': segment_seconds, 'slurm': slurm}
 
 
 def gpu_markdown(projections):
@@ -120,16 +129,17 @@ def gpu_markdown(projections):
       f'so {rate / 1e12:.1f} TFLOP/s),', 'the rate we assume for small vmapped matrices at `train.matmul_precision=highest`; '
       '`bash benchmarks/gpu_check.sh` measures', 'the real rate (its `bench.json`), which replaces this assumption. '
       f'A preset longer than {JOB_HOURS} GPU-hours gets a Slurm', 'command: shards of about that length under a '
-      '4-hour limit, and a signal delay of twice a chunk\'s projected', 'time plus a minute (at least 120 s), so a '
-      'signalled shard saves the chunk it is computing before the limit (capped at 900 s: a longer chunk',
-      'in flight is computed again by the requeued shard).', '',
-      '| experiment | runs | TFLOPs | chunks x size | s per chunk | GPU-hours | Slurm (when over one job) |',
-      '|---|---:|---:|---:|---:|---:|---|',
+      '4-hour limit, and a signal delay of twice a segment\'s projected', 'time plus a minute (at least 120 s): a '
+      'signalled shard checkpoints the chunk it is computing at its next segment boundary', '(`engine.segment_seconds`, '
+      '30 s, but never less than one evaluation interval: the longest segment of a preset\'s kernels is shown) and the '
+      'requeued', 'shard continues it from there, so a chunk may take hours.', '',
+      '| experiment | runs | TFLOPs | chunks x size | s per chunk | s per segment | GPU-hours | Slurm (when over one job) |',
+      '|---|---:|---:|---:|---:|---:|---:|---|',
   ]
   for p in projections:
     slurm = f'`{p["slurm"]}`' if p['slurm'] else f'one GPU: `python -m sslgap.reproduce --scale paper --only {p["id"]}`'
     lines.append(f'| `{p["id"]}` | {p["runs"]:,} | {p["flops"] / 1e12:,.3g} | {p["chunks"]:,} x {p["chunk_size"]:,} '
-                 f'| {p["chunk_seconds"]:.3g} | {p["hours"]:,.2f} | {slurm} |')
+                 f'| {p["chunk_seconds"]:.3g} | {p["segment_seconds"]:.3g} | {p["hours"]:,.2f} | {slurm} |')
   lines += ['', f'All {len(projections)} presets: {sum(p["hours"] for p in projections):,.1f} GPU-hours projected.', '']
   return '\n'.join(lines)
 
