@@ -78,8 +78,9 @@ def test_a_chunk_file_with_another_chunks_runs_is_set_aside_and_recomputed(kept,
 
 
 def test_a_process_stopped_by_another_ones_fresh_says_so_with_exit_code_2(tmp_path):
-  slow = [a for a in LONGER if not a.startswith('--config.train.')] + ['--config.train.steps=20000',
-                                                                       '--config.train.eval_every=10000']  # 1 s a chunk
+  # about 1.5 s a chunk, 12 chunks: the other process starts over the folder while this one is busy
+  slow = [a for a in LONGER if not a.startswith('--config.train.')] + ['--config.train.steps=60000',
+                                                                       '--config.train.eval_every=30000']
   process = cli(tmp_path, *slow, '--quiet', wait=False)
   deadline = time.time() + 120
   while time.time() < deadline and not chunk_files.find(tmp_path):
