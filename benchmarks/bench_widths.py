@@ -78,8 +78,9 @@ def measure(workload, steps, width, unroll, repeats):
     executor.run_chunk(0)
     times.append(time.perf_counter() - start)
   seconds = min(times)
-  return {'workload': workload, 'width': plan.call_width, 'asked_width': width, 'unroll': unroll,
-          'compile_s': compile_s, 'seconds': seconds, 'run_steps_per_s': plan.call_width * steps / seconds}
+  ran = executor._width.get(plan.subgrids[0].kernel_id, plan.call_width)  # halved if it ran out of memory
+  return {'workload': workload, 'width': ran, 'asked_width': width, 'unroll': unroll,
+          'compile_s': compile_s, 'seconds': seconds, 'run_steps_per_s': plan.chunk_size * steps / seconds}
 
 
 def _inner(path, setting):
@@ -187,7 +188,7 @@ def main(argv):
     device = result.get('device', device)
     if done.returncode:  # killed in a cell (the host out of memory): the cells after it were not reached
       reached = [result['current']] if result.get('current') else []
-      left = cells[cells.index(result['current']) + 1:] if reached else []
+      left = cells[cells.index(result['current']) + 1:] if reached else cells  # died before its first cell
       skipped += [dict(c, setting=setting, why=f'the measuring process died in it (exit code {done.returncode})')
                   for c in reached]
       skipped += [dict(c, setting=setting, why='not reached: the measuring process died before') for c in left]

@@ -133,7 +133,8 @@ def gpu_markdown(projections):
       'signalled shard checkpoints the chunk it is computing at its next segment boundary', '(`engine.segment_seconds`, '
       '30 s, but never less than one evaluation interval: the longest segment of a preset\'s kernels is shown) and the '
       'requeued', 'shard continues it from there, so a chunk may take hours.', '',
-      '| experiment | runs | TFLOPs | chunks x size | s per chunk | s per segment | GPU-hours | Slurm (when over one job) |',
+      '| experiment | runs | TFLOPs | chunks x size | s per chunk (mean) | s per segment (the longest kernel\'s) | GPU-hours '
+      '| Slurm (when over one job) |',
       '|---|---:|---:|---:|---:|---:|---:|---|',
   ]
   for p in projections:

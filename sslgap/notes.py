@@ -19,6 +19,7 @@ the report renders them (sslgap.report).
 import re
 
 from sslgap import claims as claims_lib
+from sslgap import results as results_lib
 from sslgap.errors import ConfigError
 
 CITATION = re.compile(r'\[\[([^\[\]]*)\]\]')
@@ -54,13 +55,35 @@ def check(config):
     if name in named:
       raise ConfigError(f'claims[{i}].name', f'{name!r} is already the name of claims[{named[name]}]')
     named[name] = i
-  for written, name, value, _ in citations(config.get('notes', '')):
+  for written, name, value, field in citations(config.get('notes', '')):
     if name not in named:
       known = ', '.join(sorted(named)) or 'none: give a claim a name= to cite it'
       raise ConfigError('notes', f'{written} cites no claim of this config; the claims\' names are: {known}')
-    if value is not None and stated[named[name]].get('per') is None:
+    claim = stated[named[name]]
+    per = claim.get('per')
+    if value is not None and per is None:
       raise ConfigError('notes', f'{written}: claims[{named[name]}] ({name!r}) is not checked per value of an axis '
                         '(it has no per=), so it has no @value')
+    if per is None:
+      continue
+    if value is None and field not in (None, 'verdict'):
+      raise ConfigError('notes', f'{written}: claims[{named[name]}] ({name!r}) is checked at each value of {per}: '
+                        f'give the value, [[{name}@VALUE.{field}]]')
+    values = _checked_values(config, claim)
+    if value is not None and values is not None and value.replace(' ', '') not in values:
+      raise ConfigError('notes', f'{written}: {value} is not a value claims[{named[name]}] ({name!r}) is checked at; '
+                        f'cite one of: {", ".join(values)}')
+
+
+def _checked_values(config, claim):
+  """The values a `per` claim is checked at, as cited (the grid's axis, as sslgap.claims.expand reads
+  it), or None when the sweep does not say (the report then names a missing one)."""
+  if claim.get('per_values') is not None:
+    return [claims_lib.cited_value(v) for v in claim['per_values']]
+  axis = (config.get('sweep') or {}).get(claim['per'])
+  if axis is None:
+    return None
+  return [claims_lib.cited_value(results_lib.parse_coord(v)) for v in results_lib.coord_array(list(axis))]
 
 
 def _by_value(verdicts, value):
@@ -86,8 +109,9 @@ def _field(v, field):
 
 def _count(verdicts):
   names = [v.verdict for v in verdicts]
+  errors = names.count('error')
   return (f'{names.count(claims_lib.AGREES)} of {len(names)} values agree, '
-          f'{names.count(claims_lib.DISAGREES)} disagree')
+          f'{names.count(claims_lib.DISAGREES)} disagree' + (f', {errors} could not be evaluated' if errors else ''))
 
 
 def render(text, verdicts):
@@ -102,6 +126,8 @@ def render(text, verdicts):
     found = by_name.get(name)
     if not found:
       return f'n/a ({written}: no verdict of that name)'
+    if all(v.verdict == 'error' for v in found) and all(v.claim.get('checked_at') is None for v in found):
+      return 'n/a (the claim could not be evaluated)'  # it could not even be checked per value
     if value is not None:
       v = _by_value(found, value.replace(' ', ''))
       if v is None:

@@ -82,7 +82,7 @@ DECLARED = (
     Option('engine', 'checkpoint_minutes', 10.0, 'positive', 'a chunk in segments saves its state this often (and '
            'on a stop signal), so a killed process loses at most this much'),
     Option('engine', 'checkpoint_budget', '1GB', 'bytes', 'a checkpoint heavier than this is written less often: '
-           'every engine.checkpoint_minutes x its weight / this budget', optional=True),
+           "every engine.checkpoint_minutes x its weight / this budget ('' for no budget)", optional=True),
     Option('engine', 'memory_model', 'auto', 'choice', "how bytes per run are known: 'auto' (XLA's analysis on an "
            "accelerator, the formula on a CPU), 'formula' or 'measured'", choices=('auto', 'formula', 'measured')),
 )

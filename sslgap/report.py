@@ -117,6 +117,10 @@ def check(entry, n=2000):
   config = catalog.load_config(entry.experiment, entry.scale)
   config_lib.load_plugins(config)  # a claim kind may be a plug-in's
   entry.notes = config.get('notes', '') or ''
+  try:
+    notes_lib.check(config)  # notes may be edited after the run: a bad citation is said, not fatal
+  except errors.ConfigError as e:
+    entry.notes = f'(The notes could not be rendered: {e}.)'
   for stated in config.get('claims') or ():
     stated = json.loads(json.dumps(stated))  # as the grid's config_json has it
     try:

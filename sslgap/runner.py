@@ -296,12 +296,18 @@ class _Watch:
   def __init__(self, folder_run, chunk_id, bar, every_seconds, resumed_seconds):
     self.run, self.chunk_id, self.bar, self.every = folder_run, chunk_id, bar, every_seconds
     self.resumed_seconds, self.started = resumed_seconds, time.monotonic()
+    self.compiled_before = folder_run.executor.compile_seconds  # the pace leaves compiling out
     self.last = self.started
     self.shown = 0.0  # runs' worth of this chunk the bar has been moved by
 
+  def computing_seconds(self):
+    compiled = self.run.executor.compile_seconds - self.compiled_before
+    return self.resumed_seconds + max(time.monotonic() - self.started - compiled, 0.0)
+
   def __call__(self, runs_done, progress_fn):
-    self.bar.update(runs_done - self.shown)
-    self.shown = runs_done
+    if runs_done > self.shown:  # a call run again at half width (out of memory) does not move it back
+      self.bar.update(runs_done - self.shown)
+      self.shown = runs_done
     run = self.run
     if not run.stop.signum and time.monotonic() - self.last < self.every:
       return
@@ -310,7 +316,7 @@ class _Watch:
     chunk_files.write_partial(run.out, run.number, self.chunk_id, run.plan.positions(self.chunk_id),
                               run.record['config_hash'], progress.width, progress.calls,
                               jax.tree_util.tree_leaves(flight.state), flight.metrics, flight.next_interval,
-                              seconds=self.resumed_seconds + time.monotonic() - self.started)
+                              seconds=self.computing_seconds())
     self.last = time.monotonic()
     log.info('chunk %d: checkpoint at interval %d (%d calls done)', self.chunk_id, flight.next_interval,
              len(progress.calls))
@@ -439,7 +445,8 @@ class _FolderRun:
     width = self.executor._width.get(subgrid.kernel_id, self.plan.call_width)
     minutes, weight = sweep.checkpoint_minutes(self.plan.config, subgrid.spec, width)
     engine = self.plan.config.engine
-    if minutes > engine.checkpoint_minutes and subgrid.kernel_id not in self._stretched:
+    segmented = self.executor.segment_intervals(subgrid, width)  # a chunk in one call writes no checkpoint
+    if segmented and minutes > engine.checkpoint_minutes and subgrid.kernel_id not in self._stretched:
       self._stretched.add(subgrid.kernel_id)
       log.warning('kernel %d: a checkpoint weighs %.3g MB, over engine.checkpoint_budget %s: one every %.3g min '
                   'instead of %g', subgrid.kernel_id, weight / 1e6, engine.checkpoint_budget, minutes,

@@ -85,11 +85,13 @@ def _checkpoints(out, record):
       continue
     fraction = chunk_files.done_fraction(runs, width, calls, interval, intervals)
     ago = time.time() - written
-    eta = max(seconds * (1 - fraction) / fraction - ago, 0.0) if seconds > 0 and fraction > 0 else None
+    running = leases.lease_is_live(folder_paths.lease_path(out, lay, chunk_id))
+    eta = (max(seconds * (1 - fraction) / fraction - ago, 0.0)
+           if running and seconds > 0 and fraction > 0 else None)
     found.append({'chunk': chunk_id, 'layout': lay, 'interval': interval, 'intervals': intervals,
                   'step': int(record['eval_steps'][interval]), 'steps': int(record['eval_steps'][-1]),
                   'call': calls + 1, 'calls': -(-runs // width), 'seconds_ago': ago, 'done_fraction': fraction,
-                  'eta_seconds': eta})
+                  'running': running, 'eta_seconds': eta})
   return found
 
 
@@ -117,7 +119,8 @@ def describe(status):
                  + (' ...' if len(status['in_progress']) > 8 else ''))
   for c in status.get('checkpoints', [])[:8]:
     where = f'step {c["step"]:,} of {c["steps"]:,}' + (f' in call {c["call"]} of {c["calls"]}' if c['calls'] > 1 else '')
-    finish = f'; about {command.duration(c["eta_seconds"])} to finish at its pace' if c['eta_seconds'] is not None else ''
+    finish = (f'; about {command.duration(c["eta_seconds"])} to finish at its pace' if c['eta_seconds'] is not None
+              else '' if c['running'] else '; no process is computing it now (rerun the command to continue it)')
     lines.append(f'chunk {c["chunk"]}: checkpoint at interval {c["interval"]} of {c["intervals"]} ({where}, '
                  f'{c["done_fraction"]:.0%} of the chunk), written {command.duration(c["seconds_ago"])} ago{finish} '
                  '(merge --allow_missing shows its curves so far)')

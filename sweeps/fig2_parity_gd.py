@@ -85,7 +85,7 @@ def get_config(arg=None):
                 'against [[tuned@hinge.b]]; [[tuned@hinge]]) the interval reaches to about the paper\'s 0.41, so hinge '
                 'loss here neither shows nor excludes the paper\'s gap. With square loss 2^14 is faster at the tuned '
                 'lr, 0.36 ([[tuned@square.a]] against [[tuned@square.b]] steps; [[tuned@square]]), and at 0.25 '
-                '([[square_at_lr@0.25.verdict]]); square loss reaches 90% only at lr 0.25 to 0.36, and the rows of the '
+                '([[square_at_lr@0.2488.verdict]]); square loss reaches 90% only at lr 0.25 to 0.36, and the rows of the '
                 'other lrs (neither size reaches 90%, flagged "not reached") say nothing. In compute the smaller set '
                 'wins with both losses ([[compute]]), as full-batch GD on fewer examples must.')
   if preset == 'population_medium':

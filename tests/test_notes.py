@@ -14,6 +14,7 @@ def _config(notes_text, *stated):
   c = config_lib.base_config()
   c.claims = tuple(stated)
   c.notes = notes_text
+  c.sweep.lr = (0.1, 0.25)
   return c
 
 
@@ -29,6 +30,11 @@ PER_LR = dict(FAST, name='per_lr', per='lr')
     ('[[fast@0.1]]', (FAST,), "notes: [[fast@0.1]]: claims[0] ('fast') is not checked per value of an axis"),
     ('[[fast.median]]', (FAST,), 'notes: [[fast.median]] is not a citation'),
     ('[[fast]]', (dict(FAST, name=None),), 'none: give a claim a name= to cite it'),
+    ('[[per_lr@0.3]]', (PER_LR,), "notes: [[per_lr@0.3]]: 0.3 is not a value claims[0] ('per_lr') is checked at; "
+                                  'cite one of: 0.1, 0.25'),
+    ('[[per_lr.a]]', (PER_LR,), "claims[0] ('per_lr') is checked at each value of lr: give the value, [[per_lr@VALUE.a]]"),
+    ('[[sizes@256,online]]', (dict(FAST, name='sizes', per='phase_sizes', per_values=[(1024, 'online')]),),
+     'cite one of: 1024,online'),
 ])
 def test_a_bad_citation_is_a_config_error_naming_it(text, stated, message):
   with pytest.raises(ConfigError) as e:
@@ -58,6 +64,17 @@ def test_render_fills_in_each_field_of_each_claim():
       'log2 of the steps ratio b/a -0.5 [-0.75, -0.25]; disagrees; a 375 [300, 450] b 5 [4, 6]; -0.5 to -0.25. '
       'At 0.2: log2 of the steps ratio b/a 0.5 [0.25, 0.75], inconclusive; in all 1 of 2 values agree, 0 disagree; '
       'at 0.3: n/a ([[per_lr@0.3]]: not a value it was checked at: 0.1, 0.2).')
+
+
+def test_a_claim_that_could_not_be_evaluated_says_so():
+  failed = claims.Verdict(dict(PER_LR), 'error', 'ValueError: no such axis', float('nan'), float('nan'),
+                          float('nan'), {})
+  assert notes.render('[[per_lr@0.1]]; [[per_lr]]', [failed]) == ('n/a (the claim could not be evaluated); '
+                                                                   'n/a (the claim could not be evaluated)')
+  one_failed = [_verdict(dict(PER_LR, checked_at='0.1'), 'agrees', 1, 0.5, 1.5),
+                claims.Verdict(dict(PER_LR, checked_at='0.25'), 'error', 'x', float('nan'), float('nan'), float('nan'), {})]
+  assert notes.render('[[per_lr]]; [[per_lr@0.25]]', one_failed) == (
+      '1 of 2 values agree, 0 disagree, 1 could not be evaluated; n/a (the claim could not be evaluated)')
 
 
 def test_a_claim_checked_per_value_is_cited_at_the_value_the_report_prints():

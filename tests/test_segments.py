@@ -139,7 +139,8 @@ def test_a_partial_merge_holds_the_curves_of_the_chunks_in_flight(uninterrupted,
   np.testing.assert_array_equal(partial['test_acc'][..., :k], whole[..., :k])
   assert np.isnan(partial['test_acc'][..., k:]).all()
   stdout, _ = module('sslgap.status', out)
-  assert f'chunk 0: checkpoint at interval {k - 1} of 40' in stdout
+  assert f'chunk 0: checkpoint at interval {k - 1} of 40 (step {100 * (k - 1):,} of 4,000' in stdout
+  assert 'no process is computing it now (rerun the command to continue it)' in stdout  # it was stopped
   cli(out, *SEGMENTED)
   final = results.load(str(out / 'init_scale_heatmap.npz'))
   assert final.finished.all() and (final.evaluations_done == len(final.eval_steps)).all()
