@@ -19,6 +19,8 @@ import time
 from absl import app
 from absl import flags
 
+from sslgap import command
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _STEPS = flags.DEFINE_integer('steps', 3000, 'Training steps of each run (evaluated every steps / 100).')
 _AT = flags.DEFINE_float('at', 0.9, 'When to kill, as a share of the uninterrupted computing time.')
@@ -89,6 +91,10 @@ def _extra(mode, interval):
 
 def main(argv):
   del argv
+  if _STEPS.value < 100 or _STEPS.value % 100:
+    command.fail(f'--steps={_STEPS.value}: give a multiple of 100 (a run is evaluated 100 times)')
+  if not 0 < _AT.value < 1:
+    command.fail(f'--at={_AT.value}: give a share of the chunk between 0 and 1, e.g. --at=0.9')
   rows = [lost(_STEPS.value, _AT.value, mode) for mode in ('one call', 'checkpoints')]
   for r in rows:
     extra = (f'; a checkpoint asked every {r["checkpoint_seconds"]:.3g} s, written every '

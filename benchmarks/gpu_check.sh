@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first-GPU check: about 8 minutes on one GPU, everything written as JSON under OUT.
+# The first-GPU check: budgeted for under 10 minutes on one GPU (not yet timed on one), JSON under OUT.
 #
 #   bash benchmarks/gpu_check.sh OUT
 #

@@ -104,11 +104,8 @@ def gpu_projection(experiment):
   # A signalled shard checkpoints its chunk at the next segment boundary: the delay needs a segment
   # (as the engine cuts it) and the checkpoint's write, not the whole chunk.
   # A segment is at least one evaluation interval, so the longest is that of the costliest kernel.
-  segment_seconds = 0.0
-  for spec in {g.kernel_id: g.spec for g in plan.subgrids}.values():
-    per = sweep.segment_intervals(plan, spec, plan.call_width)
-    call = sweep.predicted_call_seconds(plan, spec, plan.call_width)
-    segment_seconds = max(segment_seconds, call * per / (spec.train.steps // spec.train.eval_every) if per else call)
+  segment_seconds = max(sweep.predicted_segment_seconds(plan, spec, plan.call_width)
+                        for spec in {g.kernel_id: g.spec for g in plan.subgrids}.values())
   shards = max(1, math.ceil(hours / JOB_HOURS))
   slurm = ''
   if shards > 1:

@@ -461,9 +461,8 @@ def expand(claim, results):
     return [claim]
   if axis not in results.axis_names:
     raise ValueError(f'claim {claim.get("text", "")!r}: per={axis!r} is not an axis of the grid')
-  values = values if values is not None else [results_lib.parse_coord(v) for v in results.coords[axis]]
   out = []
-  for value in values:
+  for value in checked_values(values, results.coords[axis]):
     one = dict(claim, text=f'{claim.get("text", "")} [{axis} = {short(value)}]', stated=claim.get('text', ''),
                checked_at=cited_value(value))
     for key in ('a', 'b', 'series'):
@@ -471,6 +470,12 @@ def expand(claim, results):
         one[key] = dict(one[key], **{axis: value})
     out.append(one)
   return out
+
+
+def checked_values(per_values, axis_values):
+  """The values a claim with `per` is checked at: its per_values, else every value of the axis (as
+  stored in a grid: sslgap.results.coord_array)."""
+  return list(per_values) if per_values is not None else [results_lib.parse_coord(v) for v in axis_values]
 
 
 def cited_value(value):

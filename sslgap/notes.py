@@ -78,12 +78,11 @@ def check(config):
 def _checked_values(config, claim):
   """The values a `per` claim is checked at, as cited (the grid's axis, as sslgap.claims.expand reads
   it), or None when the sweep does not say (the report then names a missing one)."""
-  if claim.get('per_values') is not None:
-    return [claims_lib.cited_value(v) for v in claim['per_values']]
   axis = (config.get('sweep') or {}).get(claim['per'])
-  if axis is None:
+  if claim.get('per_values') is None and axis is None:
     return None
-  return [claims_lib.cited_value(results_lib.parse_coord(v)) for v in results_lib.coord_array(list(axis))]
+  stored = results_lib.coord_array(list(axis)) if axis is not None else ()
+  return [claims_lib.cited_value(v) for v in claims_lib.checked_values(claim.get('per_values'), stored)]
 
 
 def _by_value(verdicts, value):

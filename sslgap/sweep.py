@@ -189,7 +189,7 @@ class Plan:
       per = segment_intervals(self, spec, self.call_width) if self.call_width else 0
       if per:
         total = spec.train.steps // spec.train.eval_every
-        seconds = predicted_call_seconds(self, spec, self.call_width) * per / total
+        seconds = predicted_segment_seconds(self, spec, self.call_width)
         minutes, weight = checkpoint_minutes(self.config, spec, self.call_width)
         text = (f'segments of {per} of {total} evaluation intervals (about {seconds:.3g} s each, predicted), a '
                 f'checkpoint of {weight / 1e6:.3g} MB per call every {minutes:.3g} min'
@@ -232,6 +232,13 @@ def predicted_call_seconds(plan, spec, width):
   """Seconds a call of `width` runs should take, from its FLOPs at the device's predicted rate."""
   rate = rehearse.PREDICTED_FLOPS.get(plan.device.get('platform'), rehearse.PREDICTED_FLOPS['gpu'])
   return rehearse.run_flops(spec) * width / (rate * plan.num_devices)
+
+
+def predicted_segment_seconds(plan, spec, width):
+  """Seconds a segment of a call of `width` runs should take (the whole call's, unsegmented)."""
+  call = predicted_call_seconds(plan, spec, width)
+  per = segment_intervals(plan, spec, width)
+  return call * per / (spec.train.steps // spec.train.eval_every) if per else call
 
 
 def checkpoint_bytes(spec, width):

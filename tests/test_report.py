@@ -192,3 +192,15 @@ def test_figures_of_tuple_axes_and_single_runs_draw(tmp_path):
 
 def test_a_table_cell_keeps_its_bars_escaped():
   assert findings.cell('||a|| / ||W||') == '\\|\\|a\\|\\| / \\|\\|W\\|\\|'
+
+
+def test_a_bad_citation_in_notes_edited_after_the_run_is_said_in_the_report(generated, tmp_path):
+  entries, _, _, _ = generated
+  first = entries[0]
+  path = tmp_path / 'edited.py'
+  text = open(first.experiment.config_path).read().replace('[[first]]', '[[second]]')
+  path.write_text(text)
+  edited = catalog.Experiment(first.experiment.id, 'T', 'learning_curves', str(path), (('small', ''),))
+  entry = report.check(report.Entry(edited, 'small', first.folder, grid=first.grid), n=200)
+  assert entry.notes.startswith('(The notes could not be rendered: config.notes: [[second]] cites no claim')
+  assert [v.verdict for v in entry.verdicts] == [v.verdict for v in first.verdicts]  # the verdicts still stand
