@@ -8,6 +8,7 @@ svg by the file's extension. draw(results) picks the figure a grid's config asks
 """
 
 import os
+import textwrap
 
 import matplotlib.ticker
 from matplotlib.figure import Figure
@@ -101,6 +102,10 @@ def run_description(config, results=None):
     what = f'({task.get("n")},{task.get("k")})-parity'
   elif name == 'sim':
     what = f'SIM He_{task.get("degree")} in d = {task.get("d")}'
+  elif name == 'modadd':
+    what = f'addition mod {task.get("p")}'
+  elif name == 'icl':
+    what = f'in-context regression, d = {task.get("d")}, {task.get("context")} examples'
   else:
     what = name
   kind = model.get('kind', '?')
@@ -109,11 +114,16 @@ def run_description(config, results=None):
     shape = f', width {model["width"]}'
   if 'hidden_layers' in model and 'model__hidden_layers' not in swept:
     shape += f', {model["hidden_layers"]} hidden'
+  if 'layers' in model and 'model__layers' not in swept:
+    shape += f', {model["layers"]} layers'
+  if 'dim' in model and 'model__dim' not in swept:
+    shape += f', dim {model["dim"]}'
   optimiser = optim.get('kind', 'sgd')
   number = lambda v: f'{v:,}' if isinstance(v, int) and not isinstance(v, bool) else (
       f'{v:g}' if isinstance(v, float) else str(v))
   lr = '' if 'lr' in swept or 'lr' not in hp else f' lr {number(hp["lr"])}'
-  mode = 'full-batch GD' if (config.get('data') or {}).get('mode') == 'full_batch' else \
+  full = (config.get('data') or {}).get('mode') == 'full_batch'
+  mode = ('full-batch GD' if optimiser == 'sgd' else 'full batch') if full else \
       f'batch {number(train.get("batch_size", "?"))}'
   return f'{what}; {kind}{shape}; {optimiser}{lr}, {mode}, {number(train.get("steps", "?"))} steps'
 
@@ -188,8 +198,8 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
     fig.legend(handles, names, loc='outside lower center', ncol=len(handles), fontsize=8, frameon=False)
   tuned = [a for a in results.axis_names if a not in (x_axis, y_axis, panel_axis, 'seed')]
   suffix = f', best {", ".join(name_of(a) for a in tuned)} per cell' if tuned else ''
-  fig.suptitle(f'{title}: final {name_of(metric)}, mean over {len(results.coords.get("seed", [0]))} seeds{suffix}\n'
-               f'{run_description(results.config, results)}', fontsize=10)
+  suptitle(fig, [f'{title}: final {name_of(metric)}, mean over {len(results.coords.get("seed", [0]))} seeds{suffix}',
+                 run_description(results.config, results)])
   return fig
 
 
@@ -207,13 +217,34 @@ def _panel_selection(plot, panel):
   return {plot['panels']: results_lib.parse_coord(panel)} if panel is not None else {}
 
 
-def _finish(fig, axes, plot, band):
+def _finish(fig, axes, plot, band, results):
   for ax in axes.flat:
     if ax.get_legend_handles_labels()[0]:
       ax.legend(fontsize=6)
-  title = plot.get('title', '')
-  fig.suptitle(f'{title}\n(bands: {band})' if band else title, fontsize=10)
+  lines = [plot.get('title', ''), run_description(results.config, results)]
+  suptitle(fig, lines + ([f'(bands: {band})'] if band else []))
   return fig
+
+
+def suptitle(fig, lines, fontsize=10):
+  """The figure's title, each line wrapped to the figure's width (a one-panel figure is narrow)."""
+  width = max(30, int(fig.get_figwidth() * 130 / fontsize))  # characters a line holds, about
+  text = '\n'.join(_wrap(line, width) for line in lines if line)
+  extra = text.count('\n') - 1  # the panels keep their height under a title of more than two lines
+  if extra > 0:
+    fig.set_figheight(fig.get_figheight() + extra * fontsize * 1.4 / 72)
+  fig.suptitle(text, fontsize=fontsize)
+
+
+def _wrap(line, width):
+  """A line broken at its '; ' parts where it can (task; model; optimiser), at spaces where it must."""
+  rows = []
+  for part in line.split('; '):
+    if rows and len(rows[-1]) + 2 + len(part) <= width:
+      rows[-1] += '; ' + part
+    else:
+      rows.append(part)
+  return '\n'.join(textwrap.fill(row, width) for row in rows)
 
 
 def _band(values):
@@ -269,7 +300,7 @@ def curves(results, plot):
             ax.set_yscale('log')
           if panel is not None:
             ax.set_title(value_label(plot['panels'], panel), fontsize=9)
-  return _finish(fig, axes, plot, BAND if 'seed' in results.axis_names else '')
+  return _finish(fig, axes, plot, BAND if 'seed' in results.axis_names else '', results)
 
 
 def final_vs_axis(results, plot):
@@ -297,7 +328,7 @@ def final_vs_axis(results, plot):
         ax.set_ylabel(f'final {name_of(metric)}')
         if panel is not None:
           ax.set_title(value_label(plot['panels'], panel), fontsize=9)
-  return _finish(fig, axes, plot, '95% bootstrap interval of the seed mean' if 'seed' in results.axis_names else '')
+  return _finish(fig, axes, plot, '95% bootstrap interval of the seed mean' if 'seed' in results.axis_names else '', results)
 
 
 # --- the theory model ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from sslgap import folder_paths
 from sslgap import merging
 from sslgap import notes as notes_lib
 from sslgap import plan_file
+from sslgap import plotting
 from sslgap import results as results_lib
 from sslgap import stopping
 from sslgap import sweep
@@ -45,6 +46,7 @@ class Entry:
   error: str = None
   verdicts: list = dataclasses.field(default_factory=list)
   notes: str = ''
+  plot: dict = None  # the current config's plot section (the figure may be restyled after the run)
   figure: str = None  # the figure's path, relative to the report
 
 
@@ -117,6 +119,8 @@ def check(entry, n=2000):
   config = catalog.load_config(entry.experiment, entry.scale)
   config_lib.load_plugins(config)  # a claim kind may be a plug-in's
   entry.notes = config.get('notes', '') or ''
+  plot = config.get('plot') or {}
+  entry.plot = json.loads(json.dumps(plot.to_dict() if hasattr(plot, 'to_dict') else plot))  # as in the grid
   try:
     notes_lib.check(config)  # notes may be edited after the run: a bad citation is said, not fatal
   except errors.ConfigError as e:
@@ -141,13 +145,27 @@ def _error(claim, error):
                             float('nan'), {})
 
 
-def copy_figure(entry, figures_dir, report_dir):
-  png = os.path.splitext(entry.grid)[0] + '.png' if entry.grid else None
-  if png and os.path.exists(png):
-    files.ensure_folder(figures_dir)
-    target = os.path.join(figures_dir, f'{entry.experiment.id}.png')
+def draw_figure(entry, figures_dir, report_dir, log=print):
+  """The experiment's figure beside the report, drawn from its grid by today's sslgap.plotting with the
+  current config's plot section (a PNG saved when the grid ran may predate a change to either: neither
+  changes a grid); that PNG, copied, only if the grid cannot be drawn."""
+  if not entry.grid:
+    return entry
+  files.ensure_folder(figures_dir)
+  target = os.path.join(figures_dir, f'{entry.experiment.id}.png')
+  try:
+    grid = results_lib.load(entry.grid)
+    if entry.plot:
+      grid.config = dict(grid.config, plot=entry.plot)
+    plotting.save(plotting.draw(grid), target)
+  except Exception as e:  # noqa: BLE001 -- a figure that cannot be drawn must not cost the report
+    png = os.path.splitext(entry.grid)[0] + '.png'
+    if not os.path.exists(png):
+      log(f'warning: {entry.experiment.id}: no figure ({type(e).__name__}: {e})')
+      return entry
+    log(f'warning: {entry.experiment.id}: figure copied as run ({type(e).__name__}: {e})')
     shutil.copyfile(png, target)
-    entry.figure = os.path.relpath(target, report_dir)
+  entry.figure = os.path.relpath(target, report_dir)
   return entry
 
 
@@ -301,7 +319,7 @@ def generate(experiments, scale, out_root, report_path, figures_dir=None, bootst
   entries = []
   for experiment in experiments:
     entry = check(run_one(experiment, scale, out_root, log), bootstrap_n)
-    entries.append(copy_figure(entry, figures_dir, report_dir))
+    entries.append(draw_figure(entry, figures_dir, report_dir, log))
     for v in entry.verdicts:
       log(f'  {experiment.id}: {v.verdict}: {v.claim.get("text", "")[:80]}')
   device = backend.local_devices()[0]

@@ -43,6 +43,7 @@ def get_config(arg=None):
   c.name = 'init_scale_heatmap'
   c.plot.x, c.plot.y = 'init_scale_first', 'init_scale_rest'
   c.plot.labels = dict(init_scale_first='first-layer init scale', init_scale_rest='other-layers init scale')
+  c.plot.title = 'Fig 6: init scales of the first layer and the other layers'
   preset = figures.preset(arg)
   if preset == 'small':
     c.sweep.init_scale_first = log2_grid(-2, 2, 2)

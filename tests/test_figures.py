@@ -43,3 +43,18 @@ def test_a_heatmap_says_what_ran_and_centres_its_gap():
   low, high = gap.get_clim()
   assert low == -high and 0.03 < high < 0.2  # centred at 0, as wide as the largest gap
   assert [t.get_text() for t in fig.legends[0].get_texts()][0] == 'default (1, 1)'
+
+
+def test_a_curve_figure_says_what_ran_and_its_title_fits_a_narrow_figure():
+  config = dict(CONFIG, model={'kind': 'transformer', 'layers': 2, 'dim': 32},
+                task={'name': 'icl', 'd': 2, 'context': 8}, optim={'kind': 'adamw'},
+                data={'mode': 'full_batch'}, plot={'metrics': ['test_acc'], 'lines': 'dataset_size', 'title': 'Fig 9'})
+  r = _curves('minibatch', np.broadcast_to(STEPS * 16.0, (1, 1, len(STEPS))))
+  r = results.Results(r.axis_names, r.coords, r.eval_steps, r.metrics, config)
+  title = plotting.draw(r)._suptitle.get_text()
+  lines = title.split('\n')
+  assert lines[0] == 'Fig 9' and lines[-1].startswith('(bands:')
+  assert 'in-context regression, d = 2, 8 examples' in title and 'transformer, 2 layers, dim 32' in title
+  assert 'adamw lr 0.1, full batch, 30 steps' in title  # AdamW on the whole set is not "GD"
+  assert all(len(line) <= 57 for line in lines)  # one panel of 4.4 inches at 10 pt
+  assert not any(line.endswith(('transformer, 2', ',')) for line in lines)  # broken at '; ', not inside a part

@@ -204,3 +204,21 @@ def test_a_bad_citation_in_notes_edited_after_the_run_is_said_in_the_report(gene
   entry = report.check(report.Entry(edited, 'small', first.folder, grid=first.grid), n=200)
   assert entry.notes.startswith('(The notes could not be rendered: config.notes: [[second]] cites no claim')
   assert [v.verdict for v in entry.verdicts] == [v.verdict for v in first.verdicts]  # the verdicts still stand
+
+
+def test_the_reports_figure_is_drawn_from_the_grid_with_the_plot_section_of_today(generated, tmp_path, monkeypatch):
+  entries, _, _, _ = generated
+  first = entries[0]
+  path = tmp_path / 'retitled.py'
+  text = open(first.experiment.config_path).read().replace("lines='dataset_size')",
+                                                           "lines='dataset_size', title='Fig T: retitled after the run')")
+  path.write_text(text)
+  retitled = catalog.Experiment(first.experiment.id, 'T', 'learning_curves', str(path), (('small', ''),))
+  entry = report.check(report.Entry(retitled, 'small', first.folder, grid=first.grid), n=200)
+  assert entry.plot['title'] == 'Fig T: retitled after the run'
+  drawn = []
+  monkeypatch.setattr(report.plotting, 'save', lambda fig, target: drawn.append(fig._suptitle.get_text()))
+  report.draw_figure(entry, str(tmp_path / 'figures'), str(tmp_path))
+  (title,) = drawn
+  assert title.startswith('Fig T: retitled after the run\n(8,3)-parity; mlp, width 16')
+  assert entry.figure == os.path.join('figures', f'{first.experiment.id}.png')
