@@ -11,6 +11,7 @@ import os
 import textwrap
 
 import matplotlib.ticker
+import matplotlib.transforms
 from matplotlib.figure import Figure
 import numpy as np
 
@@ -217,10 +218,36 @@ def _panel_selection(plot, panel):
   return {plot['panels']: results_lib.parse_coord(panel)} if panel is not None else {}
 
 
+LEGEND_FONT = 7
+
+
+def _legends(fig, axes):
+  """Legends below the panels, never over the curves: one for the figure when every column names the
+  same lines, else one under each column (its lines' tuned values differ); the panels keep their height."""
+  columns = [axes[-1, c].get_legend_handles_labels() for c in range(axes.shape[1])]
+  columns = [(h, l) for h, l in columns if h]
+  if not columns:
+    return
+  shared = all(l == columns[0][1] for _, l in columns)
+  per_width = fig.get_figwidth() if shared else fig.get_figwidth() / axes.shape[1]
+  longest = max(len(label) for _, labels in columns for label in labels)
+  count = max(len(labels) for _, labels in columns)
+  ncol = max(1, min(count, int(per_width * 72 / (longest * LEGEND_FONT * 0.62 + 30))))  # DejaVu: ~0.6 em a character
+  rows = -(-count // ncol)
+  if shared:
+    fig.legend(*columns[0], loc='outside lower center', ncol=ncol, fontsize=LEGEND_FONT, frameon=False)
+  else:
+    below = matplotlib.transforms.ScaledTranslation(0, -0.45, fig.dpi_scale_trans)  # under the x label
+    for c in range(axes.shape[1]):
+      ax = axes[-1, c]
+      if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc='upper center', bbox_to_anchor=(0.5, 0), bbox_transform=ax.transAxes + below, ncol=ncol,
+                  fontsize=LEGEND_FONT, frameon=False)
+  fig.set_figheight(fig.get_figheight() + rows * LEGEND_FONT * 1.35 / 72 + (0.1 if shared else 0.5))
+
+
 def _finish(fig, axes, plot, band, results):
-  for ax in axes.flat:
-    if ax.get_legend_handles_labels()[0]:
-      ax.legend(fontsize=6)
+  _legends(fig, axes)
   lines = [plot.get('title', ''), run_description(results.config, results)]
   suptitle(fig, lines + ([f'(bands: {band})'] if band else []))
   return fig

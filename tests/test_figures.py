@@ -58,3 +58,36 @@ def test_a_curve_figure_says_what_ran_and_its_title_fits_a_narrow_figure():
   assert 'adamw lr 0.1, full batch, 30 steps' in title  # AdamW on the whole set is not "GD"
   assert all(len(line) <= 57 for line in lines)  # one panel of 4.4 inches at 10 pt
   assert not any(line.endswith(('transformer, 2', ',')) for line in lines)  # broken at '; ', not inside a part
+
+
+def _panels_with_tuned_lr():
+  """Two panels (width) x two series x two lrs; the best lr differs between the panels."""
+  acc = np.full((2, 2, 2, 3, len(STEPS)), 0.5)
+  acc[0, :, 0] += np.linspace(0, 0.4, len(STEPS))  # width 16: lr 0.1 is best
+  acc[1, :, 1] += np.linspace(0, 0.4, len(STEPS))  # width 32: lr 0.3 is best
+  config = dict(CONFIG, plot={'metrics': ['test_acc', 'train_acc'], 'lines': 'dataset_size', 'panels': 'model__width'})
+  coords = {'model__width': np.array([16, 32]), 'dataset_size': np.array([64, 256]), 'lr': np.array([0.1, 0.3]),
+            'seed': np.arange(3)}
+  return results.Results(['model__width', 'dataset_size', 'lr', 'seed'], coords, STEPS,
+                         {'test_acc': acc, 'train_acc': acc}, config)
+
+
+def _below(fig, legend, ax):
+  """Whether the legend, once laid out, lies wholly under the panel (its tick labels and x label too)."""
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  canvas = FigureCanvasAgg(fig)
+  canvas.draw()
+  renderer = canvas.get_renderer()
+  return legend.get_window_extent(renderer).y1 <= ax.xaxis.get_tightbbox(renderer).y0 + 1
+
+
+def test_legends_sit_below_the_panels_never_over_the_curves():
+  shared = plotting.draw(_curves('minibatch', np.broadcast_to(STEPS * 16.0, (1, 1, len(STEPS)))))
+  (legend,) = shared.legends  # every column names the same lines: one legend for the figure
+  assert not any(ax.get_legend() for ax in shared.axes) and _below(shared, legend, shared.axes[-1])
+  tuned = plotting.draw(_panels_with_tuned_lr())
+  assert not tuned.legends
+  bottom = [ax for ax in tuned.axes if ax.get_legend()]
+  assert len(bottom) == 2 and all(_below(tuned, ax.get_legend(), ax) for ax in bottom)  # one under each column
+  texts = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in bottom]
+  assert '(learning rate 0.1)' in texts[0][0] and '(learning rate 0.3)' in texts[1][0]
