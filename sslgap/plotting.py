@@ -124,9 +124,11 @@ def run_description(config, results=None):
       f'{v:g}' if isinstance(v, float) else str(v))
   lr = '' if 'lr' in swept or 'lr' not in hp else f' lr {number(hp["lr"])}'
   full = (config.get('data') or {}).get('mode') == 'full_batch'
-  mode = ('full-batch GD' if optimiser == 'sgd' else 'full batch') if full else \
-      f'batch {number(train.get("batch_size", "?"))}'
-  return f'{what}; {kind}{shape}; {optimiser}{lr}, {mode}, {number(train.get("steps", "?"))} steps'
+  if full and optimiser == 'sgd':
+    update = f'full-batch GD{lr}'
+  else:
+    update = f'{optimiser}{lr}, ' + ('full batch' if full else f'batch {number(train.get("batch_size", "?"))}')
+  return f'{what}; {kind}{shape}; {update}, {number(train.get("steps", "?"))} steps'
 
 
 SATURATED, CHANCE = 0.995, 0.55  # a seed-mean accuracy at least / at most this: at the ceiling / at chance

@@ -32,4 +32,4 @@ def get_config(arg=None):
            a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
   )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__hidden_layers', x=('steps',),
-                             title='Fig 11(a): depth, (20,6)-parity')
+                             title='Fig 11(a): depth')

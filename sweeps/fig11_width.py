@@ -32,4 +32,4 @@ def get_config(arg=None):
            direction='decreasing', a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
   )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__width', x=('steps',),
-                             title='Fig 11(b): width, (20,6)-parity')
+                             title='Fig 11(b): width')

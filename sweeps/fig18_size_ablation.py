@@ -33,4 +33,4 @@ def get_config(arg=None):
            a={'dataset_size': 8192}, b={'dataset_size': 1024}),
   )
   return figures.curves_plot(c, ['test_acc', 'train_acc'], lines='dataset_size', x=('steps',),
-                             title='Fig 18: small-set size, (20,6)-parity, 2 hidden layers')
+                             title='Fig 18: small-set size')

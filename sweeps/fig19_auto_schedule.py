@@ -44,4 +44,4 @@ def get_config(arg=None):
       ('auto-schedule (75% train acc. or 50 epochs)', {'data__schedule': 'auto', 'phase_sizes': phases}),
       ('fixed 6-phase, 10 epochs each', {'data__schedule': 'fixed', 'phase_sizes': phases}),
       ('online', {'data__schedule': 'fixed', 'phase_sizes': ('online',) * 6}),
-  ], x=('steps',), title='Fig 19: auto-schedule, (20,6)-parity')
+  ], x=('steps',), title='Fig 19: auto-schedule')

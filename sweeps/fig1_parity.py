@@ -72,7 +72,7 @@ def get_config(arg=None):
     return figures.curves_plot(c, ['test_acc', 'train_acc'], series=[
         (f'6-phase from {s[0]:,}', {'phase_sizes': s}) for s in schedules] + [
         (f'N-subset, N = {n[0]:,}', {'phase_sizes': n}) for n in subsets] + [('online', {'phase_sizes': online})],
-        x=('steps',), title='Fig 1 (MLP): (20,6)-parity, SGD batch 128')
+        x=('steps',), title='Fig 1 (MLP): parity')
   c.sweep.phase_sizes = (phases, (phases[-1],) * 6, online)
   # The medium run found every line fastest at lr 0.4-1.5, and converging by step 2,850 at lr >= 0.1.
   c.sweep.lr = (0.2, 0.5) if preset == 'small' else figures.lr_grid(0.1 * 1.2**7.5, 16)
@@ -89,4 +89,4 @@ def get_config(arg=None):
       ('6-phase', {'phase_sizes': phases}),
       (f'N-subset, N = {phases[-1]:,}', {'phase_sizes': (phases[-1],) * 6}),
       ('online', {'phase_sizes': online}),
-  ], title='Fig 1 (MLP): (20,6)-parity, SGD batch 128')
+  ], title='Fig 1 (MLP): parity')

@@ -42,4 +42,4 @@ def get_config(arg=None):
       ('2-phase: 4,096 then online', {'phase_sizes': smaller}),
       ('16,384-subset throughout', {'phase_sizes': (16384, 16384)}),
       ('online', {'phase_sizes': ('online', 'online')}),
-  ], title='Fig 1 (MLP): SIM He_3, d = 40, SGD batch 128')
+  ], title='Fig 1 (MLP): single-index model')

@@ -36,4 +36,4 @@ def get_config(arg=None):
            metric='test_acc', target=0.9, tolerance=0.5, a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
   )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size',
-                             title='Fig 29: AdamW, (20,6)-parity, 2 hidden layers')
+                             title='Fig 29: AdamW')

@@ -43,4 +43,4 @@ def get_config(arg=None):
       ('N = 8,192, column means 0', {'data__debias': 'mean', 'dataset_size': 8192}),
       ('N = 8,192, means, pairwise products, label mean 0', {'data__debias': 'second_order', 'dataset_size': 8192}),
       ('online', {'data__debias': 'none', 'dataset_size': 'online'}),
-  ], title='Fig 3(a): debiased small sets, (20,6)-parity, 2 hidden layers')
+  ], title='Fig 3(a): debiased small sets')

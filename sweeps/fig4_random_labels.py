@@ -67,7 +67,7 @@ def medium(c, steps):
   return figures.curves_plot(c, ['test_acc', 'norm_ratio'], series=[
       (f'phase 1: N = {n:,}, {"random" if r else "true"} labels', {'phase_sizes': (n, 'online'), 'random_label_phases': r})
       for n in (256, 1024, 4096) for r in (0, 1)] + [('online', reference)],
-      x=('steps',), title='Figs 4 and 12: random labels in phase 1, (20,6)-parity')
+      x=('steps',), title='Figs 4 and 12: random labels in phase 1')
 
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
@@ -113,4 +113,4 @@ def get_config(arg=None):
       (f'phase 1: N = {first:,}, true labels', {'phase_sizes': (first, 'online'), 'random_label_phases': 0}),
       (f'phase 1: N = {first:,}, random labels', {'phase_sizes': (first, 'online'), 'random_label_phases': 1}),
       ('online', {'phase_sizes': ('online', 'online'), 'random_label_phases': 0}),
-  ], x=('steps',), title='Figs 4 and 12: random labels in phase 1, (20,6)-parity')
+  ], x=('steps',), title='Figs 4 and 12: random labels in phase 1')

@@ -40,4 +40,4 @@ def get_config(arg=None):
            b={'dataset_size': 'online', 'model__width': c.sweep.model__width[-1]}),
   )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__width', x_axis='alpha',
-                             title='Figs 7, 23: alpha-scaling across widths, (20,6)-parity')
+                             title='Figs 7, 23: alpha-scaling across widths')

@@ -73,4 +73,4 @@ def get_config(arg=None):
                'N, evaluates every 10 steps and checks each lr in steps and in compute.')
   return figures.curves_plot(c, ['test_acc', 'train_acc'], lines='dataset_size', x=('steps', 'compute'),
                              panels='lr' if preset != 'small' else None,
-                             title=f'Fig 15: full-batch AdamW, Transformer, ({n},3)-parity')
+                             title='Fig 15: full-batch AdamW')

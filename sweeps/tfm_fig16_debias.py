@@ -57,4 +57,4 @@ def get_config(arg=None):
       (f'N = {size:,}, column means 0', {'data__debias': 'mean', 'dataset_size': size}),
       (f'N = {size:,}, second-order debiased', {'data__debias': 'second_order', 'dataset_size': size}),
       ('online', {'data__debias': 'none', 'dataset_size': 'online'}),
-  ], title='Fig 16: debiased small sets, Transformer, parity')
+  ], title='Fig 16: debiased small sets')

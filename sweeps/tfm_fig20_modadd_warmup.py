@@ -67,4 +67,4 @@ def get_config(arg=None):
   series = [(f'phase 1: {first} examples, {"random" if r else "true"} labels',
              {'phase_sizes': (first, population), 'random_label_phases': r}) for first in firsts for r in (1, 0)]
   return figures.curves_plot(c, ['test_acc', 'train_acc'], x=('steps',), series=series + [
-      ('population throughout', reference)], title='Fig 20: random-label warm-up, modular addition')
+      ('population throughout', reference)], title='Fig 20: random-label warm-up')

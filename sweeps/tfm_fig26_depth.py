@@ -34,4 +34,4 @@ def get_config(arg=None):
            a={'model__layers': layers, 'dataset_size': size}, b={'model__layers': layers, 'dataset_size': 'online'})
       for layers in c.sweep.model__layers)
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__layers', x=('steps',),
-                             title='Fig 26: Transformer depth, parity')
+                             title='Fig 26: Transformer depth')

@@ -68,4 +68,4 @@ def get_config(arg=None):
             ('W_Q, W_K on the subset; the rest online', dict(qk_on_subset, dataset_size=size)),
             ('all online', {'data__online_groups': (), 'dataset_size': 'online'})]
   return figures.curves_plot(c, ['test_acc'], x=('steps',), series=series,
-                             title='Fig 30: per-parameter data source, Transformer, parity')
+                             title='Fig 30: per-parameter data source')

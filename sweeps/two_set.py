@@ -38,4 +38,4 @@ def get_config(arg=None):
       ('two-set, p = 0.5', {'pool_fraction': 0.5, 'dataset_size': 8192}),
       ('two-set, p = 0.25', {'pool_fraction': 0.25, 'dataset_size': 8192}),
       ('online', {'pool_fraction': 1.0, 'dataset_size': 'online'}),
-  ], title='Two-set training, (20,6)-parity')
+  ], title='Two-set training')
