@@ -98,37 +98,37 @@ def run_description(config, results=None):
   task, model = dict(config.get('task') or {}), dict(config.get('model') or {})
   train, optim, hp = dict(config.get('train') or {}), dict(config.get('optim') or {}), dict(config.get('hp') or {})
   swept = set(results.axis_names) if results is not None else set()
+  fixed = lambda section, values, key: key in values and f'{section}__{key}' not in swept
+  # a swept task value is named by its symbol; the axes give its values
+  symbol = lambda key, name=None: task[key] if fixed('task', task, key) else (name or key)
   name = task.get('name', '?')
   if name == 'parity':
-    what = f'({task.get("n")},{task.get("k")})-parity'
+    what = f'({symbol("n")},{symbol("k")})-parity'
   elif name == 'sim':
-    what = f'SIM He_{task.get("degree")} in d = {task.get("d")}'
+    what = f'SIM He_{symbol("degree", "k")}' + (f' in d = {task["d"]}' if fixed('task', task, 'd') else '')
   elif name == 'modadd':
-    what = f'addition mod {task.get("p")}'
+    what = f'addition mod {symbol("p")}'
   elif name == 'icl':
-    what = f'in-context regression, d = {task.get("d")}, {task.get("context")} examples'
+    what = 'in-context regression' + (f', d = {task["d"]}' if fixed('task', task, 'd') else '') + (
+        f', {task["context"]} examples' if fixed('task', task, 'context') else '')
   else:
     what = name
   kind = model.get('kind', '?')
-  shape = ''
-  if 'width' in model and 'model__width' not in swept:
-    shape = f', width {model["width"]}'
-  if 'hidden_layers' in model and 'model__hidden_layers' not in swept:
-    shape += f', {model["hidden_layers"]} hidden'
-  if 'layers' in model and 'model__layers' not in swept:
-    shape += f', {model["layers"]} layers'
-  if 'dim' in model and 'model__dim' not in swept:
-    shape += f', dim {model["dim"]}'
+  shape = ''.join(f', {label.format(model[key])}' for key, label in (
+      ('width', 'width {}'), ('hidden_layers', '{} hidden'), ('layers', '{} layers'), ('dim', 'dim {}'))
+      if fixed('model', model, key))
   optimiser = optim.get('kind', 'sgd')
   number = lambda v: f'{v:,}' if isinstance(v, int) and not isinstance(v, bool) else (
       f'{v:g}' if isinstance(v, float) else str(v))
   lr = '' if 'lr' in swept or 'lr' not in hp else f' lr {number(hp["lr"])}'
   full = (config.get('data') or {}).get('mode') == 'full_batch'
+  batch = '' if not fixed('train', train, 'batch_size') else f', batch {number(train["batch_size"])}'
   if full and optimiser == 'sgd':
     update = f'full-batch GD{lr}'
   else:
-    update = f'{optimiser}{lr}, ' + ('full batch' if full else f'batch {number(train.get("batch_size", "?"))}')
-  return f'{what}; {kind}{shape}; {update}, {number(train.get("steps", "?"))} steps'
+    update = f'{optimiser}{lr}' + (', full batch' if full else batch)
+  steps = f', {number(train["steps"])} steps' if fixed('train', train, 'steps') else ''
+  return f'{what}; {kind}{shape}; {update}{steps}'
 
 
 SATURATED, CHANCE = 0.995, 0.55  # a seed-mean accuracy at least / at most this: at the ceiling / at chance
@@ -223,33 +223,36 @@ def _panel_selection(plot, panel):
 LEGEND_FONT = 7
 
 
-def _legends(fig, axes):
-  """Legends below the panels, never over the curves: one for the figure when every column names the
-  same lines, else one under each column (its lines' tuned values differ); the panels keep their height."""
-  columns = [axes[-1, c].get_legend_handles_labels() for c in range(axes.shape[1])]
-  columns = [(h, l) for h, l in columns if h]
-  if not columns:
+def _legends(fig, axes, group=1):
+  """Legends below the panels, never over the curves: one for the figure when every panel names the
+  same lines, else one under each panel (its lines' tuned values differ), spanning its `group` columns
+  (steps and compute); the panels keep their height."""
+  firsts = range(0, axes.shape[1], group)
+  panels = [axes[-1, c].get_legend_handles_labels() for c in firsts]
+  labelled = [(h, l) for h, l in panels if h]
+  if not labelled:
     return
-  shared = all(l == columns[0][1] for _, l in columns)
-  per_width = fig.get_figwidth() if shared else fig.get_figwidth() / axes.shape[1]
-  longest = max(len(label) for _, labels in columns for label in labels)
-  count = max(len(labels) for _, labels in columns)
+  shared = all(l == labelled[0][1] for _, l in labelled)
+  per_width = fig.get_figwidth() * (1 if shared else group / axes.shape[1])
+  longest = max(len(label) for _, labels in labelled for label in labels)
+  count = max(len(labels) for _, labels in labelled)
   ncol = max(1, min(count, int(per_width * 72 / (longest * LEGEND_FONT * 0.62 + 30))))  # DejaVu: ~0.6 em a character
   rows = -(-count // ncol)
   if shared:
-    fig.legend(*columns[0], loc='outside lower center', ncol=ncol, fontsize=LEGEND_FONT, frameon=False)
+    fig.legend(*labelled[0], loc='outside lower center', ncol=ncol, fontsize=LEGEND_FONT, frameon=False)
   else:
     below = matplotlib.transforms.ScaledTranslation(0, -0.45, fig.dpi_scale_trans)  # under the x label
-    for c in range(axes.shape[1]):
+    where = dict(loc='upper center', bbox_to_anchor=(0.5, 0)) if group == 1 else dict(
+        loc='upper left', bbox_to_anchor=(0, 0))  # from the panel's first column across the others
+    for c in firsts:
       ax = axes[-1, c]
       if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc='upper center', bbox_to_anchor=(0.5, 0), bbox_transform=ax.transAxes + below, ncol=ncol,
-                  fontsize=LEGEND_FONT, frameon=False)
+        ax.legend(**where, bbox_transform=ax.transAxes + below, ncol=ncol, fontsize=LEGEND_FONT, frameon=False)
   fig.set_figheight(fig.get_figheight() + rows * LEGEND_FONT * 1.35 / 72 + (0.1 if shared else 0.5))
 
 
-def _finish(fig, axes, plot, band, results):
-  _legends(fig, axes)
+def _finish(fig, axes, plot, band, results, group=1):
+  _legends(fig, axes, group)
   lines = [plot.get('title', ''), run_description(results.config, results)]
   suptitle(fig, lines + ([f'(bands: {band})'] if band else []))
   return fig
@@ -257,7 +260,7 @@ def _finish(fig, axes, plot, band, results):
 
 def suptitle(fig, lines, fontsize=10):
   """The figure's title, each line wrapped to the figure's width (a one-panel figure is narrow)."""
-  width = max(30, int(fig.get_figwidth() * 130 / fontsize))  # characters a line holds, about
+  width = max(30, int(fig.get_figwidth() * 72 / (0.62 * fontsize)))  # characters a line holds (0.62 em each)
   text = '\n'.join(_wrap(line, width) for line in lines if line)
   extra = text.count('\n') - 1  # the panels keep their height under a title of more than two lines
   if extra > 0:
@@ -329,7 +332,7 @@ def curves(results, plot):
             ax.set_yscale('log')
           if panel is not None:
             ax.set_title(value_label(plot['panels'], panel), fontsize=9)
-  return _finish(fig, axes, plot, BAND if 'seed' in results.axis_names else '', results)
+  return _finish(fig, axes, plot, BAND if 'seed' in results.axis_names else '', results, group=len(xs))
 
 
 def final_vs_axis(results, plot):
@@ -357,7 +360,7 @@ def final_vs_axis(results, plot):
         ax.set_ylabel(f'final {name_of(metric)}')
         if panel is not None:
           ax.set_title(value_label(plot['panels'], panel), fontsize=9)
-  return _finish(fig, axes, plot, '95% bootstrap interval of the seed mean' if 'seed' in results.axis_names else '', results)
+  return _finish(fig, axes, plot, BAND if 'seed' in results.axis_names else '', results)
 
 
 # --- the theory model ---------------------------------------------------------------------------

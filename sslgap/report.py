@@ -46,7 +46,7 @@ class Entry:
   error: str = None
   verdicts: list = dataclasses.field(default_factory=list)
   notes: str = ''
-  plot: dict = None  # the current config's plot section (the figure may be restyled after the run)
+  results: object = None  # the grid, loaded by check and described by today's config's plot section
   figure: str = None  # the figure's path, relative to the report
 
 
@@ -119,8 +119,7 @@ def check(entry, n=2000):
   config = catalog.load_config(entry.experiment, entry.scale)
   config_lib.load_plugins(config)  # a claim kind may be a plug-in's
   entry.notes = config.get('notes', '') or ''
-  plot = config.get('plot') or {}
-  entry.plot = json.loads(json.dumps(plot.to_dict() if hasattr(plot, 'to_dict') else plot))  # as in the grid
+  entry.results = _with_plot(grid, config)
   try:
     notes_lib.check(config)  # notes may be edited after the run: a bad citation is said, not fatal
   except errors.ConfigError as e:
@@ -140,6 +139,19 @@ def check(entry, n=2000):
   return entry
 
 
+def _with_plot(grid, config):
+  """The grid described by the config's plot section as it is today (none: the default figure)."""
+  described = dict(grid.config)
+  described.pop('plot', None)
+  try:
+    plot = config_lib.section_json(config, 'plot')
+  except (TypeError, ValueError):  # a plot value JSON cannot hold: the figure fails and is said, not the report
+    return grid
+  if plot is not None:
+    described['plot'] = plot
+  return grid.with_config(described)
+
+
 def _error(claim, error):
   return claims_lib.Verdict(dict(claim), 'error', f'{type(error).__name__}: {error}', float('nan'), float('nan'),
                             float('nan'), {})
@@ -154,9 +166,7 @@ def draw_figure(entry, figures_dir, report_dir, log=print):
   files.ensure_folder(figures_dir)
   target = os.path.join(figures_dir, f'{entry.experiment.id}.png')
   try:
-    grid = results_lib.load(entry.grid)
-    if entry.plot:
-      grid.config = dict(grid.config, plot=entry.plot)
+    grid = entry.results if entry.results is not None else sweep.with_examples(results_lib.load(entry.grid))
     plotting.save(plotting.draw(grid), target)
   except Exception as e:  # noqa: BLE001 -- a figure that cannot be drawn must not cost the report
     png = os.path.splitext(entry.grid)[0] + '.png'

@@ -6,7 +6,7 @@
 
 Each experiment (sslgap.catalog) runs into <out>/<scale>/<experiment> unless its grid is complete
 there (an interrupted one resumes), then its claims are checked on the grid with bootstrap
-intervals and the report is written from the grids alone, with each figure copied beside it.
+intervals and the report is written from the grids alone, with each figure drawn from its grid beside it.
 The report goes to --report; by default to docs/ when every experiment of a scale runs into
 results/, else next to the grids (<out>/<scale>/REPORT.md), so a partial run never replaces
 the docs' report. SIGINT or SIGTERM is passed on to the experiment running, which saves its

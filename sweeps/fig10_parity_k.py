@@ -32,4 +32,4 @@ def get_config(arg=None):
            x_axis='task__k', a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
   )
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='task__k', x=('steps',),
-                             title='Fig 10: task difficulty, (20,k)-parity')
+                             title='Fig 10: task difficulty, parity degree k')

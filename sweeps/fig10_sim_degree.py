@@ -37,4 +37,4 @@ def get_config(arg=None):
   return figures.curves_plot(c, ['test_loss'], best='min', panels='task__degree', x=('steps',), series=[
       ('2-phase: 16,384 then online', {'phase_sizes': (16384, 'online')}),
       ('online', {'phase_sizes': ('online', 'online')}),
-  ], title='Fig 10: SIM He_2 vs He_3, d = 40')
+  ], title='Fig 10: task difficulty, He_2 vs He_3')

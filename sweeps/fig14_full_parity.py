@@ -33,4 +33,4 @@ def get_config(arg=None):
            metric='test_acc', target=0.9, a={'dataset_size': 2**(n - 2)}, b={'dataset_size': 2**n}),
   )
   return figures.curves_plot(c, ['test_acc', 'train_acc'], lines='dataset_size',
-                             title=f'Fig 14: full parity, n = k = {n}')
+                             title='Fig 14: full parity (k = n)')

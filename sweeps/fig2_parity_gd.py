@@ -98,4 +98,4 @@ def get_config(arg=None):
                 '[[n18@square]]). In compute 2^14 wins ([[compute]]), by about 2^6, the ratio of the set sizes.')
   return figures.curves_plot(c, ['test_acc', 'train_acc'], lines='dataset_size',
                              panels='loss' if preset != 'small' else None,
-                             title='Fig 2: full-batch GD, parity')
+                             title='Fig 2: parity')

@@ -42,4 +42,4 @@ def get_config(arg=None):
       (f'2-phase: {first:,} then {second:,}', {'phase_sizes': (first, second)}),
       (f'{second:,} throughout', {'phase_sizes': (second, second)}),
       (f'{first:,} throughout', {'phase_sizes': (first, first)}),
-  ], title='Fig 2: full-batch GD, single-index model')
+  ], title='Fig 2: single-index model')

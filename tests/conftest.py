@@ -5,8 +5,12 @@ import tempfile
 # Tests run on the CPU with one device unless a test asks for more in a subprocess.
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 # Many tests run the same tiny kernels in fresh processes: JAX's persistent compilation cache,
-# shared by the session and its subprocesses, saves each a few seconds of compiling.
-os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='sslgap-tests-jax-cache-'))
+# shared by the session and its subprocesses, saves each a few seconds of compiling. One folder per
+# xdist worker: JAX writes an entry in place, so a worker could read another's half-written entry and
+# warn on the stderr that tests read.
+_cache = os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='sslgap-tests-jax-cache-'))
+if os.environ.get('PYTEST_XDIST_WORKER'):
+  os.environ['JAX_COMPILATION_CACHE_DIR'] = os.path.join(_cache, os.environ['PYTEST_XDIST_WORKER'])
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -1,6 +1,7 @@
 """Figures that explain themselves: what ran in the title, one colour range for the values, a gap map
 centred at 0, the default init in the legend, no compute panel that repeats the step panel."""
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
 
 from sslgap import plotting
@@ -48,15 +49,20 @@ def test_a_heatmap_says_what_ran_and_centres_its_gap():
 def test_a_curve_figure_says_what_ran_and_its_title_fits_a_narrow_figure():
   config = dict(CONFIG, model={'kind': 'transformer', 'layers': 2, 'dim': 32},
                 task={'name': 'icl', 'd': 2, 'context': 8}, optim={'kind': 'adamw'},
-                data={'mode': 'full_batch'}, plot={'metrics': ['test_acc'], 'lines': 'dataset_size', 'title': 'Fig 9'})
+                data={'mode': 'full_batch'}, plot={'metrics': ['test_acc'], 'lines': 'dataset_size',
+                                                   'title': 'Fig 9: 1024000 4096000 16384000 65536000 262144000 1048576000 examples'})
   r = _curves('minibatch', np.broadcast_to(STEPS * 16.0, (1, 1, len(STEPS))))
   r = results.Results(r.axis_names, r.coords, r.eval_steps, r.metrics, config)
-  title = plotting.draw(r)._suptitle.get_text()
+  fig = plotting.draw(r)
+  title = fig._suptitle.get_text()
   lines = title.split('\n')
-  assert lines[0] == 'Fig 9' and lines[-1].startswith('(bands:')
+  assert lines[0].startswith('Fig 9: 1024000') and lines[-1].startswith('(bands:')
   assert 'in-context regression, d = 2, 8 examples' in title and 'transformer, 2 layers, dim 32' in title
   assert 'adamw lr 0.1, full batch, 30 steps' in title  # AdamW on the whole set is not "GD"
-  assert all(len(line) <= 57 for line in lines)  # one panel of 4.4 inches at 10 pt
+  canvas = FigureCanvasAgg(fig)
+  canvas.draw()
+  drawn = fig._suptitle.get_window_extent(canvas.get_renderer())
+  assert 0 <= drawn.x0 and drawn.x1 <= fig.bbox.width  # one panel of 4.4 inches holds every line
   assert not any(line.endswith(('transformer, 2', ',')) for line in lines)  # broken at '; ', not inside a part
 
 
@@ -74,7 +80,6 @@ def _panels_with_tuned_lr():
 
 def _below(fig, legend, ax):
   """Whether the legend, once laid out, lies wholly under the panel (its tick labels and x label too)."""
-  from matplotlib.backends.backend_agg import FigureCanvasAgg
   canvas = FigureCanvasAgg(fig)
   canvas.draw()
   renderer = canvas.get_renderer()
@@ -91,3 +96,9 @@ def test_legends_sit_below_the_panels_never_over_the_curves():
   assert len(bottom) == 2 and all(_below(tuned, ax.get_legend(), ax) for ax in bottom)  # one under each column
   texts = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in bottom]
   assert '(learning rate 0.1)' in texts[0][0] and '(learning rate 0.3)' in texts[1][0]
+  per_size = np.array([64.0, 256.0])[None, :, None, None, None] * STEPS  # full batch: compute differs from steps
+  with_compute = plotting.draw(_panels_with_tuned_lr().with_examples(per_size))
+  assert len(with_compute.axes) == 8  # two metrics x two panels x (steps, compute)
+  bottom = [ax for ax in with_compute.axes if ax.get_legend()]
+  assert bottom == [with_compute.axes[4], with_compute.axes[6]]  # under each panel's steps column, not per column
+  assert all(_below(with_compute, ax.get_legend(), ax) for ax in bottom)

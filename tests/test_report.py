@@ -3,6 +3,7 @@ API, --help, and figures that leave the session's matplotlib alone."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -215,10 +216,34 @@ def test_the_reports_figure_is_drawn_from_the_grid_with_the_plot_section_of_toda
   path.write_text(text)
   retitled = catalog.Experiment(first.experiment.id, 'T', 'learning_curves', str(path), (('small', ''),))
   entry = report.check(report.Entry(retitled, 'small', first.folder, grid=first.grid), n=200)
-  assert entry.plot['title'] == 'Fig T: retitled after the run'
+  assert entry.results.config['plot']['title'] == 'Fig T: retitled after the run'
   drawn = []
   monkeypatch.setattr(report.plotting, 'save', lambda fig, target: drawn.append(fig._suptitle.get_text()))
   report.draw_figure(entry, str(tmp_path / 'figures'), str(tmp_path))
   (title,) = drawn
   assert title.startswith('Fig T: retitled after the run\n(8,3)-parity; mlp, width 16')
   assert entry.figure == os.path.join('figures', f'{first.experiment.id}.png')
+
+
+def test_a_figure_that_cannot_be_drawn_is_copied_as_it_ran_or_said_missing(generated, tmp_path, monkeypatch):
+  entries, _, _, _ = generated
+  entry = report.check(report.Entry(entries[0].experiment, 'small', entries[0].folder, grid=entries[0].grid), n=200)
+  run_png = os.path.splitext(entry.grid)[0] + '.png'
+  assert os.path.exists(run_png)
+
+  def broken(grid):
+    raise ValueError('no such metric')
+  monkeypatch.setattr(report.plotting, 'draw', broken)
+  said = []
+  report.draw_figure(entry, str(tmp_path / 'figures'), str(tmp_path), log=said.append)
+  assert said == [f'warning: {entry.experiment.id}: figure copied as run (ValueError: no such metric)']
+  copied = tmp_path / 'figures' / f'{entry.experiment.id}.png'
+  assert copied.read_bytes() == open(run_png, 'rb').read()
+
+  bare = tmp_path / 'bare'
+  bare.mkdir()
+  shutil.copyfile(entry.grid, bare / 'grid.npz')  # a grid whose run left no PNG
+  entry.grid, entry.figure, said[:] = str(bare / 'grid.npz'), None, []
+  report.draw_figure(entry, str(tmp_path / 'elsewhere'), str(tmp_path), log=said.append)
+  assert said == [f'warning: {entry.experiment.id}: no figure (ValueError: no such metric)']
+  assert entry.figure is None
