@@ -5,12 +5,11 @@ import tempfile
 # Tests run on the CPU with one device unless a test asks for more in a subprocess.
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 # Many tests run the same tiny kernels in fresh processes: JAX's persistent compilation cache,
-# shared by the session and its subprocesses, saves each a few seconds of compiling. One folder per
-# xdist worker: JAX writes an entry in place, so a worker could read another's half-written entry and
-# warn on the stderr that tests read.
-_cache = os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='sslgap-tests-jax-cache-'))
-if os.environ.get('PYTEST_XDIST_WORKER'):
-  os.environ['JAX_COMPILATION_CACHE_DIR'] = os.path.join(_cache, os.environ['PYTEST_XDIST_WORKER'])
+# shared by the session, its xdist workers and their subprocesses, saves each a few seconds of
+# compiling. A size limit makes JAX lock the folder (filelock) around each read and write: without it
+# an entry is written in place and another worker may read it half-written (a warning on stderr).
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='sslgap-tests-jax-cache-'))
+os.environ.setdefault('JAX_COMPILATION_CACHE_MAX_SIZE', str(64 << 30))
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
