@@ -48,9 +48,11 @@ SEGMENTED = ['--config.train.steps=4000', '--config.train.eval_every=100', '--co
              '--config.engine.checkpoint_minutes=0.0001', '--chunk_size=12', '--config.engine.call_width=12']
 
 
-# A Transformer sweep of one chunk (6 runs: 3 schedules x 2 seeds), 40 intervals, a checkpoint at each.
+# A Transformer sweep of one chunk (6 runs: 3 schedules x 2 seeds), 40 intervals, a checkpoint at each;
+# small evaluation sets, which would otherwise take most of its time.
 TRANSFORMER = dict(script='experiments/learning_curves.py', tiny=False, name='tfm_fig1_parity', args=[
     '--config=sweeps/tfm_fig1.py:small', '--config.model.dim=16', '--config.model.layers=1',
+    '--config.task.test_size=256', '--config.data.eval_train_size=256', '--config.data.eval_batch_size=256',
     '--config.sweep.lr=(0.003,)', '--config.sweep.seed=(0,1)', '--config.train.steps=600',
     '--config.train.eval_every=15', '--config.engine.segment_intervals=1', '--config.engine.checkpoint_minutes=0.0001',
     '--chunk_size=6', '--config.engine.call_width=6'])
