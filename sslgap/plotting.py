@@ -225,15 +225,15 @@ LEGEND_FONT = 7
 
 def _legends(fig, axes, group=1):
   """Legends below the panels, never over the curves: one for the figure when every panel names the
-  same lines, else one under each panel (its lines' tuned values differ), spanning its `group` columns
-  (steps and compute); the panels keep their height."""
+  same lines, else one under each panel's first column of its `group` (steps, then compute), as wide as
+  that column (a wider one would widen the column in the layout); the panels keep their height."""
   firsts = range(0, axes.shape[1], group)
   panels = [axes[-1, c].get_legend_handles_labels() for c in firsts]
   labelled = [(h, l) for h, l in panels if h]
   if not labelled:
     return
   shared = all(l == labelled[0][1] for _, l in labelled)
-  per_width = fig.get_figwidth() * (1 if shared else group / axes.shape[1])
+  per_width = fig.get_figwidth() / (1 if shared else axes.shape[1])
   longest = max(len(label) for _, labels in labelled for label in labels)
   count = max(len(labels) for _, labels in labelled)
   ncol = max(1, min(count, int(per_width * 72 / (longest * LEGEND_FONT * 0.62 + 30))))  # DejaVu: ~0.6 em a character
@@ -242,12 +242,11 @@ def _legends(fig, axes, group=1):
     fig.legend(*labelled[0], loc='outside lower center', ncol=ncol, fontsize=LEGEND_FONT, frameon=False)
   else:
     below = matplotlib.transforms.ScaledTranslation(0, -0.45, fig.dpi_scale_trans)  # under the x label
-    where = dict(loc='upper center', bbox_to_anchor=(0.5, 0)) if group == 1 else dict(
-        loc='upper left', bbox_to_anchor=(0, 0))  # from the panel's first column across the others
     for c in firsts:
       ax = axes[-1, c]
       if ax.get_legend_handles_labels()[0]:
-        ax.legend(**where, bbox_transform=ax.transAxes + below, ncol=ncol, fontsize=LEGEND_FONT, frameon=False)
+        ax.legend(loc='upper center', bbox_to_anchor=(0.5, 0), bbox_transform=ax.transAxes + below, ncol=ncol,
+                  fontsize=LEGEND_FONT, frameon=False)
   fig.set_figheight(fig.get_figheight() + rows * LEGEND_FONT * 1.35 / 72 + (0.1 if shared else 0.5))
 
 

@@ -67,12 +67,12 @@ def test_a_curve_figure_says_what_ran_and_its_title_fits_a_narrow_figure():
 
 
 def _panels_with_tuned_lr():
-  """Two panels (width) x two series x two lrs; the best lr differs between the panels."""
-  acc = np.full((2, 2, 2, 3, len(STEPS)), 0.5)
+  """Two panels (width) x three series x two lrs; the best lr differs between the panels."""
+  acc = np.full((2, 3, 2, 3, len(STEPS)), 0.5)
   acc[0, :, 0] += np.linspace(0, 0.4, len(STEPS))  # width 16: lr 0.1 is best
   acc[1, :, 1] += np.linspace(0, 0.4, len(STEPS))  # width 32: lr 0.3 is best
   config = dict(CONFIG, plot={'metrics': ['test_acc', 'train_acc'], 'lines': 'dataset_size', 'panels': 'model__width'})
-  coords = {'model__width': np.array([16, 32]), 'dataset_size': np.array([64, 256]), 'lr': np.array([0.1, 0.3]),
+  coords = {'model__width': np.array([16, 32]), 'dataset_size': np.array([64, 256, 1024]), 'lr': np.array([0.1, 0.3]),
             'seed': np.arange(3)}
   return results.Results(['model__width', 'dataset_size', 'lr', 'seed'], coords, STEPS,
                          {'test_acc': acc, 'train_acc': acc}, config)
@@ -96,9 +96,11 @@ def test_legends_sit_below_the_panels_never_over_the_curves():
   assert len(bottom) == 2 and all(_below(tuned, ax.get_legend(), ax) for ax in bottom)  # one under each column
   texts = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in bottom]
   assert '(learning rate 0.1)' in texts[0][0] and '(learning rate 0.3)' in texts[1][0]
-  per_size = np.array([64.0, 256.0])[None, :, None, None, None] * STEPS  # full batch: compute differs from steps
+  per_size = np.array([64.0, 256.0, 1024.0])[None, :, None, None, None] * STEPS  # full batch: compute differs from steps
   with_compute = plotting.draw(_panels_with_tuned_lr().with_examples(per_size))
   assert len(with_compute.axes) == 8  # two metrics x two panels x (steps, compute)
   bottom = [ax for ax in with_compute.axes if ax.get_legend()]
   assert bottom == [with_compute.axes[4], with_compute.axes[6]]  # under each panel's steps column, not per column
   assert all(_below(with_compute, ax.get_legend(), ax) for ax in bottom)
+  panels = sum(ax.get_position().width for ax in with_compute.axes[4:])
+  assert panels > 0.75  # of the figure's width: a legend wider than its column would spread the columns apart
