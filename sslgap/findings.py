@@ -113,6 +113,31 @@ def table(rows, reports, superseded=()):
   return '\n'.join(lines)
 
 
+def tiers_table(rows_by_scale, reports):
+  """Markdown: the experiments run at more than one scale, each scale's finding side by side (its
+  outcome and number), and whether they differ; reports: {scale: link to its report ('' for this page)}.
+  Empty when no experiment ran at two scales."""
+  scales = [s for s in SCALE_ORDER if rows_by_scale.get(s)]
+  by_id = {s: {r['id']: r for r in rows_by_scale[s]} for s in scales}
+  shared = [r for r in rows_by_scale[scales[0]] if sum(r['id'] in by_id[s] for s in scales) > 1] if scales else []
+  if not shared:
+    return ''
+  lines = ['| fig | experiment | ' + ' | '.join(scales) + ' | |', '|---|---|' + '---|' * len(scales) + '---|']
+  for first in shared:
+    found = [by_id[s].get(first['id']) for s in scales]
+    cells = []
+    for s, r in zip(scales, found):
+      link = reports.get(s)
+      cells.append('' if r is None else f'[**{r["outcome"]}**]({link}#{r["id"]}): {cell(r["number"])}')
+    outcomes = {r['outcome'] for r in found if r is not None}
+    lines.append(f'| {first["figure"]} | `{first["id"]}` | ' + ' | '.join(cells) + ' | '
+                 + ('differs' if len(outcomes) > 1 else '') + ' |')
+  differ = sum(len({r['outcome'] for r in (by_id[s].get(f['id']) for s in scales) if r is not None}) > 1
+               for f in shared)
+  lines += ['', f'{len(shared)} experiments at more than one scale; the finding differs for {differ}.']
+  return '\n'.join(lines)
+
+
 def cell(text):
   """Text for a markdown table cell: ||a|| must not open columns."""
   return text.replace('|', '\\|')

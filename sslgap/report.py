@@ -194,8 +194,9 @@ def _duration(seconds):
   return command.duration(seconds) if seconds else 'n/a'
 
 
-def markdown(entries, scale, machine, bootstrap_n, command, other_reports=None):
-  """The report; other_reports: {scale: relative link} of the reports of the other scales."""
+def markdown(entries, scale, machine, bootstrap_n, command, other_reports=None, other_rows=None):
+  """The report; other_reports: {scale: relative link} of the reports of the other scales; other_rows:
+  {scale: its findings rows} (their JSON), to set the scales' findings side by side."""
   verdicts = [v for e in entries for v in e.verdicts]
   counts = {k: sum(v.verdict == k for v in verdicts) for k in ('agrees', 'disagrees', 'inconclusive', 'error')}
   flagged = {f: sum(f in v.flag_names for v in verdicts) for f in claims_lib.FLAGS}
@@ -221,7 +222,13 @@ def markdown(entries, scale, machine, bootstrap_n, command, other_reports=None):
   if superseded:
     lines.append(f'The rows marked (superseded) were also run at a larger scale, whose report settles them: '
                  f'{", ".join(f"[{s}]({link})" for s, link in other_reports.items() if _larger(s, scale))}.')
-  lines += ['', findings_lib.table(findings_lib.of_entries(entries), {scale: ''}, superseded)]
+  rows = findings_lib.of_entries(entries)
+  lines += ['', findings_lib.table(rows, {scale: ''}, superseded)]
+  both = findings_lib.tiers_table(dict(other_rows or {}, **{scale: rows}), dict(other_reports, **{scale: ''}))
+  if both:
+    lines += ['', '### The scales side by side', '',
+              'The same experiment\'s finding at each scale it ran at (the other scales\' as their reports last '
+              'wrote them).', '', both]
   lines += [
       '',
       '## Method',
@@ -337,6 +344,8 @@ def generate(experiments, scale, out_root, report_path, figures_dir=None, bootst
       f', JAX {backend.jax_version()}, sslgap {__version__}'
   files.ensure_folder(report_dir)
   links = {s: os.path.relpath(p, report_dir) for s, p in (other_reports or {}).items() if s != scale}
-  files.write_text(report_path, markdown(entries, scale, machine, bootstrap_n, command, links))
+  others = {s: findings_lib.read(findings_lib.json_path(p)) for s, p in (other_reports or {}).items()
+            if s != scale and os.path.exists(findings_lib.json_path(p))}
+  files.write_text(report_path, markdown(entries, scale, machine, bootstrap_n, command, links, others))
   findings_lib.write(report_path, entries)
   return entries

@@ -134,3 +134,20 @@ def test_readme_carries_the_findings_the_reports_json_says():
   small = findings.read(os.path.join(ROOT, 'docs', 'REPRODUCTION.json'))
   assert {r['id'] for r in small} == {e.id for e in catalog.for_scale('small')}
   assert readme.index('## What we found') < readme.index('## On a GPU')
+
+
+def test_the_scales_side_by_side_set_each_experiments_findings_together_and_say_where_they_differ():
+  row = lambda i, outcome, number: {'id': i, 'figure': i[-1], 'outcome': outcome, 'number': number}
+  small = [row('fig_a', findings.UNRESOLVED, '0 [-1, 1]'), row('fig_b', findings.REPRODUCED, '2 [1, 3]'),
+           row('fig_c', findings.REPRODUCED, '1 [0.5, 2]')]
+  medium = [row('fig_a', findings.NOT_REPRODUCED, '-1 [-2, -0.5]'), row('fig_b', findings.REPRODUCED, '3 [2, 4]'),
+            row('fig_d', findings.REPRODUCED, '1 [1, 1]')]
+  text = findings.tiers_table({'small': small, 'medium': medium}, {'small': '', 'medium': 'M.md'})
+  lines = text.splitlines()
+  assert lines[0] == '| fig | experiment | small | medium | |'
+  assert lines[2] == ('| a | `fig_a` | [**unresolved**](#fig_a): 0 [-1, 1] | '
+                      '[**not reproduced**](M.md#fig_a): -1 [-2, -0.5] | differs |')
+  assert lines[3].endswith('| [**reproduced**](M.md#fig_b): 3 [2, 4] |  |')  # the same finding: no mark
+  assert not any('fig_c' in line or 'fig_d' in line for line in lines)  # one scale only
+  assert lines[-1] == '2 experiments at more than one scale; the finding differs for 1.'
+  assert findings.tiers_table({'small': small}, {'small': ''}) == ''
