@@ -59,7 +59,7 @@ def write_figure(config, grid, figure):
   path = grid.path
   if grid.config.get('plot') != plot:
     log.warning('the figure follows this command\'s config.plot, which differs from the one stored in %s', path)
-    grid = grid.with_config(dict(grid.config, plot=plot))
+    grid = grid.with_plot(plot)
   plotting.save(plotting.draw(grid), figure)
   log.warning('wrote %s and %s', path, figure)
 

@@ -84,6 +84,12 @@ def read(path):
     return json.load(f)
 
 
+def rows_of(reports, root='.'):
+  """{scale: findings rows} from the JSON beside each report that has one ({scale: report path})."""
+  paths = {s: os.path.join(root, json_path(p)) for s, p in reports.items()}
+  return {s: read(p) for s, p in paths.items() if os.path.exists(p)}
+
+
 def merged(rows_by_scale):
   """One row per experiment: the one from the largest scale that has it, in the smallest scale's order."""
   best = {}
@@ -123,17 +129,17 @@ def tiers_table(rows_by_scale, reports):
   if not shared:
     return ''
   lines = ['| fig | experiment | ' + ' | '.join(scales) + ' | |', '|---|---|' + '---|' * len(scales) + '---|']
+  differ = 0
   for first in shared:
     found = [by_id[s].get(first['id']) for s in scales]
     cells = []
     for s, r in zip(scales, found):
       link = reports.get(s)
       cells.append('' if r is None else f'[**{r["outcome"]}**]({link}#{r["id"]}): {cell(r["number"])}')
-    outcomes = {r['outcome'] for r in found if r is not None}
+    differs = len({r['outcome'] for r in found if r is not None}) > 1
+    differ += differs
     lines.append(f'| {first["figure"]} | `{first["id"]}` | ' + ' | '.join(cells) + ' | '
-                 + ('differs' if len(outcomes) > 1 else '') + ' |')
-  differ = sum(len({r['outcome'] for r in (by_id[s].get(f['id']) for s in scales) if r is not None}) > 1
-               for f in shared)
+                 + ('differs' if differs else '') + ' |')
   lines += ['', f'{len(shared)} experiments at more than one scale; the finding differs for {differ}.']
   return '\n'.join(lines)
 
@@ -146,8 +152,7 @@ def cell(text):
 def readme_section(reports, root='.'):
   """The generated findings of README: from each scale's report JSON that exists ({scale: report path}),
   in the catalog's order."""
-  rows = {s: read(os.path.join(root, json_path(p))) for s, p in reports.items()
-          if os.path.exists(os.path.join(root, json_path(p)))}
+  rows = rows_of(reports, root)
   order = {e.id: i for i, e in enumerate(catalog.EXPERIMENTS)}
   found = sorted(merged(rows), key=lambda r: order.get(r['id'], len(order)))
   return table(found, {s: p for s, p in reports.items() if s in rows})

@@ -21,6 +21,7 @@ from sslgap import series as series_lib
 from sslgap import stats
 
 BAND = '95% bootstrap interval of the seed mean'
+EM_PER_CHARACTER = 0.62  # DejaVu Sans, text of our titles and labels (digits are wider, ~0.64)
 NAMES = {
     'dataset_size': 'dataset size N', 'lr': 'learning rate', 'seed': 'seed', 'phase_sizes': 'phases',
     'random_label_phases': 'random-label phases', 'alpha': 'alpha', 'b2': 'AdamW beta2',
@@ -236,7 +237,7 @@ def _legends(fig, axes, group=1):
   per_width = fig.get_figwidth() / (1 if shared else axes.shape[1])
   longest = max(len(label) for _, labels in labelled for label in labels)
   count = max(len(labels) for _, labels in labelled)
-  ncol = max(1, min(count, int(per_width * 72 / (longest * LEGEND_FONT * 0.62 + 30))))  # DejaVu: ~0.6 em a character
+  ncol = max(1, min(count, int(per_width * 72 / (longest * LEGEND_FONT * EM_PER_CHARACTER + 30))))
   rows = -(-count // ncol)
   if shared:
     fig.legend(*labelled[0], loc='outside lower center', ncol=ncol, fontsize=LEGEND_FONT, frameon=False)
@@ -259,7 +260,7 @@ def _finish(fig, axes, plot, band, results, group=1):
 
 def suptitle(fig, lines, fontsize=10):
   """The figure's title, each line wrapped to the figure's width (a one-panel figure is narrow)."""
-  width = max(30, int(fig.get_figwidth() * 72 / (0.62 * fontsize)))  # characters a line holds (0.62 em each)
+  width = max(30, int(fig.get_figwidth() * 72 / (EM_PER_CHARACTER * fontsize)))  # characters a line holds
   text = '\n'.join(_wrap(line, width) for line in lines if line)
   extra = text.count('\n') - 1  # the panels keep their height under a title of more than two lines
   if extra > 0:

@@ -119,7 +119,7 @@ def check(entry, n=2000):
   config = catalog.load_config(entry.experiment, entry.scale)
   config_lib.load_plugins(config)  # a claim kind may be a plug-in's
   entry.notes = config.get('notes', '') or ''
-  entry.results = _with_plot(grid, config)
+  entry.results = grid.with_plot(config_lib.section_json(config, 'plot'))  # drawn by today's plot section
   try:
     notes_lib.check(config)  # notes may be edited after the run: a bad citation is said, not fatal
   except errors.ConfigError as e:
@@ -137,19 +137,6 @@ def check(entry, n=2000):
       except Exception as e:  # noqa: BLE001
         entry.verdicts.append(_error(claim, e))
   return entry
-
-
-def _with_plot(grid, config):
-  """The grid described by the config's plot section as it is today (none: the default figure)."""
-  described = dict(grid.config)
-  described.pop('plot', None)
-  try:
-    plot = config_lib.section_json(config, 'plot')
-  except (TypeError, ValueError):  # a plot value JSON cannot hold: the figure fails and is said, not the report
-    return grid
-  if plot is not None:
-    described['plot'] = plot
-  return grid.with_config(described)
 
 
 def _error(claim, error):
@@ -344,8 +331,7 @@ def generate(experiments, scale, out_root, report_path, figures_dir=None, bootst
       f', JAX {backend.jax_version()}, sslgap {__version__}'
   files.ensure_folder(report_dir)
   links = {s: os.path.relpath(p, report_dir) for s, p in (other_reports or {}).items() if s != scale}
-  others = {s: findings_lib.read(findings_lib.json_path(p)) for s, p in (other_reports or {}).items()
-            if s != scale and os.path.exists(findings_lib.json_path(p))}
+  others = findings_lib.rows_of({s: p for s, p in (other_reports or {}).items() if s != scale})
   files.write_text(report_path, markdown(entries, scale, machine, bootstrap_n, command, links, others))
   findings_lib.write(report_path, entries)
   return entries

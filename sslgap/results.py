@@ -141,6 +141,10 @@ class Results:
     return Results(self.axis_names, self.coords, self.eval_steps, self.metrics, config, self.info, self.finished,
                    self.examples, self.path)
 
+  def with_plot(self, plot):
+    """The same grid drawn by another plot section (None: the default figure); plot changes no result."""
+    return self.with_config(dict(self.config, plot=plot))
+
   def with_examples(self, examples):
     """The same grid with its compute axis (for a grid written before the engine recorded it)."""
     return Results(self.axis_names, self.coords, self.eval_steps, self.metrics, self.config, self.info,
