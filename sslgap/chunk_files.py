@@ -75,11 +75,14 @@ def read_chunk(path, record, expected=None):
   return dict(content, positions=positions, metrics=metrics)
 
 
-def write_partial(out, layout, chunk_id, positions, hash_, width, calls, leaves, flight, next_interval, seconds=0.0):
+def write_partial(out, layout, chunk_id, positions, hash_, width, calls, leaves, flight, next_interval, seconds=0.0,
+                  device=None):
   """A checkpoint of a chunk in flight, written atomically and durably: the metrics of its finished
   calls ([{metric: [runs, E]}]), the state of the call in flight (its leaves, flattened), that call's
-  metrics so far ({metric: [width, next_interval + 1]}) and the seconds spent computing the chunk so far
-  (across resumes: its pace, for the time to finish that status shows)."""
+  metrics so far ({metric: [width, next_interval + 1]}), the seconds spent computing the chunk so far
+  (across resumes: its pace, for the time to finish that status shows), and the numerics it was computed
+  under: the call width and the device ({'kind', 'count'}), without which a resume could mix two."""
+  device = device or {}
   arrays = {f'state_{i:04d}': np.asarray(leaf) for i, leaf in enumerate(leaves)}
   arrays.update({f'flight_{k}': v for k, v in flight.items()})
   for i, call in enumerate(calls):
@@ -87,7 +90,8 @@ def write_partial(out, layout, chunk_id, positions, hash_, width, calls, leaves,
   results.atomic_savez(folder_paths.partial_path(out, chunk_id, layout), positions=positions,
                        config_hash=np.asarray(hash_), width=np.int64(width), calls=np.int64(len(calls)),
                        next_interval=np.int64(next_interval), written_at=np.float64(time.time()),
-                       seconds=np.float64(seconds), **arrays)
+                       seconds=np.float64(seconds), device_kind=np.asarray(str(device.get('kind', '?'))),
+                       device_count=np.int64(device.get('count') or 1), **arrays)
 
 
 def partials(out):
@@ -95,17 +99,27 @@ def partials(out):
   return find(out, '.partial.npz')
 
 
-def partial_curves(path, record):
-  """(grid positions, {metric: [runs, E]} NaN after each run's last evaluation, evaluations done [runs])
-  of a checkpoint: its finished calls whole, the call in flight up to its last segment; DamagedChunk if
-  it cannot be read."""
+def _load_partial(path, state=True):
+  """A checkpoint's arrays (without the state's, which may weigh gigabytes, unless `state`)."""
   try:
     with np.load(path, allow_pickle=False) as f:
-      content = {k: f[k] for k in f.files if not k.startswith('state_')}
+      return {k: f[k] for k in f.files if state or not k.startswith('state_')}
   except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
     raise DamagedChunk(f'unreadable ({e or type(e).__name__})') from None
-  if str(content.get('config_hash')) != record['config_hash'] or 'positions' not in content:
-    raise DamagedChunk('comes from a different config')
+
+
+def partial_summary(path, record, positions):
+  """A checkpoint's arrays but its state, checked as the runner checks it (check_partial); DamagedChunk."""
+  content = _load_partial(path, state=False)
+  check_partial(content, record, positions)
+  return content
+
+
+def partial_curves(path, record, positions=None):
+  """(grid positions, {metric: [runs, E]} NaN after each run's last evaluation, evaluations done [runs])
+  of a checkpoint: its finished calls whole, the call in flight up to its last segment; DamagedChunk if
+  it cannot be read or is not the checkpoint of the chunk whose runs the plan gives as `positions`."""
+  content = partial_summary(path, record, positions)
   positions, evals = content['positions'], len(record['eval_steps'])
   calls = [{k[len(f'call{i:04d}_'):]: v for k, v in content.items() if k.startswith(f'call{i:04d}_')}
            for i in range(int(content['calls']))]
@@ -124,24 +138,39 @@ def partial_curves(path, record):
   return positions[:done_runs + runs], curves, count.astype(np.int64)
 
 
-def read_partial(path, record, positions, width, leaf_specs):
-  """{'calls', 'leaves', 'flight', 'next_interval', 'written_at'} of a checkpoint, checked against the
-  plan, the chunk's runs, the call width and the state's leaves (leaf_specs: shape and dtype of each);
-  DamagedChunk names what is wrong."""
-  try:
-    with np.load(path, allow_pickle=False) as f:
-      content = {k: f[k] for k in f.files}
-  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
-    raise DamagedChunk(f'unreadable ({e or type(e).__name__})') from None
+class OtherNumerics(Exception):
+  """A whole checkpoint computed under other numerics (call width, device kind or count) than this
+  process's: continuing it would make its runs half one, half the other."""
+
+
+def check_partial(content, record, positions):
+  """DamagedChunk unless a checkpoint's content is whole, of this config and of the chunk whose runs the
+  plan gives as `positions` (None: any chunk's). The one check of the runner, status and merge."""
   for key in ('positions', 'config_hash', 'width', 'calls', 'next_interval'):
     if key not in content:
       raise DamagedChunk(f'has no {key!r}')
   if str(content['config_hash']) != record['config_hash']:
-    raise DamagedChunk('comes from a different config')
-  if not np.array_equal(content['positions'], positions):
+    raise DamagedChunk(f'comes from a different config (hash {content["config_hash"]}, plan {record["config_hash"]})')
+  if positions is not None and not np.array_equal(content['positions'], positions):
     raise DamagedChunk('holds other runs than the plan gives its chunk')
-  if int(content['width']) != width:
-    raise DamagedChunk(f'was computed {int(content["width"])} runs per call, this process computes {width}')
+
+
+def computed_under(content):
+  """(device kind, device count, call width) a checkpoint was computed under ('?' kind: not recorded)."""
+  return str(content.get('device_kind', '?')), int(content.get('device_count', 0)), int(content['width'])
+
+
+def read_partial(path, record, positions, width, leaf_specs, device=None):
+  """{'calls', 'leaves', 'flight', 'next_interval', 'written_at'} of a checkpoint, checked against the
+  plan, the chunk's runs, the call width, the device ({'kind', 'count'}) and the state's leaves
+  (leaf_specs: shape and dtype of each); DamagedChunk names what is wrong, OtherNumerics what differs."""
+  content = _load_partial(path)
+  check_partial(content, record, positions)
+  kind, count, saved_width = computed_under(content)
+  here = (str(device.get('kind')), int(device.get('count') or 1), width) if device else (kind, count, width)
+  if (kind, count, saved_width) != here:
+    raise OtherNumerics(f'was computed {_numerics(kind, count, saved_width)}, this process computes '
+                        f'{_numerics(*here)}')
   leaves = [content.get(f'state_{i:04d}') for i in range(len(leaf_specs))]
   if any(leaf is None or leaf.shape != tuple(t.shape) or leaf.dtype != t.dtype for leaf, t in zip(leaves, leaf_specs)):
     raise DamagedChunk("holds a state of another shape than this run's")
@@ -156,6 +185,11 @@ def read_partial(path, record, positions, width, leaf_specs):
     raise DamagedChunk('holds a finished call of the wrong shape')
   return {'calls': calls, 'leaves': leaves, 'flight': flight, 'next_interval': next_interval,
           'written_at': float(content.get('written_at', 0.0)), 'seconds': float(content.get('seconds', 0.0))}
+
+
+def _numerics(kind, count, width):
+  devices = 'on a device not recorded' if kind == '?' else f'on {count} x {kind}' if count > 1 else f'on {kind}'
+  return f'{width} runs per call {devices}'
 
 
 def done_fraction(runs, width, calls, next_interval, intervals):
@@ -186,6 +220,7 @@ class ChunkIndex:
     self._valid = {}  # path -> (size, mtime)
     self._layouts = {}
     self.damaged = []
+    self.unusable = []  # checkpoints of another config or chunk (ChunkIndex.checkpoints)
 
   def expected(self, key):
     layout, chunk_id = key
@@ -222,6 +257,24 @@ class ChunkIndex:
       return False
     self._valid[path] = stamp
     return True
+
+  def checkpoints(self):
+    """{(layout, chunk id): path} of the folder's checkpoints that the runner would resume: of this config
+    and holding the runs the plan gives their chunk (checked as check_partial does); the others are named
+    in self.unusable and never count as progress."""
+    usable = {}
+    for key, path in sorted(partials(self.out).items()):
+      expected = self.expected(key)
+      try:
+        if expected is None and key[0] >= len(self.record['layouts']):
+          raise DamagedChunk(f'is of layout {key[0]}, which the plan does not have')
+        partial_summary(path, self.record, expected)
+      except DamagedChunk as e:
+        if os.path.exists(path):
+          self.unusable.append(f'{os.path.basename(path)} ({e})')
+        continue
+      usable[key] = path
+    return usable
 
   def finished(self, layout=None):
     """{(layout, chunk id)} of valid chunk files (of one layout if given)."""
@@ -285,8 +338,9 @@ def remove_chunks(out):
 
 
 def remove_stale_temporaries(out):
-  """Temporary files of writers killed mid-write (a live writer's are far younger than this)."""
-  for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), '.*.tmp')) + glob.glob(os.path.join(out, '.*.tmp')):
-    with contextlib.suppress(OSError):
-      if time.time() - os.path.getmtime(path) > leases.LEASE_STALE_S:
-        os.remove(path)
+  """Temporary files of writers killed mid-write (sslgap.files.remove_stray_temporaries), said in the log."""
+  removed = [p for folder in (folder_paths.chunk_dir(out), out)
+             for p in files.remove_stray_temporaries(folder, leases.LEASE_STALE_S)]
+  if removed:
+    log.info('removed %d temporary file(s) of writers that died mid-write, e.g. %s', len(removed),
+             os.path.basename(removed[0]))

@@ -7,8 +7,12 @@ An OS error becomes a FileError that names the path.
 """
 
 import contextlib
+import glob
 import os
+import re
+import socket
 import tempfile
+import time
 
 from sslgap.errors import FileError
 
@@ -20,6 +24,21 @@ def _umask():
 
 
 FILE_MODE = 0o666 & ~_umask()
+HOST = socket.gethostname()
+# A temporary file is named for its writer (.<name>~<host>~<pid>~<random>.tmp), so that the next process to
+# open the folder can tell one whose writer died (a SIGKILL mid-write) from one being written now.
+_TEMPORARY = re.compile(r'~([^~/]*)~(\d+)~[^~/]*\.tmp$')
+
+
+def pid_alive(pid):
+  """Whether a process of this host has this pid (one of another user's counts as alive)."""
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
 
 
 def describe(error):
@@ -62,7 +81,7 @@ def atomic_write(path, write, binary=True, exclusive=False):
   folder = os.path.dirname(os.path.abspath(path))
   tmp = None
   try:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}~{HOST}~{os.getpid()}~', suffix='.tmp')
     with os.fdopen(fd, 'wb' if binary else 'w') as f:
       write(f)
       f.flush()
@@ -94,3 +113,23 @@ def write_text(path, text, exclusive=False):
 def remove(path):
   with contextlib.suppress(FileNotFoundError):
     os.remove(path)
+
+
+def remove_stray_temporaries(folder, stale_seconds):
+  """Removes the temporary files in `folder` whose writer is gone: a dead process of this host at once
+  (a killed writer's temporary checkpoint may weigh gigabytes), another host's (which cannot be asked)
+  once older than stale_seconds. Returns the paths removed."""
+  removed = []
+  for path in glob.glob(os.path.join(folder, '.*.tmp')):
+    found = _TEMPORARY.search(os.path.basename(path))
+    try:
+      if found and found.group(1) == HOST:
+        gone = int(found.group(2)) != os.getpid() and not pid_alive(int(found.group(2)))
+      else:  # another host's, or named before writers were
+        gone = time.time() - os.path.getmtime(path) > stale_seconds
+      if gone:
+        os.remove(path)
+        removed.append(path)
+    except OSError:
+      continue  # renamed into place or removed meanwhile
+  return removed

@@ -6,7 +6,6 @@ import glob
 import json
 import logging
 import os
-import socket
 import threading
 import time
 
@@ -21,36 +20,48 @@ log = logging.getLogger('sslgap')
 LEASE_STALE_S = float(os.environ.get('SSLGAP_LEASE_STALE_S', 600))
 LEASE_REFRESH_S = min(60.0, LEASE_STALE_S / 5)
 
-HOST = socket.gethostname()
+HOST = files.HOST
 # A cluster job keeps its id when it is requeued: a lease of this job's earlier incarnation is stale.
 JOB = os.environ.get('SLURM_JOB_ID') or os.environ.get('SUBMITIT_LOCAL_JOB_ID') or ''
 
 
-def _pid_alive(pid):
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True
-  return True
+# A lease's age is its file's: the seconds since its holder last touched it. A host whose clock runs ahead
+# dates it in the future, where it would look fresh for as long as the clock is off; such a lease ages
+# by this reader's clock instead, from when the reader first saw it as it is (a refresh changes it).
+CLOCK_SLACK_S = 5.0
+_FIRST_SEEN = {}  # (device, inode, mtime) of a lease dated in the future -> this process's monotonic time
+
+
+def lease_age(path, stat):
+  """(seconds since the lease was last refreshed, whether its date is in the future of this host's clock)."""
+  age = time.time() - stat.st_mtime
+  if age >= -CLOCK_SLACK_S:
+    return max(age, 0.0), False
+  # Keyed by the file, not its name: a lease renamed aside to be taken over keeps its age.
+  seen = _FIRST_SEEN.setdefault((stat.st_dev, stat.st_ino, stat.st_mtime_ns), time.monotonic())
+  return time.monotonic() - seen, True
 
 
 def read_lease(path):
-  """(owner dict, seconds since its last refresh) or None if there is no lease.
+  """(owner dict, seconds since its last refresh) or None if there is no lease; the owner has 'future':
+  True when the lease is dated in the future (another host's clock), whose age then counts from when
+  this process first saw it.
 
   An owner that cannot be read (being written, or another user's file) is {}: only its age counts."""
   try:
-    age = time.time() - os.stat(path).st_mtime
+    age, future = lease_age(path, os.stat(path))
   except FileNotFoundError:
     return None
   try:
     with open(path) as f:
-      return json.load(f), age
+      owner = json.load(f)
   except FileNotFoundError:
     return None
   except (OSError, ValueError):
-    return {}, age
+    owner = {}
+  if not isinstance(owner, dict):
+    owner = {}
+  return (dict(owner, future=True) if future else owner), age
 
 
 def lease_is_live(path):
@@ -59,7 +70,7 @@ def lease_is_live(path):
     return False
   owner, age = found
   if owner.get('host') == HOST and isinstance(owner.get('pid'), int) and owner['pid'] != os.getpid():
-    if not _pid_alive(owner['pid']) or (JOB and owner.get('job') == JOB):
+    if not files.pid_alive(owner['pid']) or (JOB and owner.get('job') == JOB):
       return False  # a dead process here, or this job before it was requeued
   return age < LEASE_STALE_S
 
@@ -138,3 +149,14 @@ def live_leases(out):
   """Names of the chunks that some live process is computing."""
   return sorted(os.path.basename(p)[:-len('.lease')] for p in glob.glob(os.path.join(folder_paths.chunk_dir(out), '*.lease'))
                 if lease_is_live(p))
+
+
+def future_dated(out):
+  """Names of the chunks whose lease is dated in the future by its host's clock (a skewed clock): their
+  age is unknown to a process that has not watched them."""
+  found = []
+  for path in glob.glob(os.path.join(folder_paths.chunk_dir(out), '*.lease')):
+    lease = read_lease(path)
+    if lease and lease[0].get('future'):
+      found.append(os.path.basename(path)[:-len('.lease')])
+  return sorted(found)

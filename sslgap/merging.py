@@ -89,6 +89,7 @@ def merge(out, allow_missing=False, keep_chunks=True):
   if record is None:
     raise StoreError(f'{out} has no {folder_paths.CHUNK_DIR}/{folder_paths.PLAN_FILE}: not a sweep folder')
   path = folder_paths.merged_paths(out, record['name'])[0]
+  chunk_files.remove_stale_temporaries(out)
   with _merge_lock(out):
     grid, done = _grid_so_far(path, record)
     new, new_done, _ = gather(out, record)
@@ -101,11 +102,13 @@ def merge(out, allow_missing=False, keep_chunks=True):
     if not done.all() and not allow_missing:
       raise StoreError(f'{int((~done).sum()):,} of {done.size:,} runs have no finished chunk in {out}; '
                        'run the remaining shards (or rerun the command) first, or merge with --allow_missing')
-    evaluations = {}
+    evaluations, index = {}, chunk_files.ChunkIndex(out, record, read_only=True)
     if allow_missing and not done.all():
-      grid, evaluations = _with_partial_curves(out, record, grid, done)
+      grid, evaluations = _with_partial_curves(index, record, grid, done)
     if not grid:
-      raise StoreError(f'{out} has no finished chunk yet: nothing to merge')
+      unusable = f'; its checkpoint(s) cannot be used: {", ".join(index.unusable)}' if index.unusable else ''
+      raise StoreError(f'{out} has no finished chunk yet{" and no usable checkpoint" if allow_missing else ""}: '
+                       f'nothing to merge{unusable}')
     if not (complete_before and not new_done.any()) or evaluations:
       shape = tuple(len(values) for _, values in record['axes'])
       metrics = {k: v.reshape(shape + (-1,)) for k, v in grid.items()}
@@ -117,18 +120,18 @@ def merge(out, allow_missing=False, keep_chunks=True):
   return path, results.load(path).diverged()
 
 
-def _with_partial_curves(out, record, grid, done):
-  """The grid with the runs no chunk file holds taken from their chunks' checkpoints, up to their last
-  evaluation (NaN after, and NaN where no checkpoint has them either), and {'evaluations_done':
-  [*axes] int} (len(eval_steps) for a finished run)."""
+def _with_partial_curves(index, record, grid, done):
+  """The grid with the runs no chunk file holds taken from their chunks' usable checkpoints (those the
+  runner would resume: index.checkpoints()), up to their last evaluation (NaN after, and NaN where no
+  checkpoint has them either), and {'evaluations_done': [*axes] int} (len(eval_steps) for a finished run)."""
   total, evals = done.size, len(record['eval_steps'])
   count = np.where(done, evals, 0).astype(np.int64)
   grid = {k: np.where(done[:, None], v, np.nan).astype(np.float32) for k, v in grid.items()}
-  for path in chunk_files.partials(out).values():
+  for path in index.checkpoints().values():
     try:
       positions, curves, runs_done = chunk_files.partial_curves(path, record)
     except (chunk_files.DamagedChunk, KeyError, ValueError):
-      continue
+      continue  # changed or removed since it was checked
     keep = ~done[positions]
     for name, values in curves.items():
       if name not in grid:

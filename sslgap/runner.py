@@ -16,7 +16,7 @@ import signal
 import time
 
 import jax
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a notebook's own bar in a notebook, the text bar elsewhere
 
 from sslgap import backend
 from sslgap import chunk_files
@@ -146,6 +146,7 @@ def _folder_plan(out, record, plan, options):
                        'stop them before --replan')
     index = chunk_files.ChunkIndex(out, record, geometry=plan.chunks.geometry())
     done = chunk_files.done_runs(out, record, index)
+    _drop_checkpoints_for_replan(out, record, index)
     layout = plan.layout_of_missing(done)
     before = plan_file.call_width_of(active, plan.num_devices)
     record = plan_file.add_layout(out, record, plan_file.layout_record(plan.chunk_size, len(layout[0]), plan.device,
@@ -156,14 +157,18 @@ def _folder_plan(out, record, plan, options):
       log.warning('the missing runs are computed %d runs per kernel call, the finished ones were %d: their '
                   'numbers may differ in the last bits (README: what is bitwise)', plan.call_width, before)
     return plan.with_layout(layout), record, number + 1
-  if options.chunk_size and options.chunk_size != active['chunk_size']:
-    raise StoreError(f'{out} was started with chunks of {active["chunk_size"]} runs, not {options.chunk_size}; '
+  # plan.chunk_size is options.chunk_size clipped to the runs a kernel has, as the folder recorded it.
+  if options.chunk_size and plan.chunk_size != active['chunk_size']:
+    asked = options.chunk_size if options.chunk_size == plan.chunk_size else \
+        f'{plan.chunk_size} (--chunk_size {options.chunk_size}, clipped to the runs of a kernel)'
+    raise StoreError(f'{out} was started with chunks of {active["chunk_size"]} runs, not {asked}; '
                      'resume without --chunk_size, add --replan to re-chunk the runs still missing, '
                      'or use --fresh')
-  planned_on = active['device'].get('kind')
-  if planned_on not in (plan.device['kind'], '?'):
-    log.warning('%s was planned on %s (chunks of %d runs); this is %s: add --replan to re-chunk the runs still '
-                'missing for this device', out, planned_on, active['chunk_size'], plan.device['kind'])
+  planned_on = active['device']
+  if planned_on.get('kind') != '?' and numerics(planned_on) != numerics(plan.device):
+    log.warning('%s was planned on %s (chunks of %d runs); this is %s, whose numbers may differ in the last bits: '
+                'add --replan to re-chunk the runs still missing for this device', out, describe_device(planned_on),
+                active['chunk_size'], describe_device(plan.device))
   width = plan_file.call_width_of(active, plan.num_devices)
   if width % plan.num_devices:
     padded = -(-width // plan.num_devices) * plan.num_devices
@@ -174,6 +179,32 @@ def _folder_plan(out, record, plan, options):
   if number:
     plan = plan.with_layout(plan_file.read_layout(out, number))
   return plan, record, number
+
+
+def _drop_checkpoints_for_replan(out, record, index):
+  """A replan cuts the missing runs into new chunks, which no checkpoint of the old ones can continue:
+  their progress is dropped (said, with how much of each chunk it was) and their files removed."""
+  intervals = len(record['eval_steps']) - 1
+  for (_, chunk_id), path in index.checkpoints().items():
+    try:
+      saved = chunk_files.partial_summary(path, record, None)
+      share = chunk_files.done_fraction(int(saved['positions'].size), int(saved['width']), int(saved['calls']),
+                                        int(saved['next_interval']), intervals)
+    except chunk_files.DamagedChunk:
+      share = float('nan')
+    log.warning('--replan drops the checkpoint of chunk %d (%s of its runs\' steps computed): the new chunks '
+                'compute its runs from step 0', chunk_id, 'an unknown share' if share != share else f'{share:.0%}')
+    files.remove(path)
+
+
+def numerics(device):
+  """What a run's last bits depend on besides its grid point: the device kind and how many share a call."""
+  return device.get('kind'), int(device.get('count') or 1)
+
+
+def describe_device(device):
+  kind, count = numerics(device)
+  return f'{count} x {kind}' if count > 1 else kind
 
 
 def prepare_folder(config, out, options):
@@ -188,6 +219,7 @@ def prepare_folder(config, out, options):
   files.ensure_folder(out)
   if options.fresh:
     chunk_files.discard(out)
+  chunk_files.remove_stale_temporaries(out)  # of a process killed mid-write, before anything is counted
   config_json = config_lib.to_json(config)
   layout = plan_file.layout_record(plan.chunk_size, plan.num_chunks, plan.device, plan.call_width)
   record = plan_file.open_plan(out, plan_file.plan_record(config.name, config_json, plan.axes, plan.eval_steps, layout,
@@ -316,7 +348,7 @@ class _Watch:
     chunk_files.write_partial(run.out, run.number, self.chunk_id, run.plan.positions(self.chunk_id),
                               run.record['config_hash'], progress.width, progress.calls,
                               jax.tree_util.tree_leaves(flight.state), flight.metrics, flight.next_interval,
-                              seconds=self.computing_seconds())
+                              seconds=self.computing_seconds(), device=run.plan.device)
     self.last = time.monotonic()
     log.info('chunk %d: checkpoint at interval %d (%d calls done)', self.chunk_id, flight.next_interval,
              len(progress.calls))
@@ -342,13 +374,16 @@ class _FolderRun:
       log.warning('%s is complete already: %s (--fresh to compute it again)', self.out, self.summary.path)
       return self.summary
     _log_plan(self.plan, self.options)
-    chunk_files.remove_stale_temporaries(self.out)
     self.index = chunk_files.ChunkIndex(self.out, self.record, geometry=self.plan.chunks.geometry())
     self.done = _Done(self.out, self.record, self.plan, self.number, self.index)
     finished = {c for _, c in self.index.finished(self.number)}
     shard = self.options.shard
     todo, self.chunks_to_do, total_runs = _todo(self.plan, shard, finished, self.options.max_chunks)
     self.summary.chunks_skipped = len([c for c in finished if c % shard[1] == shard[0]])
+    if self.summary.chunks_skipped and not self.options.max_chunks:
+      log.info('resuming %s: %d of %d chunk(s)%s done, %d to run', self.out, self.summary.chunks_skipped,
+               self.summary.chunks_skipped + self.chunks_to_do, f' of shard {shard[0]}/{shard[1]}' if shard[1] > 1 else '',
+               self.chunks_to_do)
     self.executor = sweep.Executor(self.plan)
     self.leases = leases.Leases(self.out)
     bar = tqdm(total=total_runs, unit='run', unit_scale=True, disable=not self.options.progress, smoothing=0.1)
@@ -426,9 +461,16 @@ class _FolderRun:
     specs, treedef = self.executor.state_structure(chunk_id)
     width = self.executor._width.get(self.plan.kernel_of(chunk_id), self.plan.call_width)
     try:
-      saved = chunk_files.read_partial(path, self.record, self.plan.positions(chunk_id), width, specs)
+      saved = chunk_files.read_partial(path, self.record, self.plan.positions(chunk_id), width, specs,
+                                       device=self.plan.device)
     except chunk_files.DamagedChunk as e:
       chunk_files.set_aside(path, e)
+      return None, 0.0
+    except chunk_files.OtherNumerics as e:
+      # One run never mixes two numerics: the chunk starts over under this process's.
+      log.warning('chunk %d\'s checkpoint %s: its numbers would differ in the last bits, so the chunk starts over '
+                  'from step 0 (its checkpoint is removed)', chunk_id, e)
+      files.remove(path)
       return None, 0.0
     total = len(self.plan.eval_steps) - 1
     calls = -(-len(self.plan.positions(chunk_id)) // width)

@@ -51,16 +51,23 @@ def summary(r, path, metric, best_axes):
   cells = series_lib.best_settings(r, best_axes, metric, plotting.best_for(metric), limit=MAX_CELLS)
   for cell, chosen, final in cells:
     where = ', '.join(f'{a}={_value(v)}' for a, v in cell.items()) or 'all'
+    finished = np.asarray(r.sel(**cell).finished if cell else r.finished)
+    if not finished.any():  # a partial merge: nothing to say yet, and nothing diverged
+      lines.append(f'  {where}: not finished yet')
+      continue
+    some = f' ({int(finished.sum())} of {finished.size} runs finished)' if not finished.all() else ''
     if not best_axes:
-      lines.append(f'  {where}: {final:.4g}' if np.isfinite(final) else f'  {where}: diverged')
+      lines.append(f'  {where}: {final:.4g}{some}' if np.isfinite(final) else f'  {where}: diverged{some}')
       continue
     best = ', '.join(f'{a}={_value(v)}' for a, v in chosen.items()) if np.isfinite(final) else 'none (all diverged)'
-    lines.append(f'  {where}: {best} -> {final:.4g}')
+    lines.append(f'  {where}: {best} -> {final:.4g}{some}')
   total = int(np.prod([len(r.coords[a]) for a in r.axis_names if a != 'seed' and a not in best_axes]))
   if total > MAX_CELLS:
     lines.append(f'  ... ({total - MAX_CELLS} more cells)')
   diverged = r.diverged()
-  lines.append(f'diverged runs: {len(diverged)}' + (f', e.g. {diverged[:3]}' if diverged else ''))
+  lines.append(f'diverged runs: {len(diverged)} of the {int(r.finished.sum()):,} finished' if not r.finished.all()
+               else f'diverged runs: {len(diverged)}')
+  lines[-1] += f', e.g. {diverged[:3]}' if diverged else ''
   return '\n'.join(lines)
 
 

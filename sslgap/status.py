@@ -66,16 +66,18 @@ def folder_status(out, shards=None):
       'diverged_runs': sum(f['diverged'] for f in facts),
       'damaged_chunks': index.damaged,
       'in_progress': leases.live_leases(out),
-      'checkpoints': _checkpoints(out, record),
+      'future_dated_leases': leases.future_dated(out),
+      'checkpoints': _checkpoints(out, record, index),
+      'unusable_checkpoints': index.unusable,
   }
 
 
-def _checkpoints(out, record):
+def _checkpoints(out, record, index):
   """[{'chunk', 'interval', 'intervals', 'step', 'call', 'calls', 'seconds_ago', 'done_fraction',
-  'eta_seconds'}] of the chunks in flight with a checkpoint (the time to finish at the chunk's own
-  pace so far, counted from now; None for a checkpoint from before it recorded its pace)."""
+  'eta_seconds'}] of the chunks in flight with a checkpoint the runner would resume (the time to finish
+  at the chunk's own pace so far, counted from now; None for a checkpoint from before it recorded its pace)."""
   found, intervals = [], len(record['eval_steps']) - 1
-  for (lay, chunk_id), path in sorted(chunk_files.partials(out).items()):
+  for (lay, chunk_id), path in sorted(index.checkpoints().items()):
     try:
       with np.load(path, allow_pickle=False) as f:
         interval, written, width = int(f['next_interval']), float(f['written_at']), int(f['width'])
@@ -84,10 +86,12 @@ def _checkpoints(out, record):
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
       continue
     fraction = chunk_files.done_fraction(runs, width, calls, interval, intervals)
-    ago = time.time() - written
-    running = leases.lease_is_live(folder_paths.lease_path(out, lay, chunk_id))
+    ago = max(time.time() - written, 0.0)  # another host's clock may run ahead
+    lease_path = folder_paths.lease_path(out, lay, chunk_id)
+    running = leases.lease_is_live(lease_path)
+    skewed = bool((leases.read_lease(lease_path) or ({}, 0))[0].get('future'))  # its pace is not known from here
     eta = (max(seconds * (1 - fraction) / fraction - ago, 0.0)
-           if running and seconds > 0 and fraction > 0 else None)
+           if running and not skewed and seconds > 0 and fraction > 0 else None)
     found.append({'chunk': chunk_id, 'layout': lay, 'interval': interval, 'intervals': intervals,
                   'step': int(record['eval_steps'][interval]), 'steps': int(record['eval_steps'][-1]),
                   'call': calls + 1, 'calls': -(-runs // width), 'seconds_ago': ago, 'done_fraction': fraction,
@@ -117,6 +121,10 @@ def describe(status):
   if status['in_progress']:
     lines.append(f'being computed now: {", ".join(status["in_progress"][:8])}'
                  + (' ...' if len(status['in_progress']) > 8 else ''))
+  if status.get('future_dated_leases'):
+    lines.append(f'lease(s) dated in the future by their host\'s clock (clock skew): '
+                 f'{", ".join(status["future_dated_leases"][:8])}; a process on the folder takes such a chunk over '
+                 f'once its lease has not changed for {command.duration(leases.LEASE_STALE_S)}')
   for c in status.get('checkpoints', [])[:8]:
     where = f'step {c["step"]:,} of {c["steps"]:,}' + (f' in call {c["call"]} of {c["calls"]}' if c['calls'] > 1 else '')
     finish = (f'; about {command.duration(c["eta_seconds"])} to finish at its pace' if c['eta_seconds'] is not None
@@ -124,6 +132,9 @@ def describe(status):
     lines.append(f'chunk {c["chunk"]}: checkpoint at interval {c["interval"]} of {c["intervals"]} ({where}, '
                  f'{c["done_fraction"]:.0%} of the chunk), written {command.duration(c["seconds_ago"])} ago{finish} '
                  '(merge --allow_missing shows its curves so far)')
+  if status.get('unusable_checkpoints'):
+    lines.append(f'{len(status["unusable_checkpoints"])} checkpoint(s) no run will resume (not counted): '
+                 + ', '.join(status['unusable_checkpoints']))
   if status['merged']:
     lines.append(f'a partial grid of {status["merged_runs"]:,} runs is at {status["merged"]}')
   return '\n'.join(lines)

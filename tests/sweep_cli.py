@@ -1,5 +1,6 @@
 """Running the experiment scripts as a user would, on a tiny grid of 12 runs (shared by the tests)."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -75,3 +76,18 @@ def assert_same_grid(a, b, exact=False):
       np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     else:
       np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@contextlib.contextmanager
+def cpu_hog(processes=None):
+  """Busy loops on every core (or `processes` of them) while the block runs: a machine busy with other
+  work, as CI's often is, under which a result must stay bitwise the same."""
+  cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+  count = processes or cores
+  hogs = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(count)]
+  try:
+    yield hogs
+  finally:
+    for hog in hogs:
+      hog.kill()
+      hog.wait()

@@ -15,7 +15,7 @@ from sslgap import config as config_lib
 from sslgap import folder_paths
 from sslgap import results
 from sslgap import sweep
-from sweep_cli import assert_same_grid, grid, module
+from sweep_cli import assert_same_grid, cpu_hog, grid, module
 from sweep_cli import run as cli
 
 WHOLE = 10**9  # more intervals per segment than any run has: one call
@@ -66,6 +66,13 @@ def uninterrupted(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
+def uninterrupted_on_two_devices(tmp_path_factory):
+  out = tmp_path_factory.mktemp('whole_two')
+  cli(out, *SEGMENTED, '--quiet', devices=2)
+  return grid(out)
+
+
+@pytest.fixture(scope='module')
 def uninterrupted_transformer(tmp_path_factory):
   out = tmp_path_factory.mktemp('whole_transformer')
   cli(out, *TRANSFORMER['args'], '--quiet', script=TRANSFORMER['script'], tiny=False)
@@ -108,6 +115,22 @@ def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(request, tmp_path, 
   assert 0 < resumed_at < 40 and step == steps // 40 * resumed_at
   assert not os.path.exists(folder_paths.partial_path(out, 0))
   assert_same_grid(grid(out, name), whole, exact=True)
+
+
+def test_a_checkpoint_made_on_two_devices_is_not_continued_on_one(uninterrupted, tmp_path):
+  """A checkpoint records the device kind and count and the call width it was computed at: a rerun under
+  other numerics (here 1 CPU device instead of 2) says so and computes the chunk from step 0, so that no
+  run is half one numerics, half the other; the grid is the uninterrupted 1-device one, bitwise."""
+  out = tmp_path / 'moved'
+  process = cli(out, *SEGMENTED, wait=False, devices=2)
+  _started(out, process)
+  process.send_signal(signal.SIGKILL)
+  process.communicate(timeout=60)
+  log = cli(out, *SEGMENTED, devices=1)
+  assert ("chunk 0's checkpoint was computed 12 runs per call on 2 x cpu, this process computes 12 runs per call "
+          'on cpu: its numbers would differ in the last bits, so the chunk starts over from step 0') in log
+  assert 'resumes from its checkpoint' not in log and 'was planned on 2 x cpu' in log
+  assert_same_grid(grid(out), uninterrupted, exact=True)
 
 
 def test_a_damaged_checkpoint_is_named_and_the_chunk_starts_over(uninterrupted, tmp_path):
@@ -169,11 +192,15 @@ def test_two_processes_on_a_folder_with_a_checkpoint_resume_it_once(uninterrupte
   assert_same_grid(grid(out), uninterrupted, exact=True)
 
 
-def test_a_shard_preempted_mid_chunk_under_submitit_is_requeued_and_resumes_the_chunk(uninterrupted, tmp_path):
+def test_a_shard_preempted_mid_chunk_under_submitit_is_requeued_and_resumes_the_chunk(uninterrupted_on_two_devices,
+                                                                                     tmp_path, monkeypatch):
   """SIGTERM under submitit's local executor while the only chunk (longer than any signal delay) is in
   flight: the chunk checkpoints at its next segment, the job requeues itself, and the new task
-  continues the chunk from there to the uninterrupted grid."""
+  continues the chunk from there to the uninterrupted grid, bitwise, on a machine busy with other work
+  (a busy loop on every core). The job runs on as many devices as the reference (2), whatever this
+  machine's core count: it inherits this process's environment."""
   submitit = pytest.importorskip('submitit')
+  monkeypatch.setenv('XLA_FLAGS', '--xla_force_host_platform_device_count=2')
   from sslgap import launch
   from sslgap import runner
   from test_cluster import _children
@@ -182,19 +209,21 @@ def test_a_shard_preempted_mid_chunk_under_submitit_is_requeued_and_resumes_the_
   config.train.steps, config.train.eval_every = 4000, 100
   config.engine.segment_intervals, config.engine.checkpoint_minutes, config.engine.call_width = 1, 0.0001, 12
   executor = submitit.AutoExecutor(folder=tmp_path / 'submitit', cluster='local')
-  executor.update_parameters(timeout_min=10)
-  job = executor.submit(launch.ShardJob(), config, str(tmp_path), 0, 1, runner.Options(chunk_size=12))
-  deadline = time.time() + 120
-  while time.time() < deadline and not os.path.exists(folder_paths.partial_path(tmp_path, 0)):
-    time.sleep(0.02)
-  assert os.path.exists(folder_paths.partial_path(tmp_path, 0)), 'the job never checkpointed its chunk'
-  for task in _children(int(job.job_id)):
-    os.kill(task, signal.SIGTERM)
-  job.result()
+  executor.update_parameters(timeout_min=30)
+  with cpu_hog():
+    job = executor.submit(launch.ShardJob(), config, str(tmp_path), 0, 1, runner.Options(chunk_size=12))
+    deadline = time.time() + 600
+    while time.time() < deadline and not os.path.exists(folder_paths.partial_path(tmp_path, 0)):
+      time.sleep(0.02)
+    assert os.path.exists(folder_paths.partial_path(tmp_path, 0)), 'the job never checkpointed its chunk'
+    for task in _children(int(job.job_id)):
+      os.kill(task, signal.SIGTERM)
+    job.result()
   logs = job.stderr() or ''
   assert 'SIGTERM received' in logs and 'saved as its checkpoint' in logs and 'requeueing' in logs, logs
   assert re.search(r'chunk 0 resumes from its checkpoint at step [\d,]+ of 4,000', logs), logs
-  assert_same_grid(grid(tmp_path), uninterrupted, exact=True)
+  assert 'over 2 device(s)' in logs, logs
+  assert_same_grid(grid(tmp_path), uninterrupted_on_two_devices, exact=True)
 
 
 def test_the_progress_bar_moves_per_segment_and_the_log_says_a_checkpoint_is_spaced_out(monkeypatch, tmp_path,
