@@ -28,6 +28,7 @@ from sslgap import command  # noqa: E402
 from sslgap import config as config_lib  # noqa: E402
 from sslgap import launch  # noqa: E402
 from sslgap import memory  # noqa: E402
+from sslgap import rehearse  # noqa: E402
 from sslgap import results as results_lib  # noqa: E402
 from sslgap import runner  # noqa: E402
 from sslgap import sweep  # noqa: E402
@@ -143,7 +144,9 @@ def main(default_config=None):
   def run(argv):
     if len(argv) > 1:
       fail(f'unexpected argument {argv[1]!r}; flags are written --name=value')
-    run_experiment(config_flag.value)
+    config = config_flag.value
+    config_lib.plugins_beside(config, config_flags.get_config_filename(FLAGS['config']))
+    run_experiment(config)
 
   _stop_if_interrupted_early()
   try:
@@ -191,6 +194,17 @@ def _set_up_logging():
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.WARNING)
 
 
+def projected_line(plan, named=False):
+  """The dry run's `projected:` line: the sweep's computing time from its FLOPs at a stated rate."""
+  device, rate = plan.device, rehearse.PREDICTED_FLOPS.get(plan.device.get('platform'), rehearse.PREDICTED_FLOPS['gpu'])
+  where = f'{device["count"]} x {device["kind"]}' if device['count'] > 1 else device['kind']
+  source = ('an assumed rate, 10% of a GPU\'s float32 peak; benchmarks/gpu_check.sh measures it' if device['platform'] != 'cpu'
+            else 'the low end of what benchmarks/bench_sweep.py measured on 2-core CPUs')
+  return (f'projected: about {command.duration(sweep.predicted_sweep_seconds(plan))} of computing on '
+          f'{where if named else f"this machine ({where})"} at {rate / 1e9:,.0f} GFLOP/s per device ({source}), '
+          f'plus compiling {plan.num_kernels} kernel(s); --max_chunks=1 measures it on a real chunk')
+
+
 def _run_experiment(config):
   """Runs config's sweep into <out>, writes <out>/<name>.npz and its figure (<name>.png, or
   --format); returns the .npz path or None. Exits with 128 + signal number if interrupted.
@@ -204,7 +218,9 @@ def _run_experiment(config):
   out = _OUT.value or os.path.join('results', config.name)
   if _DRY_RUN.value:
     device = memory.named_device(_DEVICE.value) if _DEVICE.value else None
-    print(sweep.make_plan(config, _CHUNK_SIZE.value, _MEMORY_BUDGET.value, device=device).describe())
+    plan = sweep.make_plan(config, _CHUNK_SIZE.value, _MEMORY_BUDGET.value, device=device)
+    print(plan.describe())
+    print(projected_line(plan, named=bool(_DEVICE.value)))
     return None
   if _LAUNCHER.value:
     path = launch.launch(config, out, _SHARDS.value, _LAUNCHER.value, options, partition=_SLURM_PARTITION.value,

@@ -83,13 +83,15 @@ def load(spec):
   if not isinstance(config, ml_collections.ConfigDict):
     raise ConfigFileError(f'{path}: get_config({preset or None!r}) returned {type(config).__name__}, '
                           'not an ml_collections.ConfigDict (a missing return?)')
-  _plugins_beside(config, os.path.dirname(os.path.abspath(path)))
+  plugins_beside(config, path)
   return config
 
 
-def _plugins_beside(config, folder):
+def plugins_beside(config, config_path):
   """A plug-in path that names no file from the working folder but one beside the config file is that
-  one (written relative to the working folder, as every process of the sweep runs from there)."""
+  one (written relative to the working folder, as every process of the sweep runs from there). The one
+  rule of sslgap.run and the experiment scripts (which load their config through config_flags)."""
+  folder = os.path.dirname(os.path.abspath(config_path))
   paths = config.get('plugins', ())
   if not isinstance(paths, (tuple, list)):
     return  # the checks name it

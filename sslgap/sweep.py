@@ -234,6 +234,20 @@ def predicted_call_seconds(plan, spec, width):
   return rehearse.run_flops(spec) * width / (rate * plan.num_devices)
 
 
+def predicted_sweep_seconds(plan):
+  """Seconds the sweep's kernel calls should take on the plan's device, from their FLOPs at its predicted
+  rate (rehearse.PREDICTED_FLOPS; padding of a chunk's last call included, compiling not): what a dry run
+  says before anything has run. A rehearsal (--max_chunks) measures it instead."""
+  chunks, width = plan.chunks, plan.call_width
+  calls = lambda runs: -(-runs // width)
+  if chunks.explicit is None:
+    last = chunks.size_of(chunks.chunks_per_subgrid - 1)
+    per_subgrid = (chunks.chunks_per_subgrid - 1) * calls(chunks.chunk_size) + calls(last)
+  else:
+    per_subgrid = calls(chunks.chunk_size) * chunks.num_chunks / max(len(plan.subgrids), 1)
+  return sum(predicted_call_seconds(plan, g.spec, width) * per_subgrid for g in plan.subgrids)
+
+
 def predicted_segment_seconds(plan, spec, width):
   """Seconds a segment of a call of `width` runs should take (the whole call's, unsegmented)."""
   call = predicted_call_seconds(plan, spec, width)

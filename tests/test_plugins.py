@@ -158,3 +158,17 @@ def test_a_plug_in_beside_its_config_file_is_found_from_anywhere(tmp_path, monke
   assert c.plugins == (os.path.relpath(folder / 'staircase_copy.py'),) and os.path.isfile(c.plugins[0])
   config_lib.validate(c)  # imports it
   assert 'staircase_copy' in tasks.TASKS
+
+
+def test_a_plug_in_beside_its_config_file_is_found_by_the_experiment_scripts(tmp_path):
+  """The scripts read their config through config_flags, and then the same rule as sslgap.run: a plug-in
+  path beside the config file (issue 28: 'no such file' from the command line only)."""
+  folder = tmp_path / 'mine'
+  folder.mkdir()
+  source = open(os.path.join(ROOT, 'examples', 'staircase.py')).read()
+  (folder / 'my_task.py').write_text(source.replace("c.plugins = ('examples/staircase.py',)", "c.plugins = ('my_task.py',)")
+                                     .replace("'staircase'", "'my_task'"))
+  done = subprocess.run([sys.executable, 'experiments/learning_curves.py', f'--config={folder}/my_task.py:small',
+                         f'--out={tmp_path}/out', '--dry_run'], cwd=ROOT, env=env(), capture_output=True, text=True)
+  assert done.returncode == 0, done.stderr
+  assert 'runs of' in done.stdout and 'projected:' in done.stdout
