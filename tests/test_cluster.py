@@ -97,13 +97,14 @@ def test_a_second_signal_abandons_the_chunk_at_once_and_leaves_no_lease(tmp_path
   time.sleep(0.5)  # XLA is computing the first chunk (about 10 s of work)
   process.send_signal(signal.SIGTERM)
   time.sleep(0.3)
-  sent = time.time()
   process.send_signal(signal.SIGTERM)
-  _, stderr = process.communicate(timeout=60)
+  _, stderr = process.communicate(timeout=600)
   assert process.returncode == 128 + signal.SIGTERM, stderr
-  assert time.time() - sent < 3, 'the second signal waited for the chunk'
   assert 'abandoning the current chunk' in stderr
-  assert not [n for n in _listing(tmp_path) if n.endswith(('.lease', '.tmp'))] and not chunk_files.find(tmp_path)
+  # Neither the chunk (the first signal's wait) nor a checkpoint at its next segment was written: the
+  # second signal did not wait for either, however long the busy machine took to get there.
+  assert not chunk_files.find(tmp_path) and not chunk_files.partials(tmp_path), _listing(tmp_path)
+  assert not [n for n in _listing(tmp_path) if n.endswith(('.lease', '.tmp'))]
 
 
 def _listing(out):
