@@ -49,7 +49,7 @@ ORDER = ('init_scale_heatmap', 'lr_heatmap', 'fig1_parity', 'fig1_sim', 'fig2_pa
          'fig3_debias', 'fig3_biased_online', 'fig4_random_labels', 'fig7_alpha', 'fig7_mup', 'fig10_parity_k',
          'fig10_sim_degree', 'fig11_depth', 'fig11_width', 'fig24_width_sim', 'fig14_full_parity',
          'fig18_size_ablation', 'fig19_auto_schedule', 'two_set', 'fig29_adamw', 'theory', 'tfm_fig1', 'tfm_fig8_qk',
-         'tfm_fig15_gd', 'tfm_fig16_debias', 'tfm_fig20_modadd_warmup', 'tfm_fig26_depth', 'tfm_fig27_qk_norm',
+         'tfm_fig15_gd', 'tfm_fig16_debias', 'tfm_fig20_modadd_warmup', 'tfm_fig26_depth', 'tfm_fig27_qk_norm', 'tfm_fig28_qk_norm_overfit',
          'tfm_fig30_param_source')
 
 

@@ -144,3 +144,29 @@ def transformer_preset(task, scale):
   """(task fields with test_size, loss, model fields) of a Transformer task at a scale."""
   fields, loss, model = TRANSFORMER_TASKS[task][scale]
   return dict(fields), loss, dict(model), TEST_SIZES.get(task, {}).get(scale, 1024)
+
+
+def paper(c, headline, quote, where, departs):
+  """The config's paper section: which of its claims (by name) tests the paper's own sentence, that
+  sentence quoted with where it stands, and how this setting departs from the paper's (for the report's
+  and README's findings; sslgap.findings)."""
+  c.paper = dict(headline=headline, quote=quote, where=where, departs=departs)
+  return c
+
+
+def transformer_departs(task, scale, c):
+  """How a Transformer preset departs from the paper's setting, in a few words: its task and model sizes
+  against the paper scale's, its seeds and learning rates."""
+  fields, _, model = TRANSFORMER_TASKS[task][scale]
+  paper_fields, _, paper_model = TRANSFORMER_TASKS[task]['paper']
+  size = lambda f: ', '.join(f'{k} = {v}' for k, v in f.items() if k not in ('name', 'held_out'))
+  words = []
+  if fields != paper_fields:
+    words.append(f'{task} with {size(fields)} (the paper scale: {size(paper_fields)})')
+  if model.get('dim') != paper_model.get('dim'):
+    words.append(f'width {model["dim"]} (paper scale {paper_model["dim"]})')
+  seeds = len(c.sweep.get('seed', (0,)))
+  lrs = c.sweep.get('lr')
+  words.append(f'{seeds} seeds, ' + (f'{len(lrs)} lrs ({", ".join(f"{v:g}" for v in lrs)})' if lrs and len(lrs) <= 3
+                                     else f'{len(lrs)} lrs' if lrs else f'one lr ({c.hp.lr:g})'))
+  return '; '.join(words)

@@ -4,13 +4,13 @@ A person writes what was tried and what it means; a number measured on a grid is
 note (it would go stale when the grid is rerun). A claim gets a `name`, and the note cites it:
 
   [[name]]            the claim's statistic and 95% interval: "log2 of the steps ratio b/a 0.18 [-0.42, 0.44]"
-  [[name.verdict]]    agrees / disagrees / inconclusive
+  [[name.verdict]]    its outcome: reproduced / smaller than the paper's / opposite / undetermined (why)
   [[name.a]]          series a's own number and interval ("375 [300, 450]"); [[name.b]] likewise
   [[name.estimate]]   the statistic alone (also .low and .high: the interval's ends)
   [[name@0.36]]       of a claim checked per value of an axis (`per`), the one at that value (a number
                       as the report prints it, a tuple as its entries: [[name@256,online]],
                       sslgap.claims.cited_value); any field may follow: [[name@0.36.a]]. Without @value such a
-                      claim gives its count: "1 of 17 values agree, 0 disagree".
+                      claim gives its count: "1 of 17 values reproduced, 0 opposite".
 
 sslgap.config checks the citations when a config loads (a name that no claim has is a ConfigError);
 the report renders them (sslgap.report).
@@ -55,6 +55,7 @@ def check(config):
     if name in named:
       raise ConfigError(f'claims[{i}].name', f'{name!r} is already the name of claims[{named[name]}]')
     named[name] = i
+  _check_paper(config.get('paper'), named)
   for written, name, value, field in citations(config.get('notes', '')):
     if name not in named:
       known = ', '.join(sorted(named)) or 'none: give a claim a name= to cite it'
@@ -73,6 +74,27 @@ def check(config):
     if value is not None and values is not None and value.replace(' ', '') not in values:
       raise ConfigError('notes', f'{written}: {value} is not a value claims[{named[name]}] ({name!r}) is checked at; '
                         f'cite one of: {", ".join(values)}')
+
+
+PAPER_KEYS = ('headline', 'quote', 'where', 'departs')
+
+
+def _check_paper(paper, named):
+  """ConfigError unless the paper section names one of the claims as its headline and says nothing else
+  than PAPER_KEYS, each a string."""
+  if paper is None:
+    return
+  if not hasattr(paper, 'items'):
+    raise ConfigError('paper', f'must be a dict of {", ".join(PAPER_KEYS)}, got {type(paper).__name__}')
+  for key, value in paper.items():
+    if key not in PAPER_KEYS:
+      raise ConfigError(f'paper.{key}', f'unknown key; the paper section has {", ".join(PAPER_KEYS)}')
+    if not isinstance(value, str):
+      raise ConfigError(f'paper.{key}', f'must be a string, got {value!r}')
+  if paper.get('headline') is not None and paper['headline'] not in named:
+    known = ', '.join(sorted(named)) or 'none: give a claim a name= to make it the headline'
+    raise ConfigError('paper.headline', f'{paper["headline"]!r} names no claim of this config; the claims\' names are: '
+                      f'{known}')
 
 
 def _checked_values(config, claim):
@@ -98,7 +120,7 @@ def _field(v, field):
   if field is None:
     return f'{v.statistic} {claims_lib.fmt_interval(v.low, v.estimate, v.high)}'
   if field == 'verdict':
-    return v.verdict
+    return v.verdict + (f' ({v.reason})' if v.reason else '')
   if field in ('estimate', 'low', 'high'):
     return claims_lib.fmt(getattr(v, field))
   numbers = list(v.series.values())
@@ -107,10 +129,18 @@ def _field(v, field):
 
 
 def _count(verdicts):
+  return count_outcomes(verdicts)
+
+
+def count_outcomes(verdicts):
+  """'k of n values reproduced, m opposite' (and the others that occur) of a claim checked per value."""
   names = [v.verdict for v in verdicts]
-  errors = names.count('error')
-  return (f'{names.count(claims_lib.AGREES)} of {len(names)} values agree, '
-          f'{names.count(claims_lib.DISAGREES)} disagree' + (f', {errors} could not be evaluated' if errors else ''))
+  text = (f'{names.count(claims_lib.REPRODUCED)} of {len(names)} values reproduced, '
+          f'{names.count(claims_lib.OPPOSITE)} opposite')
+  for outcome in (claims_lib.SMALLER, claims_lib.UNDETERMINED, claims_lib.ERROR):
+    if names.count(outcome):
+      text += f', {names.count(outcome)} ' + ('could not be evaluated' if outcome == claims_lib.ERROR else outcome)
+  return text
 
 
 def render(text, verdicts):

@@ -5,8 +5,8 @@
   python -m sslgap.reproduce --scale paper --only fig6_init,fig2_parity_gd --out results/
 
 Each experiment (sslgap.catalog) runs into <out>/<scale>/<experiment> unless its grid is complete
-there (an interrupted one resumes), then its claims are checked on the grid with bootstrap
-intervals and the report is written from the grids alone, with each figure drawn from its grid beside it.
+there (an interrupted one resumes), then its claims are checked on the grid (sslgap.claims: a t
+interval over seeds, tuning cross-fitted) and the report is written from the grids alone, with each figure drawn from its grid beside it.
 The report goes to --report; by default to docs/ when every experiment of a scale runs into
 results/, else next to the grids (<out>/<scale>/REPORT.md), so a partial run never replaces
 the docs' report. SIGINT or SIGTERM is passed on to the experiment running, which saves its
@@ -42,7 +42,6 @@ def main(argv=None):
   parser.add_argument('--report', default=None, help='the markdown file to write (default: by scale, '
                       + ', '.join(f'{k}: {v}' for k, v in REPORTS.items()) + f', when every experiment runs into '
                       f'{DEFAULT_OUT}/; else <out>/<scale>/REPORT.md)')
-  parser.add_argument('--bootstrap', type=int, default=2000, help='bootstrap resamples per claim')
   args = parser.parse_args(argv)
   if args.only is not None and not [i for i in args.only.split(',') if i.strip()]:
     command.fail('--only: give experiment ids, e.g. --only fig1_parity,fig6_init (leave it out for every experiment)')
@@ -53,15 +52,12 @@ def main(argv=None):
     command.fail(f'--only: {e}')
   if not experiments:
     command.fail(f'no experiment has a preset at the {args.scale!r} scale' + (f' among {ids}' if ids else ''))
-  if args.bootstrap < 100:
-    command.fail(f'--bootstrap: use at least 100 resamples, got {args.bootstrap}')
   report = args.report or default_report(args.scale, args.out, bool(ids))
   invocation = 'python -m sslgap.reproduce' + (f' --scale {args.scale}' if args.scale != 'small' else '') + \
       (f' --only {args.only}' if ids else '')
   try:
     in_docs = os.path.normpath(report) == os.path.normpath(REPORTS[args.scale]) and not ids  # all of them
-    entries = report_lib.generate(experiments, args.scale, args.out, report, bootstrap_n=args.bootstrap,
-                                  command=invocation, other_reports={s: p for s, p in REPORTS.items() if os.path.exists(p)}
+    entries = report_lib.generate(experiments, args.scale, args.out, report, command=invocation, other_reports={s: p for s, p in REPORTS.items() if os.path.exists(p)}
                                   if in_docs else None)
     if in_docs and os.path.exists('README.md'):
       try:

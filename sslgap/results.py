@@ -27,7 +27,7 @@ from sslgap import stats
 from sslgap.errors import ResultsError
 
 # Config sections that change no result (how it runs, is drawn, and what is claimed of it).
-RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes')
+RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes', 'paper')
 
 
 # Options added after grids were made, left out of the hash at their default so that those grids keep

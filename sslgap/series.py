@@ -52,6 +52,13 @@ def tuned(results, selection, metric, best='max', keep=(), tune_metric=None, tun
   on tune_metric (default: tune_metric_for), by the curve best on average over training; a
   setting where some seed diverged never wins unless every setting has one. tune_on: other runs of
   the same axes (other seeds) to choose the tuned axes on instead of the returned ones (cross-fitting)."""
+  values, chosen, _ = tuned_with_edges(results, selection, metric, best, keep, tune_metric, tune_on)
+  return values, chosen
+
+
+def tuned_with_edges(results, selection, metric, best='max', keep=(), tune_metric=None, tune_on=None):
+  """tuned()'s (values, chosen), and {axis: value} of the tuned axes (of at least 2 values) whose chosen
+  value lies at an end of its grid in some kept cell: there the optimum may lie beyond the grid."""
   sub = results.sel(**selection) if selection else results
   names = list(sub.axis_names)
   tune = [a for a in names if a != 'seed' and a not in keep]
@@ -69,11 +76,17 @@ def tuned(results, selection, metric, best='max', keep=(), tune_metric=None, tun
     lenient = _score(stats._nan_quiet(np.nanmean, judged, axis=-2), by_best)
     score = np.where(np.all(np.isnan(strict), axis=-1, keepdims=True), lenient, strict)
     choice = np.argmax(np.where(np.isnan(score), -np.inf, score), axis=-1)
-  chosen = None
+  chosen, edges = None, {}
   if not keep:
     index = np.unravel_index(int(choice), tuned_shape) if tune else ()
     chosen = {a: sub.coords[a][i].item() for a, i in zip(tune, index)}
-  return np.take_along_axis(values, choice[..., None, None, None], axis=-3)[..., 0, :, :], chosen
+  if tune:
+    for axis, positions in zip(tune, np.unravel_index(np.asarray(choice).reshape(-1), tuned_shape)):
+      size = len(sub.coords[axis])
+      ends = positions[(positions == 0) | (positions == size - 1)] if size >= 2 else []
+      if len(ends):
+        edges[axis] = sub.coords[axis][int(ends[0])].item()
+  return np.take_along_axis(values, choice[..., None, None, None], axis=-3)[..., 0, :, :], chosen, edges
 
 
 # Metrics computed from recorded ones.

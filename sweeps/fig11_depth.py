@@ -28,8 +28,11 @@ def get_config(arg=None):
   c.sweep.dataset_size = (8192, 'online')
   c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
   c.claims = (
-      dict(kind='trend', text='Deeper MLPs widen the gap.', metric='test_acc', at='mean', x_axis='model__hidden_layers',
-           a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
+      dict(kind='trend', name='trend', text='Deeper MLPs widen the gap.', metric='test_acc', at='mean',
+           x_axis='model__hidden_layers', a={'dataset_size': 8192}, b={'dataset_size': 'online'}, min_effect=0.02, min_effect_source='our choice: 2 points of accuracy per step along the axis', 
+           a_label='the 8,192-subset', b_label='online training'),
   )
+  figures.paper(c, 'trend', 'Our empirical findings confirm this, where the small-vs-large gap widens for both MLP (Figure 11(a)) and Transformers (Figure 26).',
+                'Section 6, Figure 11(a)', '1 to 3 hidden layers of 64; one lr, 0.1; ' + ('8 seeds' if preset == 'small' else '64 seeds'))
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size', panels='model__hidden_layers', x=('steps',),
                              title='Fig 11(a): depth')

@@ -34,12 +34,19 @@ def get_config(arg=None):
   c.sweep.phase_sizes = (phases, ('online',) * 6)
   c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
   auto = {'data__schedule': 'auto', 'phase_sizes': phases}
+  online = {'data__schedule': 'fixed', 'phase_sizes': ('online',) * 6}
+  fixed = {'data__schedule': 'fixed', 'phase_sizes': phases}
   c.claims = (
-      dict(kind='faster', text='The auto-schedule is much faster than online training.', metric='test_acc', target=0.9,
-           a=auto, b={'data__schedule': 'fixed', 'phase_sizes': ('online',) * 6}),
-      dict(kind='as_fast', text='The auto-schedule performs comparably to the fixed 6-phase schedule.',
-           metric='test_acc', target=0.9, tolerance=0.5, a=auto, b={'data__schedule': 'fixed', 'phase_sizes': phases}),
+      dict(kind='faster', name='faster', text='The auto-schedule is much faster than online training.',
+           metric='test_acc', target=0.9, a=auto, b=online, a_label='the auto-schedule', b_label='online training'),
+      dict(kind='as_fast', name='comparable', text='The auto-schedule performs comparably to the fixed 6-phase schedule '
+           '(within half the fixed schedule\'s gain over online training).', metric='test_acc', target=0.9, a=auto,
+           b=fixed, baseline={'a': fixed, 'b': online}, a_label='the auto-schedule', b_label='the fixed 6-phase schedule'),
   )
+  figures.paper(c, 'faster', 'As shown in Figure 19, this auto-scheduling achieves comparable performance to the '
+                '6-phase scheduling described above and is much faster than online training.',
+                'Appendix B.2.2, Figure 19', '2 hidden layers of 64; one lr, 0.1; ' +
+                ('8 seeds, 3,000 steps' if preset == 'small' else '64 seeds, 20,000 steps'))
   return figures.curves_plot(c, ['test_acc', 'train_acc'], series=[
       ('auto-schedule (75% train acc. or 50 epochs)', {'data__schedule': 'auto', 'phase_sizes': phases}),
       ('fixed 6-phase, 10 epochs each', {'data__schedule': 'fixed', 'phase_sizes': phases}),

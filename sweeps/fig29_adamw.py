@@ -32,8 +32,13 @@ def get_config(arg=None):
   c.sweep.dataset_size = (8192, 'online')
   c.sweep.seed = tuple(range(8 if preset == 'small' else 64))
   c.claims = (
-      dict(kind='as_fast', text='AdamW closes the gap on MLPs: online training is as fast as the subset.',
-           metric='test_acc', target=0.9, tolerance=0.5, a={'dataset_size': 8192}, b={'dataset_size': 'online'}),
+      dict(kind='as_fast', name='closes', text='AdamW closes the gap on MLPs: online training is as fast as the subset '
+           '(within 2^0.2).', metric='test_acc', target=0.9, margin=0.2, a={'dataset_size': 8192},
+           b={'dataset_size': 'online'}, a_label='the 8,192-subset', b_label='online training'),
   )
+  figures.paper(c, 'closes', 'Indeed, we find that AdamW closes the gap on MLP (Figure 29), across tasks and depths.',
+                'Appendix B.2.2, Figure 29', 'a fixed margin of 2^0.2, half the paper\'s smallest gap (Fig 2: 0.41 in '
+                'log2), as the grid has no SGD baseline; parity, 2 hidden layers of 64; ' +
+                ('8 seeds, 2 lrs, 2 beta2' if preset == 'small' else '64 seeds, 12 lrs at 1.2x, 2 beta2'))
   return figures.curves_plot(c, ['test_acc'], lines='dataset_size',
                              title='Fig 29: AdamW')

@@ -36,11 +36,17 @@ def get_config(arg=None):
              for m in M_VALUES]
   uniform = {'online_bias_samples': 0, 'dataset_size': 'online'}
   c.claims = (
-      dict(kind='better', text='Online training from the biases of a tiny set (m = 16) helps.', metric='test_acc',
-           at='mean', a={'online_bias_samples': 16, 'dataset_size': 'online'}, b=uniform),
-      dict(kind='faster', text='The gap persists: the subset beats online training from the biases of a set as large '
-           'as it.', metric='test_acc', target=0.9, a={'online_bias_samples': 0, 'dataset_size': 8192},
-           b={'online_bias_samples': M_VALUES[-1], 'dataset_size': 'online'}),
+      dict(kind='better', name='tiny_helps', text='Online training from the biases of a tiny set (m = 16) helps.',
+           metric='test_acc', at='mean', a={'online_bias_samples': 16, 'dataset_size': 'online'}, b=uniform,
+           a_label='online from the biases of 16 samples', b_label='uniform online training'),
+      dict(kind='faster', name='persists', text='The gap persists: the subset beats online training from the biases '
+           'of a set as large as it.', metric='test_acc', target=0.9, a={'online_bias_samples': 0, 'dataset_size': 8192},
+           b={'online_bias_samples': M_VALUES[-1], 'dataset_size': 'online'}, a_label='the 8,192-subset',
+           b_label=f'online from the biases of {M_VALUES[-1]:,} samples'),
   )
+  figures.paper(c, 'persists', 'unless the samples size is exceedingly small [...], the speedup is much more moderate '
+                'compared to training on a small subset, and the small-vs-large gap persists.',
+                'Section 4.1.3, Figure 3(b)', 'one lr, 0.1 (the paper tunes it); 2 hidden layers of 64; ' +
+                ('8 seeds, 2,000 steps' if preset == 'small' else '64 seeds, 10,000 steps'))
   return figures.curves_plot(c, ['test_acc'], series=series,
                              title='Fig 3(b): online training from biased distributions')

@@ -32,15 +32,22 @@ def get_config(arg=None):
   c.sweep.seed = tuple(range(4 if preset == 'small' else 32))
   series = [(f'{p}, {name}', {'model__parameterization': p, 'dataset_size': size})
             for p in ('standard', 'mup') for name, size in (('N = 8,192', 8192), ('online', 'online'))]
+  standard = ({'model__parameterization': 'standard', 'model__width': 64, 'dataset_size': 8192},
+              {'model__parameterization': 'standard', 'model__width': 64, 'dataset_size': 'online'})
   c.claims = (
-      dict(kind='as_fast', text='muP closes the gap for parity: online training is as fast as the subset (width 64).',
-           metric='test_acc', target=0.9, tolerance=0.5,
+      dict(kind='as_fast', name='closes', text='muP closes the gap for parity: online training is as fast as the subset '
+           '(width 64), within half the gap of the standard parameterisation.', metric='test_acc', target=0.9,
            a={'model__parameterization': 'mup', 'model__width': 64, 'dataset_size': 8192},
-           b={'model__parameterization': 'mup', 'model__width': 64, 'dataset_size': 'online'}),
-      dict(kind='faster', text='... while with the standard parameterisation the subset is faster (width 64).',
-           metric='test_acc', target=0.9,
-           a={'model__parameterization': 'standard', 'model__width': 64, 'dataset_size': 8192},
-           b={'model__parameterization': 'standard', 'model__width': 64, 'dataset_size': 'online'}),
+           b={'model__parameterization': 'mup', 'model__width': 64, 'dataset_size': 'online'},
+           baseline={'a': standard[0], 'b': standard[1]}, a_label='the 8,192-subset under muP',
+           b_label='online training under muP'),
+      dict(kind='faster', name='standard_gap', text='... while with the standard parameterisation the subset is faster '
+           '(width 64).', metric='test_acc', target=0.9, a=standard[0], b=standard[1],
+           a_label='the 8,192-subset', b_label='online training'),
   )
+  figures.paper(c, 'closes', 'Empirically, we find muP to be a strong starting point, bridging the gap in 2-layer MLPs '
+                'for parity (Figure 7).', 'Section 5.2.1, Figure 7',
+                '2 hidden layers of 64; ' + ('4 seeds, 4 lrs 3x apart' if preset == 'small'
+                                             else '32 seeds, 16 lrs 1.5x apart'))
   return figures.curves_plot(c, ['test_acc'], series=series, panels='model__width', x=('steps',),
                              title='Figs 7, 21, 22: muP vs standard parameterisation')

@@ -54,11 +54,19 @@ def get_config(arg=None):
     c.sweep.dataset_size = (8192, _fig6.POPULATION)
     c.sweep.seed = tuple(range(64))
   default = dict(lr_mult_first=1.0, lr_mult_rest=1.0)
+  labels = dict(a_label='the 8,192-subset', b_label='the population')
+  # The layer-wise lrs are the heatmap's axes; the base lr they multiply is the paper's one value.
   c.claims = (
-      dict(kind='better', text='At a shared learning rate the population does worse than an N-subset.',
-           metric='test_acc', a=dict(default, dataset_size=8192), b=dict(default, dataset_size=_fig6.POPULATION)),
-      dict(kind='closes', text='A larger first-layer learning rate relative to the others reduces the gap.',
-           metric='test_acc', a=dict(dataset_size=8192), b=dict(dataset_size=_fig6.POPULATION), tolerance=0.02,
-           region=dict(lr_mult_first=['>=', 4.0], lr_mult_rest=['<=', 1.0])),
+      dict(kind='better', name='default_gap', text='At a shared learning rate the population does worse than an '
+           'N-subset.', metric='test_acc', a=dict(default, dataset_size=8192),
+           b=dict(default, dataset_size=_fig6.POPULATION), fixed_lr=True, **labels),
+      dict(kind='closes', name='closes', text='A larger first-layer learning rate relative to the others reduces the '
+           'gap (to less than half of the gap at a shared lr).', metric='test_acc', a=dict(dataset_size=8192),
+           b=dict(dataset_size=_fig6.POPULATION), baseline=default, fixed_lr=True,
+           region=dict(lr_mult_first=['>=', 4.0], lr_mult_rest=['<=', 1.0]), **labels),
   )
+  figures.paper(c, 'closes', 'the optimal choice of (eta_1, eta_2), where eta_1 > eta_2, significantly reduces the '
+                'small-vs-large gap between the full population versus a random subset', 'Section 5.2.1, Figure 6',
+                '4 seeds and layer-wise lrs 2x apart (the paper: ~42 million runs at 1.2x)' if preset == 'small'
+                else 'layer-wise lrs at 1.2x, 64 seeds')
   return c

@@ -1,9 +1,11 @@
-"""What sslgap found, as the reader gets it: flags that keep the counts honest, cross-fitted tuning,
-the findings table of a report and of README, each checked against grids whose answer is known."""
+"""What sslgap found, as the reader gets it: flags that qualify any outcome, the headline of each
+experiment (the paper's own sentence), numbers as sentences, the findings table of a report and of
+README, each checked against grids whose answer is known."""
 
 import os
 
 import numpy as np
+import pytest
 
 from sslgap import catalog
 from sslgap import claims
@@ -32,46 +34,80 @@ RISE = np.clip(np.linspace(0.5, 1.5, 11), 0, 1)  # reaches 0.9 at step 40
 SLOW = np.clip(np.linspace(0.5, 1.0, 11), 0, 1)  # at step 80
 FLAT = np.full(11, 0.5)
 A, B = {'dataset_size': 64}, {'dataset_size': 'online'}
+FIXED = dict(fixed_lr=True)  # these grids run one lr by construction
 
 
 def _flags(claim, grid):
-  return claims.evaluate(claim, grid, n=300).flag_names
+  return claims.evaluate(claim, grid).flag_names
 
 
-def test_a_time_to_a_target_neither_series_reaches_is_flagged_not_reached():
-  claim = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B)
-  assert _flags(claim, _grid(FLAT, FLAT)) == (claims.NOT_REACHED,)
-  assert _flags(claim, _grid(RISE, SLOW)) == ()
+def test_a_time_neither_series_reaches_is_censored_not_a_convention():
+  claim = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B, **FIXED)
+  v = claims.evaluate(claim, _grid(FLAT, FLAT))
+  assert v.verdict == claims.UNDETERMINED and v.reason == claims.CENSORED
+  assert findings.why(v).startswith('censored: too many seeds never reached the target; a longer horizon')
+  assert claims.evaluate(claim, _grid(RISE, SLOW)).verdict == claims.REPRODUCED
 
 
 def test_a_compute_claim_won_by_fewer_examples_per_step_is_flagged_by_construction():
-  claim = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B, x='compute')
+  claim = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B, x='compute', **FIXED)
   per_step = np.array([64.0, 4096.0])[:, None, None] * STEPS  # full-batch GD on 64 against 4,096 examples
-  v = claims.evaluate(claim, _grid(SLOW, RISE, mode='full_batch', examples=per_step), n=300)
-  assert v.verdict == claims.AGREES and v.flag_names == (claims.BY_CONSTRUCTION,)  # slower in steps, "faster" in compute
+  v = claims.evaluate(claim, _grid(SLOW, RISE, mode='full_batch', examples=per_step, noise=0.01))
+  assert v.interval_says == claims.REPRODUCED and v.flag_names == (claims.BY_CONSTRUCTION,)  # slower in steps
+  assert v.verdict == claims.UNDETERMINED and v.reason == claims.BY_CONSTRUCTION
   assert '64x the examples' in v.flags[0][1]
   same = np.broadcast_to(STEPS * 8.0, (1, 1, len(STEPS)))
   assert _flags(claim, _grid(RISE, SLOW, examples=same)) == ()
 
 
-def test_an_end_where_both_series_are_saturated_is_flagged_at_the_ceiling():
-  claim = dict(kind='better', metric='test_acc', a=A, b=B)
+def test_an_end_where_every_metric_read_is_saturated_is_flagged_at_the_ceiling():
+  claim = dict(kind='better', metric='test_acc', a=A, b=B, **FIXED)
   assert _flags(claim, _grid(RISE, RISE)) == (claims.CEILING,)
   assert _flags(claim, _grid(RISE, SLOW * 0.9)) == ()
   assert _flags(dict(claim, at='mean'), _grid(RISE, RISE)) == ()  # the mean over training is not at a ceiling
 
 
-def test_an_optimum_at_the_edge_of_its_grid_is_flagged():
+def test_a_derived_metric_is_at_the_ceiling_when_the_metrics_it_is_made_of_are():
+  """overfit_acc = train - test is 0 when both are saturated: the ceiling flag reads train_acc and test_acc."""
+  values = np.stack([RISE, RISE])[:, None, :].repeat(8, axis=1)
+  r = results.Results(['dataset_size', 'seed'], {'dataset_size': np.array([64, 0]), 'seed': np.arange(8)}, STEPS,
+                      {'train_acc': values, 'test_acc': values}, {'train': {}, 'data': {}, 'hp': {}})
+  v = claims.evaluate(dict(kind='better', metric='overfit_acc', a=A, b=B, **FIXED), r)
+  assert v.flag_names == (claims.CEILING,) and 'train_acc and test_acc' in v.flags[0][1]
+  assert findings.sentence(v).startswith('every seed gives overfit_acc advantage of a 0')  # no "0 [0, 0]"
+
+
+def test_a_tuned_value_at_the_edge_of_its_grid_is_flagged_and_qualifies_any_outcome():
   lrs = [0.1, 0.2, 0.4]
-  best_at = lambda i: np.stack([RISE if j == i else SLOW * 0.8 for j in range(3)])  # [X, E]
-  claim = dict(kind='argmax', metric='test_acc', axis='lr', a=A, b=B, direction='larger')
-  assert _flags(claim, _grid(best_at(1), best_at(2), axes={'lr': lrs})) == (claims.GRID_EDGE,)
-  assert _flags(claim, _grid(best_at(1), best_at(1), axes={'lr': lrs})) == ()
+  best_at = lambda i, fast, slow: np.stack([fast if j == i else slow for j in range(3)])  # [X, E]
+  claim = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B)
+  inside = claims.evaluate(claim, _grid(best_at(1, RISE, FLAT), best_at(1, SLOW, FLAT), axes={'lr': lrs}, noise=0.01))
+  assert inside.flags == () and inside.verdict == claims.REPRODUCED and inside.tuning == 'cross-fitted'
+  edge = claims.evaluate(claim, _grid(best_at(1, SLOW, FLAT), best_at(2, RISE, FLAT), axes={'lr': lrs}, noise=0.01))
+  assert edge.interval_says == claims.OPPOSITE and edge.verdict == claims.UNDETERMINED  # a "disagrees" too
+  assert edge.reason == claims.GRID_EDGE and 'lr 0.4 for dataset_size=online' in edge.flags[0][1]
 
 
-def test_cross_fitting_tunes_on_the_other_half_of_the_seeds():
-  """Even seeds favour lr 0.1 and odd seeds lr 0.2 for a: tuned on themselves the odd seeds pick 0.2
-  and a wins; tuned on the even seeds they are held to 0.1, where a loses."""
+def test_one_learning_rate_is_flagged_unless_the_paper_fixes_it():
+  claim = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B)
+  v = claims.evaluate(claim, _grid(RISE, SLOW, noise=0.01))
+  assert v.flag_names == (claims.LR_NOT_TUNED,) and v.verdict == claims.UNDETERMINED and v.tuning == 'not tuned'
+  assert claims.evaluate(dict(claim, fixed_lr=True), _grid(RISE, SLOW, noise=0.01)).verdict == claims.REPRODUCED
+  per_lr = claims.expand(dict(claim, per='lr'), _grid(np.stack([RISE, RISE]), np.stack([SLOW, SLOW]), axes={'lr': [0.1, 0.2]}))
+  assert claims.evaluate(per_lr[0], _grid(np.stack([RISE, RISE]), np.stack([SLOW, SLOW]), axes={'lr': [0.1, 0.2]},
+                                          noise=0.01)).flags == ()  # a claim at each lr says so itself
+
+
+def test_an_underpowered_claim_says_how_many_seeds_would_decide_it():
+  claim = dict(kind='better', metric='test_acc', a=A, b=B, **FIXED)
+  v = claims.evaluate(claim, _grid(SLOW * 0.8 + 0.02, SLOW * 0.8, noise=0.15, seeds=8, seed=3))
+  assert v.verdict == claims.UNDETERMINED and v.reason == claims.UNDERPOWERED and v.seeds_needed > 8
+  assert findings.why(v) == f'underpowered: about {v.seeds_needed:,} seeds would decide it'
+
+
+def test_cross_fitting_tunes_each_half_of_the_seeds_on_the_other():
+  """Even seeds favour lr 0.1 and odd seeds lr 0.2 for a: tuned on themselves both halves would pick the
+  lr where a wins; tuned on the other half each is held to the lr where a loses."""
   seeds = 8
   values = np.empty((2, 2, seeds, len(STEPS)))
   values[0, 0] = np.where(np.arange(seeds)[:, None] % 2 == 0, RISE, FLAT)  # a at lr 0.1
@@ -80,50 +116,61 @@ def test_cross_fitting_tunes_on_the_other_half_of_the_seeds():
   grid = results.Results(['dataset_size', 'lr', 'seed'], {'dataset_size': np.array([64, 0]), 'lr': np.array([0.1, 0.2]),
                                                          'seed': np.arange(seeds)}, STEPS, {'test_acc': values},
                          {'train': {'batch_size': 8}, 'data': {'mode': 'minibatch'}, 'hp': {}})
-  claim = dict(kind='better', metric='test_acc', a=A, b=B)
-  v = claims.evaluate(claim, grid, n=300, cross_fit=True)
-  assert v.cross_fitted == (claims.AGREES, claims.DISAGREES)
-  assert claims.evaluate(claim, grid, n=300).cross_fitted is None  # only when asked (the report asks)
+  claim = dict(kind='better', metric='test_acc', a=A, b=B, at='mean')
+  v = claims.evaluate(claim, grid)
+  assert v.chosen['dataset_size=64'] == [{'lr': 0.2}, {'lr': 0.1}]  # the even half tuned on the odd, and back
+  held_to_flat = np.mean(FLAT) - np.mean(SLOW * 0.9)  # each half at the lr where it is flat
+  assert v.estimate == pytest.approx(held_to_flat) and v.in_sample[2] > v.estimate + 0.1
 
 
-def _entry(experiment, verdicts):
-  return report.Entry(experiment, 'small', '', 'g.npz', 1.0, verdicts=verdicts)
+def _entry(experiment, verdicts, paper=None):
+  return report.Entry(experiment, 'small', '', 'g.npz', 1.0, verdicts=verdicts, paper=paper, config_hash='abc')
 
 
-def test_the_findings_of_a_report_are_what_its_claims_say():
-  """Two tiny experiments: one whose main claim agrees (and a second claim that does not count), one
-  whose main claim is checked at two values with one agreeing."""
+def test_the_headline_is_the_claim_the_config_names_and_quotes():
   grid = _grid(RISE, SLOW, noise=0.01)
-  faster = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B, text='Small beats online.')
-  first = claims.evaluate(faster, grid, n=300)
-  slower = claims.evaluate(dict(faster, a=B, b=A, text='Online beats small.'), grid, n=300)
-  two = _grid(np.stack([RISE, RISE]), np.stack([SLOW, RISE]), noise=0.01, axes={'lr': [0.1, 0.2]})
-  per_lr = [claims.evaluate(c, two, n=300) for c in claims.expand(dict(faster, per='lr'), two)]
-  assert [v.verdict for v in per_lr] == [claims.AGREES, claims.INCONCLUSIVE]
+  faster = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B, text='Small beats online.', name='faster',
+                a_label='the subset', b_label='online training', **FIXED)
+  first = claims.evaluate(faster, grid)
+  other = claims.evaluate(dict(faster, a=B, b=A, text='Online beats small.', name='other'), grid)
   one = catalog.Experiment('one', '1', 'learning_curves', 'one', (('small', ''),))
-  other = catalog.Experiment('two', '2', 'learning_curves', 'two', (('small', ''),))
-  rows = findings.of_entries([_entry(one, [first, slower]), _entry(other, per_lr)])
-  assert [(r['id'], r['outcome'], r['claim']) for r in rows] == [
-      ('one', findings.REPRODUCED, 'Small beats online.'), ('two', findings.UNRESOLVED, 'Small beats online.')]
-  assert rows[0]['number'] == f'{first.statistic} {claims.fmt_interval(first.low, first.estimate, first.high)}'
-  assert rows[1]['number'] == '1 of 2 values agree, 0 disagree'
-  text = report.markdown([_entry(one, [first, slower]), _entry(other, per_lr)], 'small', 'a CPU', 300, 'cmd',
-                         {'medium': 'M.md'})
-  assert '## Findings' in text and '| 1 | `one` | **reproduced**: Small beats online.' in text
-  assert 'checked at each of 2 values](#two)' in text and 'The `medium` report: [M.md](M.md).' in text
-  flagged = claims.evaluate(dict(faster, target=2.0), grid, n=300)  # never reached
-  assert findings.of_entries([_entry(one, [flagged])])[0]['qualified_by'] == claims.NOT_REACHED
+  paper = dict(headline='faster', quote='smaller datasets lead to faster convergence', where='Section 3, Figure 1',
+               departs='one lr')
+  [row] = findings.of_entries([_entry(one, [other, first], paper)])
+  assert row['outcome'] == findings.REPRODUCED and row['claim'] == 'Small beats online.'
+  assert row['quote'] == paper['quote'] and row['where'] == paper['where'] and row['departs'] == 'one lr'
+  assert row['config_hash'] == 'abc' and row['seeds'] == 8
+  assert row['sentence'].startswith('the subset reaches 90% test accuracy 2x sooner than online training [')
+  assert row['sentence'].endswith('(ratio of steps); 8 seeds, nothing tuned')
+  text = findings.table([row], {'small': ''})
+  assert '"smaller datasets lead to faster convergence" (Section 3, Figure 1)' in text and '| one lr |' in text
+
+
+def test_a_claim_checked_at_several_values_gives_their_shared_outcome_or_mixed():
+  two = _grid(np.stack([RISE, RISE]), np.stack([SLOW, RISE]), noise=0.01, axes={'lr': [0.1, 0.2]})
+  faster = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B, text='Small beats online.', name='f')
+  per_lr = [claims.evaluate(c, two) for c in claims.expand(dict(faster, per='lr'), two)]
+  assert [v.verdict for v in per_lr][0] == claims.REPRODUCED and per_lr[1].verdict != claims.REPRODUCED
+  one = catalog.Experiment('two', '2', 'learning_curves', 'two', (('small', ''),))
+  [row] = findings.of_entries([_entry(one, per_lr, dict(headline='f'))])
+  assert row['outcome'] == findings.UNDETERMINED and row['reason'].startswith('mixed: 1 of 2 values reproduced')
+
+
+def _row(i, outcome, sentence, scale='small', figure=None, reason=''):
+  return {'id': i, 'figure': figure or i[-1], 'scale': scale, 'claim': 'c', 'outcome': outcome, 'reason': reason,
+          'sentence': sentence, 'quote': 'q', 'where': 'w', 'departs': 'd'}
 
 
 def test_a_larger_scale_supersedes_a_smaller_one_in_the_readme_table():
-  small = [{'id': 'x', 'figure': '1', 'scale': 'small', 'claim': 'c', 'outcome': 'unresolved', 'number': 'n'},
-           {'id': 'y', 'figure': '2', 'scale': 'small', 'claim': 'd', 'outcome': 'reproduced', 'number': 'm'}]
-  medium = [dict(small[0], scale='medium', outcome='not reproduced')]
+  small = [_row('x', findings.UNDETERMINED, 'n', reason='underpowered'), _row('y', findings.REPRODUCED, 'm')]
+  medium = [dict(small[0], scale='medium', outcome=findings.OPPOSITE, reason='')]
   rows = findings.merged({'small': small, 'medium': medium})
-  assert [(r['id'], r['scale'], r['outcome']) for r in rows] == [('x', 'medium', 'not reproduced'),
-                                                                ('y', 'small', 'reproduced')]
+  assert [(r['id'], r['scale'], r['outcome']) for r in rows] == [('x', 'medium', findings.OPPOSITE),
+                                                                ('y', 'small', findings.REPRODUCED)]
   table = findings.table(rows, {'small': 'S.md', 'medium': 'M.md'})
-  assert '[medium](M.md#x)' in table and '1 reproduced, 1 not reproduced, 0 unresolved' in table
+  assert '[medium](M.md#x)' in table
+  assert findings.totals(rows) == "2 experiments: 1 reproduced, 0 smaller than the paper's, 1 opposite, 0 undetermined"
+  assert findings.totals(small).endswith('1 undetermined (1 underpowered)')
 
 
 def test_readme_carries_the_findings_the_reports_json_says():
@@ -137,16 +184,16 @@ def test_readme_carries_the_findings_the_reports_json_says():
 
 
 def test_the_scales_side_by_side_set_each_experiments_findings_together_and_say_where_they_differ():
-  row = lambda i, outcome, number: {'id': i, 'figure': i[-1], 'outcome': outcome, 'number': number}
-  small = [row('fig_a', findings.UNRESOLVED, '0 [-1, 1]'), row('fig_b', findings.REPRODUCED, '2 [1, 3]'),
+  row = lambda i, outcome, number: _row(i, outcome, number)
+  small = [row('fig_a', findings.UNDETERMINED, '0 [-1, 1]'), row('fig_b', findings.REPRODUCED, '2 [1, 3]'),
            row('fig_c', findings.REPRODUCED, '1 [0.5, 2]')]
-  medium = [row('fig_a', findings.NOT_REPRODUCED, '-1 [-2, -0.5]'), row('fig_b', findings.REPRODUCED, '3 [2, 4]'),
+  medium = [row('fig_a', findings.OPPOSITE, '-1 [-2, -0.5]'), row('fig_b', findings.REPRODUCED, '3 [2, 4]'),
             row('fig_d', findings.REPRODUCED, '1 [1, 1]')]
   text = findings.tiers_table({'small': small, 'medium': medium}, {'small': '', 'medium': 'M.md'})
   lines = text.splitlines()
   assert lines[0] == '| fig | experiment | small | medium | |'
-  assert lines[2] == ('| a | `fig_a` | [**unresolved**](#fig_a): 0 [-1, 1] | '
-                      '[**not reproduced**](M.md#fig_a): -1 [-2, -0.5] | differs |')
+  assert lines[2] == ('| a | `fig_a` | [**undetermined**](#fig_a): 0 [-1, 1] | '
+                      '[**opposite**](M.md#fig_a): -1 [-2, -0.5] | differs |')
   assert lines[3].endswith('| [**reproduced**](M.md#fig_b): 3 [2, 4] |  |')  # the same finding: no mark
   assert not any('fig_c' in line or 'fig_d' in line for line in lines)  # one scale only
   assert lines[-1] == '2 experiments at more than one scale; the finding differs for 1.'

@@ -56,14 +56,14 @@ def _verdict(claim, verdict, estimate, low, high, a=(1, 2, 3), b=(4, 5, 6)):
 
 def test_render_fills_in_each_field_of_each_claim():
   per = [_verdict(dict(PER_LR, checked_at=value), verdict, 0.5, 0.25, 0.75)
-         for value, verdict in (('0.1', 'agrees'), ('0.2', 'inconclusive'))]
-  verdicts = [_verdict(FAST, 'disagrees', -0.5, -0.75, -0.25, a=(300, 375, 450))] + per
+         for value, verdict in (('0.1', claims.REPRODUCED), ('0.2', claims.UNDETERMINED))]
+  verdicts = [_verdict(FAST, claims.OPPOSITE, -0.5, -0.75, -0.25, a=(300, 375, 450))] + per
   text = ('[[fast]]; [[fast.verdict]]; a [[fast.a]] b [[fast.b]]; [[fast.estimate]] to [[fast.high]]. '
           'At 0.2: [[per_lr@0.2]], [[per_lr@0.2.verdict]]; in all [[per_lr]]; at 0.3: [[per_lr@0.3]].')
   assert notes.render(text, verdicts) == (
-      'log2 of the steps ratio b/a -0.5 [-0.75, -0.25]; disagrees; a 375 [300, 450] b 5 [4, 6]; -0.5 to -0.25. '
-      'At 0.2: log2 of the steps ratio b/a 0.5 [0.25, 0.75], inconclusive; in all 1 of 2 values agree, 0 disagree; '
-      'at 0.3: n/a ([[per_lr@0.3]]: not a value it was checked at: 0.1, 0.2).')
+      'log2 of the steps ratio b/a -0.5 [-0.75, -0.25]; opposite; a 375 [300, 450] b 5 [4, 6]; -0.5 to -0.25. '
+      'At 0.2: log2 of the steps ratio b/a 0.5 [0.25, 0.75], undetermined; in all 1 of 2 values reproduced, 0 '
+      'opposite, 1 undetermined; at 0.3: n/a ([[per_lr@0.3]]: not a value it was checked at: 0.1, 0.2).')
 
 
 def test_a_claim_that_could_not_be_evaluated_says_so():
@@ -71,10 +71,36 @@ def test_a_claim_that_could_not_be_evaluated_says_so():
                           float('nan'), {})
   assert notes.render('[[per_lr@0.1]]; [[per_lr]]', [failed]) == ('n/a (the claim could not be evaluated); '
                                                                    'n/a (the claim could not be evaluated)')
-  one_failed = [_verdict(dict(PER_LR, checked_at='0.1'), 'agrees', 1, 0.5, 1.5),
+  one_failed = [_verdict(dict(PER_LR, checked_at='0.1'), claims.REPRODUCED, 1, 0.5, 1.5),
                 claims.Verdict(dict(PER_LR, checked_at='0.25'), 'error', 'x', float('nan'), float('nan'), float('nan'), {})]
   assert notes.render('[[per_lr]]; [[per_lr@0.25]]', one_failed) == (
-      '1 of 2 values agree, 0 disagree, 1 could not be evaluated; n/a (the claim could not be evaluated)')
+      '1 of 2 values reproduced, 0 opposite, 1 could not be evaluated; n/a (the claim could not be evaluated)')
+
+
+def test_the_paper_section_names_a_claim_of_the_config():
+  c = _config('', FAST)
+  c.paper = dict(headline='fast', quote='q', where='w', departs='d')
+  notes.check(c)
+  c.paper = dict(headline='slow', quote='q')
+  with pytest.raises(ConfigError, match=r"config.paper.headline: 'slow' names no claim of this config"):
+    notes.check(c)
+  c.paper = dict(headline='fast', quoted='q')
+  with pytest.raises(ConfigError, match=r'config.paper.quoted: unknown key'):
+    notes.check(c)
+
+
+def test_every_experiment_names_its_headline_and_quotes_the_paper():
+  """Each experiment at each scale tests the paper's own sentence: its config names the claim, quotes the
+  sentence with where it stands, and says how its setting departs from the paper's."""
+  for experiment in catalog.EXPERIMENTS:
+    for scale in catalog.SCALES:
+      if not experiment.has(scale):
+        continue
+      paper = catalog.load_config(experiment, scale).get('paper') or {}
+      where = f'{experiment.id} at {scale}'
+      assert set(paper) == set(notes.PAPER_KEYS), where
+      assert len(paper['quote']) > 40 and paper['where'].startswith(('Section', 'Appendix')), where
+      assert paper['departs'], where
 
 
 def test_a_claim_checked_per_value_is_cited_at_the_value_the_report_prints():

@@ -52,9 +52,9 @@ def generated(tmp_path_factory):
     path.write_text(textwrap.dedent(TINY_CONFIG.format(name=name, claim=claim)))
     experiments.append(catalog.Experiment(name, 'T', 'learning_curves', str(path), (('small', ''),)))
   doc = root / 'docs' / 'REPORT.md'
-  first = report.generate(experiments, 'small', str(root / 'results'), str(doc), bootstrap_n=500, log=lambda _: None)
+  first = report.generate(experiments, 'small', str(root / 'results'), str(doc), log=lambda _: None)
   text = doc.read_text()
-  second = report.generate(experiments, 'small', str(root / 'results'), str(doc), bootstrap_n=500, log=lambda _: None)
+  second = report.generate(experiments, 'small', str(root / 'results'), str(doc), log=lambda _: None)
   return first, second, text, doc
 
 
@@ -64,16 +64,18 @@ def test_the_report_holds_the_numbers_of_the_grids(generated):
     assert entry.error is None and entry.grid and entry.wall_seconds > 0
     grid = results.load(entry.grid)
     for claim, verdict in zip(grid.config['claims'], entry.verdicts):
-      again = claims.evaluate(claim, grid, n=500)  # computed from the .npz alone
+      again = claims.evaluate(claim, grid)  # computed from the .npz alone
       assert again.verdict == verdict.verdict and again.describe() in text
-      assert f'**{verdict.verdict}**: {claim["text"]}' in text
+      assert f'**{verdict.verdict}' in text and f': {claim["text"]}' in text
     assert f'](figures/small/{entry.experiment.id}.png)' in text
     assert (doc.parent / 'figures' / 'small' / f'{entry.experiment.id}.png').exists()
     v = entry.verdicts[0]  # the note cites it, and the report fills in its numbers from the grid
     assert (f'A note only a person can write: {v.statistic} {claims.fmt_interval(v.low, v.estimate, v.high)} '
-            f'({v.verdict}; a took {claims.fmt_interval(*list(v.series.values())[0], v.unit)}).') in text
+            f'({v.verdict}{f" ({v.reason})" if v.reason else ""}; a took '
+            f'{claims.fmt_interval(*list(v.series.values())[0], v.unit)}).') in text
   assert '[[first' not in text
   assert '2 claims:' in text and 'learning_curves.py --config=' in text
+  assert "## Method" in text and 'cross-fitting' in text and 'tests/test_calibration.py' in text
 
 
 def test_finished_grids_are_not_run_again(generated):
@@ -202,7 +204,7 @@ def test_a_bad_citation_in_notes_edited_after_the_run_is_said_in_the_report(gene
   text = open(first.experiment.config_path).read().replace('[[first]]', '[[second]]')
   path.write_text(text)
   edited = catalog.Experiment(first.experiment.id, 'T', 'learning_curves', str(path), (('small', ''),))
-  entry = report.check(report.Entry(edited, 'small', first.folder, grid=first.grid), n=200)
+  entry = report.check(report.Entry(edited, 'small', first.folder, grid=first.grid))
   assert entry.notes.startswith('(The notes could not be rendered: config.notes: [[second]] cites no claim')
   assert [v.verdict for v in entry.verdicts] == [v.verdict for v in first.verdicts]  # the verdicts still stand
 
@@ -215,7 +217,7 @@ def test_the_reports_figure_is_drawn_from_the_grid_with_the_plot_section_of_toda
                                                            "lines='dataset_size', title='Fig T: retitled after the run')")
   path.write_text(text)
   retitled = catalog.Experiment(first.experiment.id, 'T', 'learning_curves', str(path), (('small', ''),))
-  entry = report.check(report.Entry(retitled, 'small', first.folder, grid=first.grid), n=200)
+  entry = report.check(report.Entry(retitled, 'small', first.folder, grid=first.grid))
   assert entry.results.config['plot']['title'] == 'Fig T: retitled after the run'
   drawn = []
   monkeypatch.setattr(report.plotting, 'save', lambda fig, target: drawn.append(fig._suptitle.get_text()))
@@ -227,7 +229,7 @@ def test_the_reports_figure_is_drawn_from_the_grid_with_the_plot_section_of_toda
 
 def test_a_figure_that_cannot_be_drawn_is_copied_as_it_ran_or_said_missing(generated, tmp_path, monkeypatch):
   entries, _, _, _ = generated
-  entry = report.check(report.Entry(entries[0].experiment, 'small', entries[0].folder, grid=entries[0].grid), n=200)
+  entry = report.check(report.Entry(entries[0].experiment, 'small', entries[0].folder, grid=entries[0].grid))
   run_png = os.path.splitext(entry.grid)[0] + '.png'
   assert os.path.exists(run_png)
 

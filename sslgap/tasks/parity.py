@@ -34,10 +34,15 @@ class SparseParity(base.Task):
   The support is the first k coordinates. Every model here treats input coordinates
   exchangeably at initialisation, so a fixed support loses no generality and keeps
   the population enumerable.
+
+  held_out > 0 sets that many of the 2^n inputs aside, chosen by the data seed: the test set is drawn
+  from them and training never sees them, so a "population" of the other 2^n - held_out inputs is not
+  trained on the test inputs (at small n the whole population would hold every test input).
   """
 
   n: int
   k: int
+  held_out: int = 0
   name: ClassVar[str] = 'parity'
   label_kind: ClassVar[str] = 'sign'
   x_dtype: ClassVar = jnp.int8
@@ -50,12 +55,29 @@ class SparseParity(base.Task):
   def check(self, task_config):
     if self.k > self.n:
       raise ConfigError('task.k', f'k={self.k} must not exceed n={self.n}')
+    if not 0 <= self.held_out < 2**self.n:
+      raise ConfigError('task.held_out', f'must be in [0, 2^n = {2**self.n}), got {self.held_out}')
+    if self.held_out and task_config.test_size > self.held_out:
+      raise ConfigError('task.test_size', f'the test set is drawn from the {self.held_out} held-out inputs: use at '
+                        f'most that many, got {task_config.test_size}')
 
   def label(self, target, x):
     del target
     return jnp.prod(x[..., :self.k].astype(jnp.float32), axis=-1)
 
+  def init_target(self, key):
+    """With a held-out split: the order of the 2^n inputs; its last held_out are the test inputs."""
+    return {'order': jax.random.permutation(key, 2**self.n).astype(jnp.uint32)} if self.held_out else {}
+
+  def _inputs(self, target, index):
+    index = target['order'][index] if self.held_out else index.astype(jnp.uint32)
+    bits = (index[:, None] >> jnp.arange(self.n, dtype=jnp.uint32)) & 1
+    x = (1 - 2 * bits.astype(jnp.int8)).astype(jnp.int8)
+    return x, self.label(target, x)
+
   def sample(self, target, key, num):
+    if self.held_out:  # fresh draws from the inputs training may see
+      return self._inputs(target, jax.random.randint(key, (num,), 0, self.population_size))
     x = jax.random.rademacher(key, (num, self.n), dtype=jnp.int8)
     return x, self.label(target, x)
 
@@ -71,14 +93,18 @@ class SparseParity(base.Task):
 
   @property
   def population_size(self):
-    return 2**self.n
+    return 2**self.n - self.held_out
 
   def population(self, target, key):
-    """All 2^n inputs, in a random order, so any prefix is a uniform subset without repeats."""
-    index = jax.random.permutation(key, self.population_size).astype(jnp.uint32)
-    bits = (index[:, None] >> jnp.arange(self.n, dtype=jnp.uint32)) & 1
-    x = (1 - 2 * bits.astype(jnp.int8)).astype(jnp.int8)
-    return x, self.label(target, x)
+    """All 2^n inputs (but the held-out ones), in a random order, so any prefix is a uniform subset
+    without repeats."""
+    return self._inputs(target, jax.random.permutation(key, self.population_size))
+
+  def test_set(self, target, key, num):
+    """Held out: the first `num` of the held-out inputs; else `num` fresh draws."""
+    if self.held_out:
+      return self._inputs(target, self.population_size + jnp.arange(num))
+    return self.sample(target, key, num)
 
   def token_encoding(self):
     return 'ids', 2
