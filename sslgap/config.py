@@ -33,7 +33,7 @@ from sslgap import tasks
 from sslgap.errors import ConfigError, ConfigFileError, PluginError, UserError, check, check_choice, is_int, is_number
 
 MATMUL_PRECISIONS = options.MATMUL_PRECISIONS
-FREE_SECTIONS = ('plot', 'claims', 'notes', 'paper')  # read by experiment scripts and the report, not the engine
+FREE_SECTIONS = ('plot', 'claims', 'notes', 'paper', 'design')  # read by experiment scripts and the report, not the engine
 
 
 def _hp_defaults(groups=hparams.BASE_GROUPS):

@@ -53,6 +53,8 @@ class Entry:
   figure: str = None  # the figure's path, relative to the report
   paper: dict = None  # the config's `paper` section: its headline claim, the quoted sentence, the departures
   config_hash: str = None  # of the grid the verdicts come from
+  design: dict = None  # a design's record (sslgap.design): its grid is the confirmation of a sized experiment
+  preset_scale: str = None  # the preset its claims and notes are read from (a design's: the one it started from)
 
 
 def _complete_grid(folder, config_hash=None):
@@ -121,7 +123,7 @@ def check(entry):
   if entry.grid is None:
     return entry
   grid = sweep.with_examples(results_lib.load(entry.grid))  # a grid from before examples were recorded
-  config = catalog.load_config(entry.experiment, entry.scale)
+  config = catalog.load_config(entry.experiment, entry.preset_scale or entry.scale)
   config_lib.load_plugins(config)  # a claim kind may be a plug-in's
   entry.notes = config.get('notes', '') or ''
   entry.paper = dict(config.get('paper') or {})
@@ -279,8 +281,12 @@ def markdown(entries, scale, machine, command, other_reports=None, other_rows=No
                    f'{_duration(e.wall_seconds) if i == 0 else ""} |')
   by_id = {r['id']: r for r in rows}
   for e in entries:
+    run_by = (f'python -m sslgap.design --only {e.experiment.id} --scale {e.preset_scale}' if e.design
+              else e.experiment.command(scale))
     lines += ['', f'## <a id="{e.experiment.id}"></a>Fig {e.experiment.figure}: `{e.experiment.id}`', '',
-              f'`{e.experiment.command(scale)}` ({_duration(e.wall_seconds)})']
+              f'`{run_by}` ({_duration(e.wall_seconds)})']
+    if e.design:
+      lines += ['', design_words(e.design)]
     if e.error:
       lines += ['', f'The run failed: {e.error}.']
       continue
@@ -320,6 +326,23 @@ def markdown(entries, scale, machine, command, other_reports=None, other_rows=No
   return '\n'.join(lines) + '\n'
 
 
+def design_words(d):
+  """A design record (sslgap.design) in words, for the report beside the verdict it sized."""
+  rounds = d.get('pilot_rounds') or []
+  lrs = sorted({lr for r in rounds for lr in r.get('lrs', [])})
+  best = '; '.join(f'{k} {v:g}' for k, v in (d.get('pilot_best_lr') or {}).items())
+  budget = d.get('budget_seconds')
+  return (f'**Design.** A pilot on {d["pilot_seeds"]} seeds over lrs {", ".join(f"{v:g}" for v in lrs)} '
+          f'({len(rounds)} round{"s" if len(rounds) != 1 else ""}; best: {best}) set the horizon to '
+          f'{d["steps"]:,} steps' + (' (capped)' if d.get('horizon_capped') else '')
+          + f', an evaluation every {d["eval_every"]:,}, and the lrs {", ".join(f"{v:g}" for v in d["lrs"])}. '
+          f'The spread of the claim\'s per-seed numbers on the pilot, {claims_lib.fmt(d["pilot_spread"])}, and its '
+          f'smallest effect of interest, {claims_lib.fmt(d["min_effect"])}, need {d["seeds_needed"]} seeds for '
+          f'{d["power"]:.0%} power; the confirmation ran {d["seeds"]} fresh seeds'
+          + (f' (budget {_duration(budget)}' if budget else ' (no budget') + f', projected {_duration(d["projected_seconds"])})'
+          + (f'; {d["note"]}' if d.get('note') else '') + '. Its verdicts come from its own seeds alone.')
+
+
 def _larger(scale, than):
   order = findings_lib.SCALE_ORDER
   return scale in order and than in order and order.index(scale) > order.index(than)
@@ -355,17 +378,18 @@ def _summary_rows(verdicts, anchor):
 
 
 def generate(experiments, scale, out_root, report_path, figures_dir=None, command='', log=print,
-             other_reports=None):
+             other_reports=None, found=None):
   """Runs what is missing, checks every claim, writes the report and its findings (REPORT.json beside
-  REPORT.md); returns the entries. other_reports: {scale: path} of the other scales' reports, linked."""
+  REPORT.md); returns the entries. other_reports: {scale: path} of the other scales' reports, linked.
+  found: entries whose grids are already there (a design's confirmations) instead of running experiments."""
   report_dir = os.path.dirname(os.path.abspath(report_path))
   figures_dir = figures_dir or os.path.join(report_dir, 'figures', scale)
   entries = []
-  for experiment in experiments:
-    entry = check(run_one(experiment, scale, out_root, log))
+  for entry in found if found is not None else (run_one(e, scale, out_root, log) for e in experiments):
+    entry = check(entry)
     entries.append(draw_figure(entry, figures_dir, report_dir, log))
     for v in entry.verdicts:
-      log(f'  {experiment.id}: {v.verdict}: {v.claim.get("text", "")[:80]}')
+      log(f'  {entry.experiment.id}: {v.verdict}: {v.claim.get("text", "")[:80]}')
   device = backend.local_devices()[0]
   machine = (_cpu_name() if device.platform == 'cpu' else device.device_kind) + \
       f', JAX {backend.jax_version()}, sslgap {__version__}'

@@ -17,6 +17,7 @@ import os
 import sys
 
 from sslgap import catalog
+from sslgap import design
 from sslgap import command
 from sslgap import findings
 from sslgap import report as report_lib
@@ -35,8 +36,9 @@ def default_report(scale, out, some_only):
 
 def main(argv=None):
   parser = command.Parser(prog='python -m sslgap.reproduce', description=__doc__.splitlines()[0])
-  parser.add_argument('--scale', '--preset', dest='scale', default='small', choices=catalog.SCALES,
-                      help='the scale to run (default small); --preset is its older name')
+  parser.add_argument('--scale', '--preset', dest='scale', default='small', choices=catalog.SCALES + ('design',),
+                      help='the scale to run (default small); design: report the confirmations of '
+                      'python -m sslgap.design in <out>/designs (nothing is run); --preset is its older name')
   parser.add_argument('--only', default=None, help='comma-separated experiment ids (default: every one at the scale)')
   parser.add_argument('--out', default=DEFAULT_OUT, help='where the grids go: <out>/<scale>/<experiment>')
   parser.add_argument('--report', default=None, help='the markdown file to write (default: by scale, '
@@ -46,10 +48,17 @@ def main(argv=None):
   if args.only is not None and not [i for i in args.only.split(',') if i.strip()]:
     command.fail('--only: give experiment ids, e.g. --only fig1_parity,fig6_init (leave it out for every experiment)')
   ids = [i.strip() for i in (args.only or '').split(',') if i.strip()]
+  found = None
   try:
-    experiments = catalog.for_scale(args.scale, ids)
+    experiments = catalog.for_scale(args.scale, ids) if args.scale != 'design' else catalog.find(ids)
   except ValueError as e:
     command.fail(f'--only: {e}')
+  if args.scale == 'design':
+    found = design.entries(args.out, ids)
+    experiments = [e.experiment for e in found]
+    if not found:
+      command.fail(f'no design has a finished confirmation in {os.path.join(args.out, "designs")} '
+                   '(python -m sslgap.design runs them)')
   if not experiments:
     command.fail(f'no experiment has a preset at the {args.scale!r} scale' + (f' among {ids}' if ids else ''))
   report = args.report or default_report(args.scale, args.out, bool(ids))
@@ -57,7 +66,7 @@ def main(argv=None):
       (f' --only {args.only}' if ids else '')
   try:
     in_docs = os.path.normpath(report) == os.path.normpath(REPORTS[args.scale]) and not ids  # all of them
-    entries = report_lib.generate(experiments, args.scale, args.out, report, command=invocation, other_reports={s: p for s, p in REPORTS.items() if os.path.exists(p)}
+    entries = report_lib.generate(experiments, args.scale, args.out, report, command=invocation, found=found, other_reports={s: p for s, p in REPORTS.items() if os.path.exists(p)}
                                   if in_docs else None)
     if in_docs and os.path.exists('README.md'):
       try:

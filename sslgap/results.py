@@ -27,7 +27,7 @@ from sslgap import stats
 from sslgap.errors import ResultsError
 
 # Config sections that change no result (how it runs, is drawn, and what is claimed of it).
-RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes', 'paper')
+RESULT_IRRELEVANT = ('engine', 'plot', 'claims', 'notes', 'paper', 'design')
 
 
 # Options added after grids were made, left out of the hash at their default so that those grids keep
@@ -416,3 +416,24 @@ def load(path):
     warnings.warn(f'{path}: its config_json does not match its config_hash (edited after the grid was written?); '
                   'the figure and claims follow the edited config', stacklevel=2)
   return Results(names, coords, eval_steps, metrics, config, info, finished, examples, os.path.abspath(path))
+
+
+def concat(grids, axis):
+  """One Results of grids that differ only along `axis` (its values joined, then sorted): the rounds of a
+  pilot whose learning-rate grid widened. Every other axis, the eval steps and the metrics must agree."""
+  first = grids[0]
+  for g in grids[1:]:
+    if g.axis_names != first.axis_names or not np.array_equal(g.eval_steps, first.eval_steps) or \
+        set(g.metrics) != set(first.metrics) or any(not np.array_equal(g.coords[a], first.coords[a])
+                                                    for a in first.axis_names if a != axis):
+      raise ResultsError(f'grids to join along {axis!r} must agree on every other axis, the eval steps and metrics')
+  i = first._axis(axis)
+  coords = np.concatenate([np.asarray(g.coords[axis]) for g in grids])
+  order = np.argsort(coords, kind='stable')
+  join = lambda arrays: np.take(np.concatenate(arrays, axis=i), order, axis=i)
+  metrics = {m: join([g.metrics[m] for g in grids]) for m in first.metrics}
+  examples = None
+  if all(g.examples is not None for g in grids):
+    examples = first.examples if first.examples.shape[i] == 1 else join([g.examples for g in grids])
+  return Results(first.axis_names, dict(first.coords, **{axis: coords[order]}), first.eval_steps, metrics,
+                 first.config, first.info, join([g.finished for g in grids]), examples)

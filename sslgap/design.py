@@ -1,0 +1,441 @@
+"""Experiments that size themselves: a pilot chooses the learning rates, the horizon and the evaluation
+spacing; a power calculation chooses the seeds within a budget; a confirmation on fresh seeds decides.
+
+  python -m sslgap.design --only fig2_parity_gd --scale small --budget 1h      # pilot, then confirmation
+  python -m sslgap.design --only fig2_parity_gd,fig3_debias --dry_run           # each stage's plan and time
+  python -m sslgap.design --config mine.py:small --claim mine --budget 30m      # a config and claim of your own
+
+For one claim (an experiment's headline, or --claim NAME):
+  1. The pilot runs a few seeds (--pilot_seeds, 4) over a learning-rate grid sqrt(2) apart: the preset's
+     range filled in, or the preset's one lr times 1/2 to 2. Where a series' best lr lies at an end of the
+     grid, the grid widens by two values past that end (new values of a traced axis: new runs of the same
+     kernel, in a folder of their own), up to --max_rounds. For a time to a target, where more than a tenth
+     of a series' seeds never reach it, the horizon doubles (up to --horizon_cap times the preset's; said
+     when it binds) and the pilot runs again around each series' best lr. The evaluation spacing becomes at
+     most a tenth of the median crossing step.
+  2. The power calculation takes the spread of the claim's per-seed numbers on the pilot and the claim's
+     smallest effect of interest: the seeds a t interval needs to decide at that effect with 80% power
+     (and at least 16), and what they cost on this machine at the pilot's measured pace. Where --budget
+     cannot pay for them it says so before anything runs ("underpowered at this budget: needs S seeds,
+     about H hours") and confirms on the seeds it can pay for.
+  3. The confirmation runs fresh seeds (0, 1, ...; the pilot's are 1000 and up) over each series' best lr
+     and its neighbours sqrt(2) apart, and its verdict (sslgap.claims, tuning cross-fitted) comes from its
+     own seeds alone: one look, so no error to spend across looks. Its config carries the design (the
+     pilot's numbers, the chosen lrs, horizon, spacing, seeds and budget) in a `design` section, which the
+     grid keeps and the report shows beside the verdict.
+
+Every stage is an ordinary sweep folder under <out>/<experiment>/ (pilot_1, pilot_2, ..., confirm) that
+resumes, shards and checkpoints as any sweep does: rerunning the command continues where it stopped, and
+every decision is taken again from the grids already there, so an interrupted design ends in the same
+grids. `python -m sslgap.reproduce --scale design` reports the confirmations (docs/REPRODUCTION_DESIGN.md);
+a row decided by a design supersedes the hand-sized presets' in README.
+"""
+
+import copy
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+
+import numpy as np
+
+from sslgap import catalog
+from sslgap import claims as claims_lib
+from sslgap import command
+from sslgap import config as config_lib
+from sslgap import files
+from sslgap import plan_file
+from sslgap import results as results_lib
+from sslgap import runner
+from sslgap import stats
+from sslgap import sweep
+from sslgap.errors import UserError
+
+log = logging.getLogger('sslgap')
+
+PILOT_SEED_START = 1000  # pilot seeds are 1000, 1001, ...; the confirmation's 0, 1, ...: never the same runs
+RATIO = math.sqrt(2)  # the lr grid's spacing
+MIN_CONFIRMATION_SEEDS = 16
+MAX_CENSORED = 0.1  # more than this share of a series' pilot seeds never reaching the target extends the horizon
+RECORD = 'design.json'
+TIME_KINDS = ('faster', 'as_fast')
+
+
+@dataclasses.dataclass
+class Settings:
+  """How a design is sized (the command's flags)."""
+  pilot_seeds: int = 4
+  max_rounds: int = 4
+  horizon_cap: float = 4.0  # times the preset's steps
+  budget_seconds: float = math.inf  # for the confirmation, on this machine
+  power: float = 0.8
+
+
+# --- the grids of the stages -------------------------------------------------------------------------
+
+def headline_claim(config, name=None):
+  """The claim a design decides: `name`, else the config's paper.headline, else its first claim."""
+  stated = list(config.get('claims') or ())
+  name = name or (config.get('paper') or {}).get('headline')
+  chosen = [c for c in stated if c.get('name') == name] if name else stated[:1]
+  if not chosen:
+    known = ', '.join(str(c.get('name')) for c in stated) or 'none'
+    raise UserError(f'--claim: the config has no claim named {name!r}; its claims are: {known}')
+  return json.loads(json.dumps(dict(chosen[0])))
+
+
+def lr_grid(config):
+  """The pilot's first lrs: the preset's lr range filled in sqrt(2) apart, or its one lr times 1/2 to 2."""
+  swept = config.sweep.get('lr')
+  if swept:
+    low, high = min(swept), max(swept)
+    count = max(int(math.floor(math.log(high / low, RATIO) + 1e-9)) + 1, 3 if high > low else 1)
+    grid = [low * RATIO**k for k in range(count)]
+    return tuple(_round(v) for v in (grid if grid[-1] >= high * 0.999 else grid + [high]))
+  return tuple(_round(config.hp.lr * RATIO**k) for k in range(-2, 3))
+
+
+def _round(lr):
+  return float(f'{lr:.4g}')
+
+
+def _series_selections(claim):
+  """The claim's series selections (a, b, series, and a baseline's)."""
+  out = [dict(claim[k]) for k in ('a', 'b', 'series') if isinstance(claim.get(k), dict)]
+  base = claim.get('baseline')
+  if isinstance(base, dict) and set(base) == {'a', 'b'}:
+    out += [dict(base['a']), dict(base['b'])]
+  elif isinstance(base, dict):  # a closes claim's baseline cell
+    out += [dict(s, **base) for s in out[:2]]
+  return out
+
+
+def stage_config(config, claim, lrs, steps, eval_every, seeds, design=None):
+  """The preset's config cut to what the claim reads: the axes its series fix limited to the values they
+  use (the axis it is checked `per` kept), the lrs, horizon, spacing and seeds of a stage."""
+  c = copy.deepcopy(config)
+  used = {}
+  for selection in _series_selections(claim):
+    for axis, value in selection.items():
+      used.setdefault(axis, [])
+      if value not in used[axis]:
+        used[axis].append(value)
+  for axis, values in used.items():
+    if axis in c.sweep and axis != claim.get('per') and axis != 'lr':
+      kept = [v for v in c.sweep[axis] if _same(v, values)]
+      c.sweep[axis] = tuple(kept) if kept else c.sweep[axis]
+  c.sweep.lr = tuple(lrs)
+  c.sweep.seed = tuple(seeds)
+  if steps != c.train.steps:
+    c.train.steps = int(steps)
+  c.train.eval_every = int(eval_every)
+  if design is not None:
+    c.design = design
+  return c
+
+
+def _same(value, values):
+  norm = lambda v: json.dumps(list(v) if isinstance(v, (tuple, list)) else v)
+  return norm(value) in {norm(v) for v in values}
+
+
+def _spacing(steps, wanted):
+  """The largest evaluation interval that divides the steps and is at most `wanted`."""
+  wanted = max(1, int(wanted))
+  return max(d for d in range(1, wanted + 1) if steps % d == 0)
+
+
+# --- reading a pilot -------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Reading:
+  """What a pilot grid says of the claim's series: their best lrs, which sit at an end of the grid, and
+  (for a time to a target) the share of seeds that never reached it and the median crossing step."""
+  best: dict  # series label -> lr
+  low_edge: bool
+  high_edge: bool
+  censored: dict  # series label -> share of seeds that never reached the target
+  median_crossing: float
+  values: np.ndarray  # the claim's per-seed numbers at the best lrs (tuned on the pilot itself)
+  measured: object = None
+
+
+def read_pilot(grid, claim):
+  kind = claims_lib.KINDS[claim['kind']]()
+  lrs = np.asarray(grid.coords['lr'], float)
+  best, low, high = {}, False, False
+  for selection in _series_selections(claim):
+    try:
+      _, chosen, _ = kind.tuned(grid, selection, claim['metric'], claim.get('best', 'max'))
+    except Exception:  # noqa: BLE001 - a series the pilot cannot tune (e.g. no finished run) has no best lr
+      continue
+    lr = float((chosen or {}).get('lr', lrs[0]))
+    best[claims_lib.label(selection)] = lr
+    low |= bool(np.isclose(lr, lrs.min())) and len(lrs) > 1
+    high |= bool(np.isclose(lr, lrs.max())) and len(lrs) > 1
+  measured = kind.seed_values(grid, claim)
+  censored, crossings = {}, []
+  if claim['kind'] in TIME_KINDS:
+    for key in ('a', 'b'):
+      v, _, _ = kind.tuned(grid, claim[key], claim['metric'], claim.get('best', 'max'))
+      t = stats.crossing_step(v, grid.eval_steps, claim['target'], claim.get('above', claim.get('best', 'max') == 'max'))
+      censored[claims_lib.name_of(claim, key)] = float(np.mean(~np.isfinite(t)))
+      crossings += list(t[np.isfinite(t)])
+  median = float(np.median(crossings)) if crossings else math.nan
+  return Reading(best, low, high, censored, median, np.asarray(measured.values, float), measured)
+
+
+# --- running a stage -----------------------------------------------------------------------------
+
+def run_stage(config, folder, progress=True):
+  """Runs one stage into its folder (resuming it) and returns (its grid, seconds per run-step measured
+  now, or None where nothing ran)."""
+  summary = runner.run_to_folder(config, folder, runner.Options(progress=progress))
+  if summary.stopped_by:
+    raise KeyboardInterrupt(f'interrupted: {folder} keeps its chunks; run the command again to continue')
+  if summary.path is None:
+    raise UserError(f'{folder} is not complete (other processes hold its chunks): run the command again when '
+                    'they are done')
+  pace = summary.run_seconds / summary.run_steps if summary.run_steps and summary.run_seconds > 0 else None
+  return sweep.with_examples(results_lib.load(summary.path)), pace
+
+
+def _complete(folder):
+  try:
+    record = plan_file.read_plan(folder)
+  except UserError:
+    return False
+  from sslgap import merging  # noqa: PLC0415
+  return bool(record) and merging.is_complete(folder, record)
+
+
+class Designer:
+  """The stages of one design into <out>/<name>/, each decision taken again from the grids there."""
+
+  def __init__(self, config, claim, out, settings, dry_run=False, progress=True, say=print, scale='small'):
+    self.config, self.claim, self.out, self.settings, self.scale = config, claim, out, settings, scale
+    self.dry_run, self.progress, self.say = dry_run, progress, say
+    self.record_path = os.path.join(out, RECORD)
+    self.record = json.load(open(self.record_path)) if os.path.exists(self.record_path) else {}
+    self.pace = self.record.get('seconds_per_run_step')
+    self.rounds = []
+
+  def _save(self, **fields):
+    self.record.update(fields)
+    if not self.dry_run:
+      files.ensure_folder(self.out)
+      files.write_text(self.record_path, json.dumps(self.record, indent=1))
+
+  def _run(self, config, name):
+    folder = os.path.join(self.out, name)
+    plan = sweep.make_plan(config)
+    if self.dry_run and not _complete(folder):
+      self.say(f'  {name}: {plan.num_runs:,} runs of {config.train.steps:,} steps, lrs '
+               f'{", ".join(f"{v:g}" for v in config.sweep.lr)}; seeds {config.sweep.seed[0]} to '
+               f'{config.sweep.seed[-1]}; ' + self._projection(plan))
+      return None
+    grid, pace = run_stage(config, folder, self.progress)
+    if pace:
+      self.pace = pace
+      self._save(seconds_per_run_step=pace)
+    return grid
+
+  def _projection(self, plan):
+    if self.pace:
+      seconds = plan.num_runs * plan.config.train.steps * self.pace
+      return f'about {command.duration(seconds)} at the pilot\'s measured pace'
+    return f'about {command.duration(sweep.predicted_sweep_seconds(plan))} predicted from its FLOPs'
+
+  def pilot(self):
+    """(the pilot's Reading, its lrs, steps, eval_every, whether the horizon cap bound), or None in a dry
+    run whose pilot has not run."""
+    s, c = self.settings, self.config
+    seeds = range(PILOT_SEED_START, PILOT_SEED_START + s.pilot_seeds)
+    steps, eval_every = c.train.steps, c.train.eval_every
+    lrs, new, capped, horizon_rounds = list(lr_grid(c)), list(lr_grid(c)), False, []
+    for round_number in range(1, s.max_rounds + 1):
+      name = f'pilot_{round_number}'
+      grid = self._run(stage_config(c, self.claim, new, steps, eval_every, seeds), name)
+      if grid is None:
+        return None
+      horizon_rounds.append(grid)
+      joined = results_lib.concat(horizon_rounds, 'lr') if len(horizon_rounds) > 1 else grid
+      reading = read_pilot(joined, self.claim)
+      self.rounds.append({'folder': name, 'lrs': list(new), 'steps': steps, 'eval_every': eval_every,
+                          'best': reading.best, 'censored': reading.censored})
+      new = []
+      if reading.low_edge:
+        new += [_round(min(lrs) / RATIO**k) for k in (1, 2)]
+      if reading.high_edge:
+        new += [_round(max(lrs) * RATIO**k) for k in (1, 2)]
+      late = [k for k, share in reading.censored.items() if share > MAX_CENSORED]
+      if not new and late:
+        if steps * 2 > s.horizon_cap * c.train.steps:
+          capped = True
+        else:  # a longer horizon, around each series' best lr
+          steps, eval_every = steps * 2, eval_every * 2
+          new = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in (-1, 0, 1)})
+          lrs, horizon_rounds = [], []
+      if not new:
+        break
+      lrs = sorted(set(lrs) | set(new))
+    self._save(rounds=self.rounds)
+    if np.isfinite(reading.median_crossing):
+      eval_every = _spacing(steps, min(eval_every, reading.median_crossing / 10))
+    return reading, lrs, steps, eval_every, capped
+
+  def size(self, reading):
+    """(seeds the confirmation needs, the claim's smallest effect of interest, the pilot's spread of the
+    claim's per-seed numbers): the t interval's power at that effect, and at least 16 seeds."""
+    kind = claims_lib.KINDS[self.claim['kind']]()
+    effect = kind.min_effect(self.claim, reading.measured)
+    values = reading.values[np.isfinite(reading.values)]
+    sd = float(np.std(values, ddof=1)) if values.size >= 2 else math.nan
+    needed = stats.seeds_to_decide(sd, effect, claims_lib.LEVEL, self.settings.power) \
+        if np.isfinite(effect) and effect > 0 else None
+    needed = max(MIN_CONFIRMATION_SEEDS, needed or MIN_CONFIRMATION_SEEDS)
+    return needed, effect, sd
+
+  def confirm(self):
+    found = self.pilot()
+    if found is None:
+      self.say('  confirm: sized by the pilot once it has run')
+      return None
+    reading, lrs, steps, eval_every, capped = found
+    needed, effect, sd = self.size(reading)
+    neighbourhood = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in (-1, 0, 1)})
+    probe = stage_config(self.config, self.claim, neighbourhood, steps, eval_every, range(needed))
+    runs_per_seed = sweep.make_plan(probe).num_runs // needed
+    per_seed = runs_per_seed * steps * (self.pace or _predicted_pace(probe))
+    affordable = int(self.settings.budget_seconds // per_seed) if math.isfinite(self.settings.budget_seconds) else needed
+    seeds = min(needed, affordable)
+    note = ''
+    if seeds < needed:
+      note = (f'underpowered at this budget: needs {needed} seeds, about {command.duration(needed * per_seed)} '
+              f'(the budget, {command.duration(self.settings.budget_seconds)}, pays for {max(seeds, 0)})')
+      self.say(f'  {note}')
+    if capped:
+      self.say(f'  the horizon cap binds: {steps:,} steps ({self.settings.horizon_cap:g}x the preset\'s); some '
+               'seeds still never reach the target')
+    design = {'claim': self.claim.get('name', ''), 'scale': self.scale, 'pilot_seeds': self.settings.pilot_seeds,
+              'pilot_rounds': self.rounds or self.record.get('rounds', []), 'pilot_best_lr': reading.best,
+              'pilot_censored': reading.censored, 'pilot_spread': sd, 'pilot_median_crossing': reading.median_crossing,
+              'min_effect': effect, 'power': self.settings.power, 'seeds_needed': needed, 'seeds': max(seeds, 0),
+              'lrs': neighbourhood, 'steps': steps, 'eval_every': eval_every, 'horizon_capped': capped,
+              'budget_seconds': self.settings.budget_seconds if math.isfinite(self.settings.budget_seconds) else None,
+              'projected_seconds': max(seeds, 0) * per_seed, 'note': note}
+    self._save(design=design)
+    if seeds < claims_lib.MIN_SEEDS:
+      self.say(f'  no confirmation: the budget pays for {max(seeds, 0)} seeds, a verdict needs '
+               f'{claims_lib.MIN_SEEDS}')
+      return None
+    config = stage_config(self.config, self.claim, neighbourhood, steps, eval_every, range(seeds),
+                          design=json.loads(json.dumps(design, default=float)))
+    if self.dry_run:
+      self._run(config, 'confirm')
+      return None
+    grid = self._run(config, 'confirm')
+    return grid
+
+
+def _predicted_pace(config):
+  """Seconds per run-step predicted from FLOPs, where no pilot has been timed in this folder."""
+  plan = sweep.make_plan(config)
+  return sweep.predicted_sweep_seconds(plan) / max(plan.num_runs * config.train.steps, 1)
+
+
+def verdict_of(grid, claim):
+  """The confirmation's verdict of the claim: from its own seeds alone (sslgap.claims)."""
+  expanded = claims_lib.expand(claim, grid)
+  return [claims_lib.evaluate(c, grid) for c in expanded]
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+def parse_duration(text):
+  """'90s', '30m', '2h', '1.5h' -> seconds; ValueError says what is wrong."""
+  units = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
+  text = str(text).strip().lower()
+  try:
+    value = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+  except (ValueError, KeyError):
+    raise ValueError(f"must be a duration like '90s', '30m' or '2h', got {text!r}") from None
+  if not value > 0:
+    raise ValueError(f'must be positive, got {text!r}')
+  return value
+
+
+def main(argv=None):
+  parser = command.Parser(prog='python -m sslgap.design', description=__doc__.splitlines()[0])
+  parser.add_argument('--only', default=None, help='comma-separated experiment ids (of sslgap.catalog)')
+  parser.add_argument('--scale', default='small', choices=('small', 'medium'), help='the preset a design starts from')
+  parser.add_argument('--config', default=None, help='a config file of your own (path.py[:preset]) instead of --only')
+  parser.add_argument('--claim', default=None, help='the claim (by name) to design for; default: the headline')
+  parser.add_argument('--out', default=os.path.join('results', 'designs'), help='where the stages go: <out>/<id>/')
+  parser.add_argument('--budget', default=None, help='time for each confirmation on this machine, e.g. 30m or 2h')
+  parser.add_argument('--pilot_seeds', type=int, default=4, help='seeds of the pilot (default 4)')
+  parser.add_argument('--max_rounds', type=int, default=4, help='times the pilot may widen its lr grid or horizon')
+  parser.add_argument('--horizon_cap', type=float, default=4.0, help="the longest horizon, in the preset's steps")
+  parser.add_argument('--dry_run', action='store_true', help="print each stage's plan and projected time")
+  parser.add_argument('--quiet', action='store_true', help='no progress bars')
+  args = parser.parse_args(argv)
+  if (args.only is None) == (args.config is None):
+    command.fail('give --only EXPERIMENTS or --config FILE (one of them)')
+  if args.pilot_seeds < 2:
+    command.fail(f'--pilot_seeds: at least 2 (a spread needs two seeds), got {args.pilot_seeds}')
+  if args.max_rounds < 1 or args.horizon_cap < 1:
+    command.fail('--max_rounds and --horizon_cap must be at least 1')
+  try:
+    budget = parse_duration(args.budget) if args.budget else math.inf
+  except ValueError as e:
+    command.fail(f'--budget {e}')
+  settings = Settings(args.pilot_seeds, args.max_rounds, args.horizon_cap, budget)
+  logging.basicConfig(level=logging.WARNING if args.quiet or args.dry_run else logging.INFO, format='%(message)s')
+  try:
+    if args.config:
+      jobs = [(None, config_lib.load(args.config))]
+    else:
+      jobs = [(e, catalog.load_config(e, args.scale)) for e in catalog.for_scale(args.scale, [
+          i.strip() for i in args.only.split(',') if i.strip()])]
+    for experiment, config in jobs:
+      claim = headline_claim(config, args.claim)
+      name = experiment.id if experiment else config.name
+      print(f'{name}: designing for claim {claim.get("name") or claim.get("text", "")!r} from the {args.scale} preset'
+            + (' (dry run)' if args.dry_run else ''))
+      config_lib.validate(config)
+      designer = Designer(config, claim, os.path.join(args.out, name), settings, args.dry_run, not args.quiet,
+                          scale=args.scale)
+      grid = designer.confirm()
+      if grid is not None:
+        for v in verdict_of(grid, claim):
+          print(f'  {v.verdict}' + (f' ({v.reason})' if v.reason else '') + f': {v.claim.get("text", "")}')
+  except ValueError as e:
+    command.fail(str(e))
+  except KeyboardInterrupt as e:
+    print(f'error: {e or "interrupted"}; the finished chunks are kept', file=sys.stderr)
+    sys.exit(130)
+  return 0
+
+
+if __name__ == '__main__':
+  command.run(main)
+
+
+def entries(out_root, ids=()):
+  """sslgap.report Entries of the finished confirmations under <out_root>/designs/<id>/confirm (of ids, if
+  given): their grids, with the design record beside them, read with the preset each design started from."""
+  from sslgap import report  # noqa: PLC0415 - the report builds on the design, not the other way
+  found = []
+  for experiment in catalog.find(list(ids)):
+    folder = os.path.join(out_root, 'designs', experiment.id)
+    grid = report._complete_grid(os.path.join(folder, 'confirm'))
+    if grid is None:
+      continue
+    record = json.load(open(os.path.join(folder, RECORD))) if os.path.exists(os.path.join(folder, RECORD)) else {}
+    design = dict(record.get('design') or {})
+    entry = report.Entry(experiment, 'design', folder, grid, design=design,
+                         preset_scale=design.get('scale') or 'small', wall_seconds=record.get('wall_seconds'))
+    found.append(entry)
+  return found

@@ -1,0 +1,169 @@
+"""Experiments that size themselves (sslgap.design): the pilot widens its lr grid and its horizon, the
+seeds come from the power calculation within a budget, and fresh seeds decide. The decisions are tested
+on synthetic stages whose answer is known; one design runs for real, interrupted and resumed."""
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from sslgap import claims
+from sslgap import design
+from sslgap import results
+from sslgap import stats
+from sweep_cli import tiny_config
+
+CLAIM = dict(kind='faster', name='faster', text='The subset is faster.', metric='test_acc', target=0.9,
+             a={'dataset_size': 32}, b={'dataset_size': 'online'})
+
+
+def _config(lrs=(0.02, 0.04), steps=40, eval_every=10):
+  c = tiny_config()
+  c.train.steps, c.train.eval_every = steps, eval_every
+  c.sweep.init_scale_first, c.sweep.init_scale_rest = (1.0,), (1.0,)
+  c.sweep.dataset_size = (32, 'online')
+  c.sweep.lr = tuple(lrs)
+  c.claims = (CLAIM,)
+  c.paper = dict(headline='faster', quote='q', where='w', departs='d')
+  return c
+
+
+def synthetic_stage(best_lr, crossing, spread=0.1, ran=None):
+  """A stand-in for running a stage: test_acc rises linearly from 0.5 and crosses 0.9 at
+  crossing[dataset] x (1 + log2(lr / best_lr)^2) x a seed's noise, so the best lr and the crossings are
+  known. It records the configs it was given in `ran`."""
+
+  def stage(config, folder, progress=True):
+    axes = [(name, list(values)) for name, values in config.sweep.items()]
+    names = [n for n, _ in axes]
+    steps = np.arange(0, config.train.steps + 1, config.train.eval_every)
+    shape = [len(v) for _, v in axes]
+    acc = np.empty(shape + [len(steps)])
+    for index in np.ndindex(*shape):
+      point = {n: axes[i][1][j] for i, (n, j) in enumerate(zip(names, index))}
+      seed_noise = 2.0 ** (spread * np.random.default_rng(int(point['seed'])).normal())
+      t = crossing[point['dataset_size']] * (1 + np.log2(point['lr'] / best_lr) ** 2) * seed_noise
+      acc[index] = np.clip(0.5 + 0.4 * steps / t, 0, 1)
+    coords = {n: results.coord_array(v) for n, v in axes}
+    grid = results.Results(names, coords, steps, {'test_acc': acc}, json.loads(config.to_json()),
+                           examples=np.broadcast_to(steps * 16.0, (1,) * len(names) + (len(steps),)))
+    if ran is not None:
+      ran.append((os.path.basename(folder), config))
+    return grid, 1e-5
+  return stage
+
+
+def _design(tmp_path, monkeypatch, config, stage, budget=math.inf, said=None):
+  monkeypatch.setattr(design, 'run_stage', stage)
+  settings = design.Settings(budget_seconds=budget)
+  designer = design.Designer(config, design.headline_claim(config), str(tmp_path / 'd'), settings,
+                             say=(said.append if said is not None else lambda _: None))
+  return designer, designer.confirm()
+
+
+def test_the_lr_grid_widens_until_every_series_best_lr_is_inside(tmp_path, monkeypatch):
+  ran = []
+  _, grid = _design(tmp_path, monkeypatch, _config(), synthetic_stage(0.2, {32: 10, 'online': 20}, ran=ran))
+  pilots = [(name, list(c.sweep.lr)) for name, c in ran if name.startswith('pilot')]
+  assert pilots[0] == ('pilot_1', [0.02, 0.02828, 0.04])  # the preset's range, filled in sqrt(2) apart
+  assert [name for name, _ in pilots] == ['pilot_1', 'pilot_2', 'pilot_3', 'pilot_4']
+  assert all(min(lrs) > max(before) for (_, lrs), (_, before) in zip(pilots[1:], pilots))  # past the top end
+  record = json.load(open(tmp_path / 'd' / design.RECORD))
+  assert record['design']['pilot_best_lr'] == {'dataset_size=32': 0.2263, 'dataset_size=online': 0.2263}  # near 0.2
+  assert pilots[-1][1][-1] > 0.2263  # inside the widened grid: it stopped widening
+  assert list(grid.coords['lr']) == [0.16, 0.2263, 0.32]  # the confirmation: the best lr and its neighbours
+
+
+def test_an_optimum_inside_the_grid_needs_no_widening(tmp_path, monkeypatch):
+  ran = []
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), synthetic_stage(0.028, {32: 10, 'online': 20}, ran=ran))
+  assert [name for name, _ in ran] == ['pilot_1', 'confirm']
+
+
+def test_the_horizon_doubles_while_most_seeds_never_reach_the_target_up_to_its_cap(tmp_path, monkeypatch):
+  ran, said = [], []
+  _, grid = _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08), steps=40),
+                    synthetic_stage(0.028, {32: 30, 'online': 70}, ran=ran), said=said)
+  horizons = [(name, c.train.steps) for name, c in ran]
+  assert horizons[0] == ('pilot_1', 40) and horizons[1] == ('pilot_2', 80) and horizons[-1] == ('confirm', 80)
+  _, _ = _design(tmp_path / 'capped', monkeypatch, _config(lrs=(0.01, 0.08), steps=40),
+                 synthetic_stage(0.028, {32: 30, 'online': 1000}), said=said)
+  assert any('the horizon cap binds: 160 steps' in line for line in said)
+
+
+def test_the_evaluation_spacing_is_at_most_a_tenth_of_the_median_crossing(tmp_path, monkeypatch):
+  _, grid = _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08), steps=400, eval_every=100),
+                    synthetic_stage(0.028, {32: 100, 'online': 200}))
+  median = json.load(open(tmp_path / 'd' / design.RECORD))['design']['pilot_median_crossing']
+  spacing = int(grid.eval_steps[1] - grid.eval_steps[0])
+  assert spacing <= median / 10 and 400 % spacing == 0
+
+
+def test_the_confirmation_seeds_follow_the_power_formula_and_never_overlap_the_pilots(tmp_path, monkeypatch):
+  ran = []
+  designer, grid = _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)),
+                           synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4, ran=ran))
+  record = json.load(open(tmp_path / 'd' / design.RECORD))['design']
+  needed = stats.seeds_to_decide(record['pilot_spread'], record['min_effect'], claims.LEVEL, 0.8)
+  assert record['seeds_needed'] == max(16, needed) and record['seeds'] == record['seeds_needed']
+  pilot_seeds = {s for name, c in ran if name.startswith('pilot') for s in c.sweep.seed}
+  confirm_seeds = {s for name, c in ran if name == 'confirm' for s in c.sweep.seed}
+  assert len(confirm_seeds) == record['seeds'] and not pilot_seeds & confirm_seeds
+  [v] = design.verdict_of(grid, design.headline_claim(_config()))
+  assert v.seeds == record['seeds']  # the verdict reads the confirmation's seeds alone
+
+
+def test_a_budget_too_small_says_what_deciding_would_take_before_the_confirmation_runs(tmp_path, monkeypatch):
+  ran, said = [], []
+  stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4, ran=ran)
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=0.01, said=said)
+  record = json.load(open(tmp_path / 'd' / design.RECORD))['design']
+  note = next(line for line in said if 'underpowered at this budget' in line)
+  assert f'needs {record["seeds_needed"]} seeds, about' in note and record['seeds'] < record['seeds_needed']
+  assert said.index(next(line for line in said if 'underpowered' in line)) < len(said)
+  assert (ran[-1][0] == 'confirm') == (record['seeds'] >= claims.MIN_SEEDS)
+
+
+def test_a_design_interrupted_in_either_stage_resumes_to_the_same_grids(tmp_path):
+  """A real design of a tiny sweep, stopped once in the pilot and once before the confirmation, then run
+  to its end: the same folders and the same grids, bitwise, as a design that was never stopped."""
+  config = _config(lrs=(0.05, 0.2), steps=40)
+  settings = design.Settings(max_rounds=2)
+  whole = design.Designer(config, design.headline_claim(config), str(tmp_path / 'whole'), settings,
+                          progress=False, say=lambda _: None)
+  expected = whole.confirm()
+  real = design.run_stage
+  for stop_at in ('pilot_1', 'confirm'):
+    calls = []
+
+    def stopping(config, folder, progress=True, stop_at=stop_at):
+      if os.path.basename(folder) == stop_at and not calls:
+        calls.append(folder)
+        raise KeyboardInterrupt('stopped')
+      return real(config, folder, progress)
+
+    design.run_stage = stopping
+    out = tmp_path / f'stopped_{stop_at}'
+    try:
+      with pytest.raises(KeyboardInterrupt):
+        design.Designer(config, design.headline_claim(config), str(out), settings, progress=False,
+                        say=lambda _: None).confirm()
+      again = design.Designer(config, design.headline_claim(config), str(out), settings, progress=False,
+                              say=lambda _: None).confirm()
+    finally:
+      design.run_stage = real
+    assert sorted(os.listdir(out)) == sorted(os.listdir(tmp_path / 'whole'))
+    for metric in expected.metrics:
+      np.testing.assert_array_equal(again[metric], expected[metric], err_msg=metric)
+
+
+def test_bad_flags_are_one_line():
+  from sweep_cli import module
+  _, stderr = module('sslgap.design', '--only', 'fig2_parity_gd', '--budget', 'soon', expect=2)
+  assert "--budget must be a duration like '90s', '30m' or '2h', got 'soon'" in stderr
+  _, stderr = module('sslgap.design', expect=2)
+  assert 'give --only EXPERIMENTS or --config FILE' in stderr
+  _, stderr = module('sslgap.design', '--only', 'fig2_parity_gd', '--claim', 'nothing', '--dry_run', expect=2)
+  assert "--claim: the config has no claim named 'nothing'" in stderr
