@@ -331,13 +331,19 @@ class Designer:
       self.say(f'  no confirmation: the budget pays for {max(seeds, 0)} seeds, a verdict needs '
                f'{claims_lib.MIN_SEEDS}')
       return None
-    config = stage_config(self.config, self.claim, neighbourhood, steps, eval_every, range(seeds),
-                          design=json.loads(json.dumps(design, default=float)))
+    config = confirmation_config(self.config, design)
     if self.dry_run:
       self._run(config, 'confirm')
       return None
     grid = self._run(config, 'confirm')
     return grid
+
+
+def confirmation_config(config, design):
+  """The config a design's confirmation ran (its grid's), from the preset's config and its design record."""
+  claim = headline_claim(config, design.get('claim') or None)
+  return stage_config(config, claim, design['lrs'], design['steps'], design['eval_every'], range(design['seeds']),
+                      design=json.loads(json.dumps(design, default=float)))
 
 
 def _predicted_pace(config):

@@ -167,8 +167,11 @@ def headline(entry):
   chosen = _headline_verdicts(entry)
   outcome, reason, words = _combined(chosen)
   first = chosen[0]
-  return dict(base, claim=first.claim.get('stated') or first.claim.get('text', ''), outcome=outcome, reason=reason,
-              sentence=words, seeds=first.seeds, tuning=first.tuning, verdicts=[v.verdict for v in entry.verdicts])
+  row = dict(base, claim=first.claim.get('stated') or first.claim.get('text', ''), outcome=outcome, reason=reason,
+             sentence=words, seeds=first.seeds, tuning=first.tuning, verdicts=[v.verdict for v in entry.verdicts])
+  if entry.design:
+    row['design'] = entry.design  # how the confirmation was sized; its config is the preset's and this
+  return row
 
 
 def of_entries(entries):
@@ -190,10 +193,20 @@ def read(path):
     return json.load(f)
 
 
-def rows_of(reports, root='.'):
-  """{scale: findings rows} from the JSON beside each report that has one ({scale: report path})."""
+def is_current(rows):
+  """Whether findings rows are of this format (a report written before verdicts held their level has rows
+  without a sentence or config hash: they are not counted until the report is generated again)."""
+  return all('sentence' in r and 'config_hash' in r for r in rows)
+
+
+def rows_of(reports, root='.', stale=None):
+  """{scale: findings rows} from the JSON beside each report that has one ({scale: report path}); the
+  scales whose JSON is of an older format are left out (and appended to `stale`, if given)."""
   paths = {s: os.path.join(root, json_path(p)) for s, p in reports.items()}
-  return {s: read(p) for s, p in paths.items() if os.path.exists(p)}
+  found = {s: read(p) for s, p in paths.items() if os.path.exists(p)}
+  if stale is not None:
+    stale.extend(s for s, rows in found.items() if not is_current(rows))
+  return {s: rows for s, rows in found.items() if is_current(rows)}
 
 
 def merged(rows_by_scale):
@@ -221,21 +234,30 @@ def totals(rows):
           + (f' ({why_text})' if why_text else ''))
 
 
-def _outcome_cell(r):
-  return f'**{r["outcome"]}**' + (f' ({cell(r["reason"])})' if r.get('reason') else '')
+def _outcome_cell(r, short=False):
+  reason = r.get('reason', '')
+  if short and reason:  # the reason's name and its number; the report says the rest
+    reason = reason.split(': ')[0] + (': ' + reason.split(': ')[1] if reason.startswith(('underpowered', 'mixed'))
+                                      and ': ' in reason else '')
+  return f'**{r["outcome"]}**' + (f' ({cell(reason)})' if reason else '')
 
 
-def table(rows, reports, superseded=()):
+def table(rows, reports, superseded=(), short=False):
   """The markdown table of the findings; reports: {scale: link to its report ('' for this page)};
-  superseded: ids whose row a larger scale's report settles."""
-  lines = ['| fig | what we found | the paper | our setting departs | scale |', '|---|---|---|---|---|']
+  superseded: ids whose row a larger scale's report settles. short (README's): each row's reason by name
+  and the paper's sentence by where it stands, linked to the report, which quotes it."""
+  lines = ['| fig | what we found (positive: the paper\'s direction) | the paper | our setting departs | scale |',
+           '|---|---|---|---|---|']
   for r in rows:
     link = reports.get(r['scale'])
     where = f'[{r["scale"]}]({link}#{r["id"]})' if link is not None else r['scale']
     where += ' (superseded)' if r['id'] in superseded else ''
-    quote = f'"{cell(r["quote"])}" ({cell(r["where"])})' if r.get('quote') else cell(r.get('claim', ''))
-    lines.append(f'| {r["figure"]} | {_outcome_cell(r)}: {cell(r["sentence"])} | {quote} | {cell(r.get("departs", ""))} '
-                 f'| {where} |')
+    if short:
+      quote = f'[{cell(r["where"])}]({link}#{r["id"]})' if r.get('where') and link is not None else cell(r.get('where', ''))
+    else:
+      quote = f'"{cell(r["quote"])}" ({cell(r["where"])})' if r.get('quote') else cell(r.get('claim', ''))
+    lines.append(f'| {r["figure"]} | {_outcome_cell(r, short)}: {cell(r["sentence"])} | {quote} | '
+                 f'{cell(r.get("departs", ""))} | {where} |')
   return '\n'.join(lines)
 
 
@@ -272,12 +294,15 @@ def cell(text):
 def readme_section(reports, root='.'):
   """The generated findings of README: the totals of each scale that has a report, then one row per
   experiment from the largest scale that ran it, in the catalog's order."""
-  rows = rows_of(reports, root)
+  stale = []
+  rows = rows_of(reports, root, stale)
   order = {e.id: i for i, e in enumerate(catalog.EXPERIMENTS)}
   found = sorted(merged(rows), key=lambda r: order.get(r['id'], len(order)))
   lines = [f'- **{s}** ([report]({reports[s]})): {totals(rows[s])}.' for s in SCALE_ORDER if s in rows]
+  lines += [f'- **{s}** ([report]({reports[s]})): written by an older sslgap, before verdicts held their level; not '
+            f'counted here until `python -m sslgap.reproduce --scale {s}` writes it again.' for s in stale]
   lines.append(f'- **this table** (each experiment at the largest scale that ran it): {totals(found)}.')
-  return '\n'.join(lines) + '\n\n' + table(found, {s: p for s, p in reports.items() if s in rows})
+  return '\n'.join(lines) + '\n\n' + table(found, {s: p for s, p in reports.items() if s in rows}, short=True)
 
 
 def update_readme(readme, section):

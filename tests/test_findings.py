@@ -198,3 +198,40 @@ def test_the_scales_side_by_side_set_each_experiments_findings_together_and_say_
   assert not any('fig_c' in line or 'fig_d' in line for line in lines)  # one scale only
   assert lines[-1] == '2 experiments at more than one scale; the finding differs for 1.'
   assert findings.tiers_table({'small': small}, {'small': ''}) == ''
+
+
+def test_every_findings_row_comes_from_the_config_it_names():
+  """Each row records the config hash of the grid it came from: a preset (or a design) changed since the
+  report was written fails here, naming the row, until the report is generated again."""
+  from sslgap import config as config_lib
+  from sslgap import design
+  checked = 0
+  for scale, rows in findings.rows_of(findings.REPORTS, ROOT).items():
+    for row in rows:
+      experiment = catalog.BY_ID[row['id']]
+      if scale == 'design':
+        config = design.confirmation_config(catalog.load_config(experiment, row['design']['scale']), row['design'])
+      else:
+        config = catalog.load_config(experiment, scale)
+      assert row['config_hash'] == results.config_hash(config_lib.to_json(config)), (
+          f'{row["id"]} ({scale}): its grid was made by another config than today\'s; python -m sslgap.reproduce '
+          f'--scale {scale} runs it again')
+      checked += 1
+  assert checked >= len(catalog.for_scale('small'))
+
+
+def test_a_changed_config_is_caught_by_its_findings_row(monkeypatch):
+  row = {'id': 'fig14_full_parity', 'config_hash': results.config_hash(
+      __import__('sslgap.config', fromlist=['to_json']).to_json(catalog.load_config(catalog.BY_ID['fig14_full_parity'],
+                                                                                   'small')))}
+  original = catalog.load_config
+
+  def more_seeds(experiment, scale):
+    config = original(experiment, scale)
+    config.sweep.seed = tuple(range(16))
+    return config
+
+  monkeypatch.setattr(catalog, 'load_config', more_seeds)
+  from sslgap import config as config_lib
+  assert row['config_hash'] != results.config_hash(config_lib.to_json(catalog.load_config(
+      catalog.BY_ID['fig14_full_parity'], 'small')))
