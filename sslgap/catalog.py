@@ -44,15 +44,6 @@ class Experiment:
     return f'python experiments/{self.script}.py --config={spec}' + (f' --out={out}' if out else '')
 
 
-# The report's order of the config files; a file not named here (a new experiment) comes after them.
-ORDER = ('init_scale_heatmap', 'lr_heatmap', 'fig1_parity', 'fig1_sim', 'fig2_parity_gd', 'fig2_sim_gd',
-         'fig3_debias', 'fig3_biased_online', 'fig4_random_labels', 'fig7_alpha', 'fig7_mup', 'fig10_parity_k',
-         'fig10_sim_degree', 'fig11_depth', 'fig11_width', 'fig24_width_sim', 'fig14_full_parity',
-         'fig18_size_ablation', 'fig19_auto_schedule', 'two_set', 'fig29_adamw', 'theory', 'tfm_fig1', 'tfm_fig8_qk',
-         'tfm_fig15_gd', 'tfm_fig16_debias', 'tfm_fig20_modadd_warmup', 'tfm_fig26_depth', 'tfm_fig27_qk_norm', 'tfm_fig28_qk_norm_overfit',
-         'tfm_fig30_param_source')
-
-
 def declared(config, module):
   """The Experiments a config file's EXPERIMENTS declares (dicts: id, figure, optional script,
   and a preset per scale); a malformed declaration is a ConfigFileError naming the file."""
@@ -73,10 +64,14 @@ def declared(config, module):
 
 
 def collect(folder=os.path.join(ROOT, 'sweeps')):
-  """Every experiment the config files of a folder declare, in ORDER, then the others by name."""
+  """Every experiment the config files of a folder declare, in the order of their RANK (a number each file
+  may declare: no list elsewhere to edit when a file is added), files without one last, by name."""
   names = sorted(n[:-3] for n in os.listdir(folder) if n.endswith('.py') and not n.startswith('_'))
-  names = [n for n in ORDER if n in names] + [n for n in names if n not in ORDER]
-  found = [e for n in names for e in declared(n, plugins.import_file(os.path.join(folder, f'{n}.py'), 'sslgap_config', ConfigFileError, again=True))]
+  modules = {n: plugins.import_file(os.path.join(folder, f'{n}.py'), 'sslgap_config', ConfigFileError, again=True)
+             for n in names}
+  rank = lambda n: (0, getattr(modules[n], 'RANK')) if isinstance(getattr(modules[n], 'RANK', None), (int, float)) \
+      else (1, 0)
+  found = [e for n in sorted(names, key=lambda n: (rank(n), n)) for e in declared(n, modules[n])]
   ids = [e.id for e in found]
   repeated = sorted({i for i in ids if ids.count(i) > 1})
   if repeated:

@@ -29,6 +29,7 @@ WHERE = 'Section 3, Figure 1'
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 30  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='fig1_parity', figure='1 (MLP, parity)', small='small', paper='', medium='medium'),
 )

@@ -14,6 +14,7 @@ from sslgap import figures
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 160  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='fig24_width_sim', figure='24', small='small', paper=''),
 )

@@ -32,6 +32,7 @@ PAPER_LR_GRID = figures.lr_grid(0.1 * 1.2**10, 21)  # k = 0 ... 20: 0.1 to 3.83
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 50  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='fig2_parity_gd', figure='2 (parity GD)', small='small', paper='', medium='medium'),
     dict(id='fig2_parity_gd_population', figure='2 (parity GD, to the population)', medium='population_medium'),

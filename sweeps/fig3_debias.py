@@ -17,6 +17,7 @@ from sslgap import figures
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 70  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='fig3_debias', figure='3(a)', small='small', paper=''),
 )

@@ -78,6 +78,7 @@ def medium(c, steps):
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 90  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='fig4_random_labels', figure='4, 12', small='small', paper='', medium='medium'),
 )

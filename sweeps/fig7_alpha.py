@@ -16,6 +16,7 @@ from sslgap import figures
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 100  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='fig7_alpha', figure='7, 23 (alpha)', small='small', paper=''),
 )

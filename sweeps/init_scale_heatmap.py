@@ -33,6 +33,7 @@ def figure6_base():
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 10  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='fig6_init', figure='6 (init)', script='init_scale_heatmap', small='small', paper=''),
 )

@@ -30,6 +30,7 @@ _fig6 = _sibling('init_scale_heatmap')
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 20  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='fig6_lr', figure='6 (lr)', script='init_scale_heatmap', small='small', paper=''),
 )

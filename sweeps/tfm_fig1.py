@@ -70,6 +70,7 @@ def transformer_claims(task, series, metric, best):
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 230  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='tfm_fig1_parity', figure='1 (Tfm, parity)', small='small', paper='paper'),
     dict(id='tfm_fig1_sim', figure='1 (Tfm, SIM)', small='sim_small', paper='sim', medium='sim_medium'),

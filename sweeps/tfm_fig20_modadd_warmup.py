@@ -26,6 +26,7 @@ PRESETS = ('small', 'medium', 'paper')
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 270  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='tfm_fig20_modadd_warmup', figure='20', small='small', paper='', medium='medium'),
 )

@@ -23,6 +23,7 @@ PRESETS = ('small', 'modadd_small', 'modadd_medium', 'paper', 'modadd')
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 290  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='tfm_fig27_qk_norm', figure='27', small='small', paper='paper'),
     dict(id='tfm_fig27_modadd_qk_norm', figure='27(b)', small='modadd_small', paper='modadd', medium='modadd_medium'),

@@ -18,6 +18,7 @@ from sslgap import tasks
 
 PRESETS = ('small', 'medium', 'paper')
 
+RANK = 300  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='tfm_fig28_parity_qk_norm', figure='28', small='small', paper='', medium='medium'),
 )

@@ -33,6 +33,7 @@ def claims(qk_on_subset, qk_online, all_online):
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 310  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='tfm_fig30_param_source', figure='30', small='small', paper='', medium='medium'),
 )

@@ -18,6 +18,7 @@ from sslgap import figures
 
 # The experiments of this file, for the report, the paper-scale rehearsal and the golden tests:
 # an id, the figure as the paper numbers it, and the preset at each scale ('': the default).
+RANK = 220  # where the report lists this file's experiments (lower first)
 EXPERIMENTS = (
     dict(id='theory', figure='Thm 1, Cor 2', script='theory', small='small', paper=''),
 )
