@@ -230,6 +230,11 @@ def load_plugins(config):
     plugins.load(paths)
   except PluginError as e:
     raise ConfigError('plugins', str(e)) from None
+  # A traced hyper-parameter a plug-in declared (an optimiser's own) takes its default where the config,
+  # built before the plug-in was imported, has none.
+  for name in hparams.PLUGGED:
+    if not hparams.BY_NAME[name].per_group and name not in config.hp:
+      config.hp[name] = hparams.BY_NAME[name].default
 
 
 def _check_task(config):

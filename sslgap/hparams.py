@@ -69,7 +69,7 @@ class HParam:
   doc: str = ''
 
 
-DECLARED = (
+DECLARED = [
     HParam('seed', 'seed', 0, doc='initialisation, batch order and probes of a run'),
     HParam('data_seed', 'seed', 0, engine=True, doc='the pool, the hidden target and the test set'),
     HParam('lr', 'float', 0.1, low=0, low_open=True, used=by_optimizer('lr'), doc='learning rate'),
@@ -94,8 +94,25 @@ DECLARED = (
     HParam('a_star', 'float', 0.5, low=0, high=1, low_open=True, used=never, doc='the theory model\'s |a| target'),
     HParam('dataset_size', 'size', ONLINE, schedule=True, used=lambda f: not f.multi_phase and not f.auto,
            doc="a prefix of the data seed's pool, or 'online' (0)"),
-)
+]
+
 BY_NAME = {h.name: h for h in DECLARED}
+PLUGGED = []  # the names register() added (plug-ins' own)
+
+
+def register(hparam):
+  """Adds a traced hyper-parameter declared outside this file (an optimiser's own, from its plug-in file:
+  sslgap.optim.Optimizer(declares=...)); the same declaration again (its file imported twice) is one."""
+  from sslgap.errors import PluginError  # noqa: PLC0415
+  existing = BY_NAME.get(hparam.name)
+  if existing is not None:
+    if dataclasses.replace(existing, used=hparam.used) == hparam:
+      return existing
+    raise PluginError(f'hyper-parameter {hparam.name!r} is already declared; give yours another name')
+  DECLARED.append(hparam)
+  BY_NAME[hparam.name] = hparam
+  PLUGGED.append(hparam.name)
+  return hparam
 SCHEDULE_KEYS = tuple(h.name for h in DECLARED if h.schedule)  # static in full-batch mode: they set shapes
 # Groups every base config carries keys for (the MLP's and the Transformer's default groups).
 BASE_GROUPS = ('first', 'rest', 'qk')

@@ -15,6 +15,7 @@ from sslgap import catalog
 from sslgap import claims
 from sslgap import config as config_lib
 from sslgap import evaluation
+from sslgap import hparams
 from sslgap import optim
 from sslgap import options
 from sslgap import plugins
@@ -76,6 +77,35 @@ def test_an_optimiser_is_one_declaration(tiny_config, monkeypatch):
   del tiny_config.sweep['momentum']
   with pytest.raises(ConfigError, match="optim.kind.*'lions'"):
     sweep.make_plan(tiny_config)
+
+
+def test_an_optimiser_declares_the_hyper_parameters_of_its_own_in_its_file(tmp_path, monkeypatch):
+  """A hyper-parameter no other optimiser reads is declared beside the optimiser (sslgap.hparams is not
+  edited): the config takes its default, a sweep of it is vmapped in one kernel, and it is unused (refused
+  in a sweep) under every other optimiser."""
+  monkeypatch.setattr(optim, 'OPTIMIZERS', dict(optim.OPTIMIZERS))
+  monkeypatch.setattr(hparams, 'DECLARED', list(hparams.DECLARED))
+  monkeypatch.setattr(hparams, 'BY_NAME', dict(hparams.BY_NAME))
+  monkeypatch.setattr(hparams, 'PLUGGED', [])
+  plugin = tmp_path / 'nesterov.py'
+  plugin.write_text('import optax\nfrom sslgap import hparams, optim\n'
+                    "optim.register(optim.Optimizer('nesterov', ('lr', 'pull'), 1,\n"
+                    "    lambda hp, eps: optax.sgd(hp['lr'], momentum=hp['pull'], nesterov=True),\n"
+                    "    declares=(hparams.HParam('pull', 'float', 0.5, low=0, high=1, high_open=True),)))\n")
+  c = config_lib.base_config()
+  c.task.n, c.task.k, c.task.test_size = 8, 3, 256
+  c.model.width, c.train.batch_size, c.train.steps, c.train.eval_every = 16, 16, 20, 10
+  c.data.eval_train_size, c.hp.dataset_size = 64, 64
+  c.plugins = (str(plugin),)
+  c.optim.kind = 'nesterov'
+  c.sweep.pull = (0.0, 0.9)
+  c.sweep.seed = (0,)
+  plan, metrics = sweep.run_sweep(c)
+  assert c.hp.pull == 0.5 and [plan.axes[i][0] for i in plan.traced] == ['pull', 'seed'] and plan.num_kernels == 1
+  assert not np.array_equal(metrics['test_loss'][0], metrics['test_loss'][1])  # pull reaches the run
+  c.optim.kind = 'sgd'
+  with pytest.raises(ConfigError, match='pull is not used by this config'):
+    sweep.make_plan(c)
 
 
 def test_a_metric_is_one_declaration(tiny_config, monkeypatch):
