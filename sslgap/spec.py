@@ -25,7 +25,8 @@ from sslgap import tasks
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
   """What compiling and running one kernel reads: the plug-ins bound to their config, the declared
-  options (train, data), and the facts derived from them once."""
+  options (train, data), and the facts derived from them once (hparams.Facts decide hp_sources and
+  groups; the spec keeps what the run reads, not the Facts themselves)."""
 
   task: object  # a sslgap.tasks task
   model: object  # a sslgap.models model plug-in, bound to config.model and the task
@@ -34,7 +35,6 @@ class RunSpec:
   eps: float  # AdamW's epsilon
   train: options.Section  # the declared train options (batch_size, steps, eval_every, ...)
   data: options.Section  # the declared data options (sampling, phase_unit, debias, ...)
-  facts: hparams.Facts  # what decides which traced hyper-parameters it reads
   hp_sources: dict  # {run hp path: (config hp key or None, converter)} (hparams.run_hp_sources)
   groups: tuple  # layer group names, in rule order
   group_rules: tuple  # ((layer regex, group), ...)
@@ -49,11 +49,6 @@ class RunSpec:
   uses_fresh: bool  # some step draws fresh examples
   uses_random_labels: bool
   uses_online_bias: bool
-
-  @property
-  def used_keys(self):
-    """The config hp keys the run reads."""
-    return hparams.used_hp_keys(self.facts)
 
   @property
   def eval_steps(self):
@@ -80,10 +75,6 @@ class RunSpec:
   @property
   def trains_itself(self):
     return self.model.make_run is not None
-
-  def run_hp(self, config, overrides=None):
-    """The run's hp pytree for one point: config.hp with `overrides` ({hp key: value}) applied."""
-    return hparams.run_hp(self.hp_sources, dict(config.hp.items(), **(overrides or {})))
 
 
 def is_full_batch(config):
@@ -137,7 +128,7 @@ def derive(config, facts=None):
                  and any(int(m) > 0 for m in hparams.values_used(config, 'online_bias_samples', used)))
   return RunSpec(
       task=task, model=model, loss=config.loss, optimizer=config.optim.kind, eps=config.optim.eps,
-      train=options.section_of(config, 'train'), data=options.section_of(config, 'data'), facts=facts,
+      train=options.section_of(config, 'train'), data=options.section_of(config, 'data'),
       hp_sources=hparams.run_hp_sources(facts),
       groups=facts.groups, group_rules=tuple(tuple(r) for r in config.model.layer_groups),
       full_batch=full_batch, auto_schedule=facts.auto,
