@@ -252,7 +252,9 @@ def _check_task(config):
   for field in have:
     if types.get(field, int) in (int, 'int'):
       check(is_int(t[field]) and t[field] >= 1, f'task.{field}', f'must be a positive integer, got {t[field]!r}')
-  tasks.make_task(t).check(t)
+  task = tasks.make_task(t)
+  task.check(t)
+  return task
 
 
 def _check_model_kind_and_groups(config):
@@ -265,10 +267,10 @@ def _check_model_kind_and_groups(config):
            'model.layer_groups', f'each rule must be a (layer regex, group name) pair, got {rule!r}')
 
 
-def _check_model(config):
+def _check_model(config, task):
   cls = models.MODELS[config.model.kind]
   _check_no_unknown(config.model, ['kind', *cls.fields], 'model.')
-  cls(ml_collections.FrozenConfigDict(config.model), tasks.make_task(config.task)).check(config)
+  cls(ml_collections.FrozenConfigDict(config.model), task).check(config)
   groups = hparams.layer_group_names(config)
   for group in groups:
     for h in hparams.DECLARED:
@@ -287,9 +289,8 @@ def _check_options(config, section, task=None):
     options.check_value(option, config[section][option.name], choices)
 
 
-def _check_training(config):
+def _check_training(config, task):
   check_choice(config.loss, losses.LOSSES, 'loss')
-  task = tasks.make_task(config.task)
   suited = losses.LOSSES_FOR_LABELS[task.label_kind]
   check(config.loss in suited, 'loss',
         f'task {config.task.name!r} has {task.label_kind} labels, which need one of {suited}, got {config.loss!r}')
@@ -336,8 +337,7 @@ def _check_hp_value(config, task, hparam, value, where):
            f'phase sizes must not decrease (nested subsets, online last), got {tuple(value)}')
 
 
-def _check_hp(config, facts):
-  task = tasks.make_task(config.task)
+def _check_hp(config, facts, task):
   for hparam, group in hparams.used_hparams(facts):
     key = hparams.config_key(hparam, group)
     check(key in config.hp, f'hp.{key}', 'missing')
@@ -456,28 +456,42 @@ def _check_known_keys(config):
   _check_no_unknown(config.hp, known_hp, 'hp.')
 
 
+@dataclasses.dataclass(frozen=True)
+class Point:
+  """One static point of a sweep, resolved once and checked: its axis values, its concrete config, the
+  Facts that decide its traced hyper-parameters, and its task (built once; the run spec takes them)."""
+  values: dict
+  config: object
+  facts: object
+  task: object
+
+
 def checked_points(config):
-  """[(static point {axis: value}, its concrete config, its Facts)]: the config checked as a whole and
-  at every static point of the sweep (ConfigError names the first bad key). The facts are derived
-  here once per point, and the run spec takes them (sslgap.spec.derive)."""
+  """[Point]: the config checked as a whole and at every static point of the sweep (ConfigError names
+  the first bad key). Each point's task is built and its facts derived here once, and its run spec
+  takes them (sslgap.spec.derive)."""
   load_plugins(config)
   _check_model_kind_and_groups(config)
   _check_known_keys(config)
-  _check_task(config)
-  _check_model(config)
-  _check_training(config)
+  task = _check_task(config)
+  _check_model(config, task)
+  _check_training(config, task)
   _check_sweep(config)
   _check_options(config, 'engine')
   notes_lib.check(config)
-  points = []
+  points, built = [], {config.task.to_json(sort_keys=True): task}
   for point in static_points(config):
     concrete = concrete_config(config, point)
-    _check_task(concrete)
-    _check_model(concrete)
-    _check_training(concrete)
+    section = concrete.task.to_json(sort_keys=True)
+    if section not in built:  # a static axis of the task itself (task__k): its own task, built once
+      built[section] = _check_task(concrete)
+    task = built[section]
+    if point:
+      _check_model(concrete, task)
+      _check_training(concrete, task)
     facts = spec_lib.facts_of(concrete)
-    _check_hp(concrete, facts)
-    points.append((point, concrete, facts))
+    _check_hp(concrete, facts, task)
+    points.append(Point(point, concrete, facts, task))
   return points
 
 

@@ -115,11 +115,11 @@ def _uses_fresh_samples(config, used_keys, pool):
   return hparams.ONLINE in hparams.all_dataset_sizes(config) or pool == 0 or any(f < 1 for f in fractions)
 
 
-def derive(config, facts=None):
-  """The RunSpec of a static point's config (one that sslgap.config.validate accepts); facts: its
-  facts_of, where the checks derived them already."""
+def derive(config, facts=None, task=None):
+  """The RunSpec of a static point's config (one that sslgap.config.validate accepts); facts and task:
+  its facts_of and its task, where the checks derived and built them already."""
   facts = facts or facts_of(config)
-  task = tasks.make_task(config.task)
+  task = task or tasks.make_task(config.task)
   model = models.make(ml_collections.FrozenConfigDict(config.model), task)
   full_batch = facts.full_batch
   used = hparams.used_hp_keys(facts)

@@ -342,8 +342,9 @@ def _subgrids(config, axes, points):
   traced = [i for i in range(len(axes)) if i not in static and i != seed_axis]
   subgrids = []
   static_ranges = [range(len(axes[i][1])) for i in static]
-  for kernel_id, (static_index, (_, concrete, facts)) in enumerate(zip(itertools.product(*static_ranges), points)):
-    spec = spec_lib.derive(concrete, facts)
+  for kernel_id, (static_index, point) in enumerate(zip(itertools.product(*static_ranges), points)):
+    concrete = point.config
+    spec = spec_lib.derive(concrete, point.facts, point.task)
     fixed = dict(zip(static, static_index))
     seeds = axes[seed_axis][1] if seed_axis is not None else [config.hp.data_seed]
     for j, seed in enumerate(seeds):
