@@ -160,13 +160,17 @@ def computed_under(content):
   return str(content.get('device_kind', '?')), int(content.get('device_count', 0)), int(content['width'])
 
 
-def read_partial(path, record, positions, width, leaf_specs, device=None):
+def read_partial(path, record, positions, width, leaf_specs, device=None, planned=None):
   """{'calls', 'leaves', 'flight', 'next_interval', 'written_at'} of a checkpoint, checked against the
   plan, the chunk's runs, the call width, the device ({'kind', 'count'}) and the state's leaves
-  (leaf_specs: shape and dtype of each); DamagedChunk names what is wrong, OtherNumerics what differs."""
+  (leaf_specs: shape and dtype of each); DamagedChunk names what is wrong, OtherNumerics what differs.
+  planned: the device the folder's layout was planned on, which a checkpoint written before checkpoints
+  recorded their device is taken to have been computed on."""
   content = _load_partial(path)
   check_partial(content, record, positions)
   kind, count, saved_width = computed_under(content)
+  if kind == '?' and planned:
+    kind, count = str(planned.get('kind', '?')), int(planned.get('count') or 1)
   here = (str(device.get('kind')), int(device.get('count') or 1), width) if device else (kind, count, width)
   if (kind, count, saved_width) != here:
     raise OtherNumerics(f'was computed {_numerics(kind, count, saved_width)}, this process computes '

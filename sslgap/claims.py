@@ -353,9 +353,10 @@ def _ceiling(kind, r, c, keys, keep=(), cell=None):
   if not all(p.endswith('_acc') for p in parts) or (metric == parts[0] and c.get('best', 'max') != 'max'):
     return ()
   means = []
+  by = tune_metric_for(r, metric)[0]  # each component read at the settings the claim's series are tuned to
   for key in keys:
     for part in parts:
-      v, _, _ = kind.tuned(r, c[key], part, 'max', keep)
+      v, _, _ = tuned_with_edges(r, c[key], part, 'max', keep, tune_metric=by, tune_on=kind.tune_on)
       final = v[..., -1]
       means.append(float(stats._nan_quiet(np.nanmean, final[cell] if cell is not None else final)))
   if all(m >= SATURATED for m in means):
@@ -624,25 +625,37 @@ def decide(claim, measured, kind, tuning='', in_sample=None):
   most = [k for k, c in censored.items() if c > runs / 2]
   if outcome == UNDETERMINED and censored and len(most) == len(censored):
     reason = CENSORED  # every series mostly never got there: a longer horizon decides, not more seeds
-  if outcome == SMALLER and any(c > MAX_CENSORED_FOR_A_BOUND * runs for c in censored.values()):
-    outcome, reason = UNDETERMINED, CENSORED  # a restricted time cannot bound the effect from above
+  if outcome in (SMALLER, REPRODUCED if equivalence else None) and \
+      any(c > MAX_CENSORED_FOR_A_BOUND * runs for c in censored.values()):
+    # A restricted time pulls the effect towards 0: it cannot bound an effect from above, nor show two
+    # series alike (seeds that never got there are equal by construction, not by measurement).
+    outcome, reason = UNDETERMINED, CENSORED
   interval_says = outcome
   if flags and outcome != UNDETERMINED:
     outcome, reason = UNDETERMINED, flags[0][0]
   elif flags and reason == UNDERPOWERED and n >= MIN_SEEDS:
     reason = flags[0][0]  # more seeds alone would not decide it
   margin = float(np.nanmean(measured.margin)) if measured.margin is not None else float('nan')
-  needed = None
-  if reason == UNDERPOWERED and np.isfinite(sd):
-    # The seeds to exclude 0 (or, for an equivalence, to fit within the margin) at the effect that matters.
-    distance = margin - abs(mid) if equivalence else effect if np.isfinite(effect) and effect > 0 else abs(mid)
-    needed = stats.seeds_to_decide(sd, distance, LEVEL) if np.isfinite(distance) and distance > 0 else None
+  needed = seeds_needed(equivalence, sd, effect, margin, mid) if reason == UNDERPOWERED else None
   series_numbers = {k: tuple(stats.t_interval(v, LEVEL)[:3]) for k, v in measured.series.items()}
   return Verdict(dict(claim), outcome, measured.statistic, mid, low, high, series_numbers, measured.unit, tuple(flags),
                  reason, n, sd, effect, claim.get('min_effect_source', '' if claim.get('min_effect') is not None
                                                    else 'our choice, fixed in advance'),
                  needed, measured.scale, censored, tuning, in_sample, margin, measured.chosen, interval_says,
                  tuple(measured.tuned_axes))
+
+
+def seeds_needed(equivalence, sd, effect, margin, estimate=0.0, power=0.8):
+  """Seeds a t interval needs to decide a claim with `power`: a directional claim at its smallest effect of
+  interest (or, without one, at the estimate); an equivalence to fit within its margin around the estimate
+  (0: the design's assumption that the series are alike). None where the spread or distance is unknown."""
+  if not np.isfinite(sd):
+    return None
+  if equivalence:
+    distance = margin - abs(estimate)
+  else:
+    distance = effect if np.isfinite(effect) and effect > 0 else abs(estimate)
+  return stats.seeds_to_decide(sd, distance, LEVEL, power) if np.isfinite(distance) and distance > 0 else None
 
 
 def evaluate(claim, results, in_sample=True):
@@ -669,9 +682,10 @@ def evaluate(claim, results, in_sample=True):
     measured = whole
   lr_flag = _lr_flag(results, claim, measured)
   measured.flags = tuple(measured.flags) + lr_flag
-  tuning = 'cross-fitted' if measured.tuned_axes else ('not tuned' if lr_flag else 'fixed')
+  tuning = ('cross-fitted' if len(seeds) >= 2 else 'in-sample') if measured.tuned_axes else \
+      ('not tuned' if lr_flag else 'fixed')
   before = None
-  if in_sample:
+  if in_sample and whole is not measured:
     whole.flags = tuple(whole.flags) + lr_flag
     tuned_on_all = decide(claim, whole, kind_class(), tuning='in-sample')
     before = (tuned_on_all.verdict, tuned_on_all.low, tuned_on_all.estimate, tuned_on_all.high)

@@ -1,7 +1,7 @@
 """Experiments that size themselves: a pilot chooses the learning rates, the horizon and the evaluation
 spacing; a power calculation chooses the seeds within a budget; a confirmation on fresh seeds decides.
 
-  python -m sslgap.design --only fig2_parity_gd --scale small --budget 1h      # pilot, then confirmation
+  python -m sslgap.design --only fig2_parity_gd --scale small --budget 1h      # pilot, then a confirmation <= 1h
   python -m sslgap.design --only fig2_parity_gd,fig3_debias --dry_run           # each stage's plan and time
   python -m sslgap.design --config mine.py:small --claim mine --budget 30m      # a config and claim of your own
 
@@ -15,9 +15,11 @@ For one claim (an experiment's headline, or --claim NAME):
      most a tenth of the median crossing step.
   2. The power calculation takes the spread of the claim's per-seed numbers on the pilot and the claim's
      smallest effect of interest: the seeds a t interval needs to decide at that effect with 80% power
-     (and at least 16), and what they cost on this machine at the pilot's measured pace. Where --budget
-     cannot pay for them it says so before anything runs ("underpowered at this budget: needs S seeds,
-     about H hours") and confirms on the seeds it can pay for.
+     (an equivalence: to fit within its margin; at least 16; claims.seeds_needed), and what they cost on
+     this machine at the pilot's measured pace. Where --budget (the confirmation's time; the pilot runs
+     first, unbudgeted) cannot pay for them it says so before the confirmation runs ("underpowered at this
+     budget: needs S seeds, about H hours") and confirms on the seeds it can pay for. Once sized, a
+     design keeps its decision when it resumes.
   3. The confirmation runs fresh seeds (0, 1, ...; the pilot's are 1000 and up) over each series' best lr
      and its neighbours sqrt(2) apart, and its verdict (sslgap.claims, tuning cross-fitted) comes from its
      own seeds alone: one look, so no error to spend across looks. Its config carries the design (the
@@ -61,6 +63,7 @@ MIN_CONFIRMATION_SEEDS = 16
 MAX_CENSORED = 0.1  # more than this share of a series' pilot seeds never reaching the target extends the horizon
 RECORD = 'design.json'
 TIME_KINDS = ('faster', 'as_fast')
+MAX_EVALUATIONS = 400  # the evaluation spacing never falls below the horizon over this
 
 
 @dataclasses.dataclass
@@ -89,12 +92,13 @@ def headline_claim(config, name=None):
 def lr_grid(config):
   """The pilot's first lrs: the preset's lr range filled in sqrt(2) apart, or its one lr times 1/2 to 2."""
   swept = config.sweep.get('lr')
-  if swept:
+  if swept and len(set(swept)) > 1:
     low, high = min(swept), max(swept)
     count = max(int(math.floor(math.log(high / low, RATIO) + 1e-9)) + 1, 3 if high > low else 1)
     grid = [low * RATIO**k for k in range(count)]
     return tuple(_round(v) for v in (grid if grid[-1] >= high * 0.999 else grid + [high]))
-  return tuple(_round(config.hp.lr * RATIO**k) for k in range(-2, 3))
+  centre = swept[0] if swept else config.hp.lr
+  return tuple(_round(centre * RATIO**k) for k in range(-2, 3))
 
 
 def _round(lr):
@@ -102,14 +106,24 @@ def _round(lr):
 
 
 def _series_selections(claim):
-  """The claim's series selections (a, b, series, and a baseline's)."""
+  """The claim's series selections (a, b, series, and an as_fast baseline's series). A closes claim's
+  baseline is a cell of its region's axes, which a stage never cuts (stage_config)."""
   out = [dict(claim[k]) for k in ('a', 'b', 'series') if isinstance(claim.get(k), dict)]
   base = claim.get('baseline')
   if isinstance(base, dict) and set(base) == {'a', 'b'}:
     out += [dict(base['a']), dict(base['b'])]
-  elif isinstance(base, dict):  # a closes claim's baseline cell
-    out += [dict(s, **base) for s in out[:2]]
   return out
+
+
+def _kept_axes(claim):
+  """Axes a stage keeps whole: the one a claim is checked per, a closes claim's region and baseline cell,
+  the axis of a slope, argmax or trend."""
+  kept = {claim.get('per'), claim.get('x_axis'), claim.get('axis'), 'lr'}
+  kept |= set(dict(claim.get('region') or {}))
+  base = claim.get('baseline')
+  if isinstance(base, dict) and set(base) != {'a', 'b'}:
+    kept |= set(base)
+  return kept - {None}
 
 
 def stage_config(config, claim, lrs, steps, eval_every, seeds, design=None):
@@ -123,7 +137,7 @@ def stage_config(config, claim, lrs, steps, eval_every, seeds, design=None):
       if value not in used[axis]:
         used[axis].append(value)
   for axis, values in used.items():
-    if axis in c.sweep and axis != claim.get('per') and axis != 'lr':
+    if axis in c.sweep and axis not in _kept_axes(claim):
       kept = [v for v in c.sweep[axis] if _same(v, values)]
       c.sweep[axis] = tuple(kept) if kept else c.sweep[axis]
   c.sweep.lr = tuple(lrs)
@@ -182,7 +196,7 @@ def read_pilot(grid, claim):
       v, _, _ = kind.tuned(grid, claim[key], claim['metric'], claim.get('best', 'max'))
       t = stats.crossing_step(v, grid.eval_steps, claim['target'], claim.get('above', claim.get('best', 'max') == 'max'))
       censored[claims_lib.name_of(claim, key)] = float(np.mean(~np.isfinite(t)))
-      crossings += list(t[np.isfinite(t)])
+      crossings += list(t[np.isfinite(t) & (t > 0)])
   median = float(np.median(crossings)) if crossings else math.nan
   return Reading(best, low, high, censored, median, np.asarray(measured.values, float), measured)
 
@@ -249,12 +263,14 @@ class Designer:
     return f'about {command.duration(sweep.predicted_sweep_seconds(plan))} predicted from its FLOPs'
 
   def pilot(self):
-    """(the pilot's Reading, its lrs, steps, eval_every, whether the horizon cap bound), or None in a dry
-    run whose pilot has not run."""
+    """(the pilot's Reading, its lrs, steps, eval_every, what it left unresolved), or None in a dry run
+    whose pilot has not run. Only a horizon some round ran is returned: a widening or a longer horizon
+    that --max_rounds cut off is said and recorded, not assumed."""
     s, c = self.settings, self.config
     seeds = range(PILOT_SEED_START, PILOT_SEED_START + s.pilot_seeds)
     steps, eval_every = c.train.steps, c.train.eval_every
-    lrs, new, capped, horizon_rounds = list(lr_grid(c)), list(lr_grid(c)), False, []
+    lrs, new, horizon_rounds, unresolved = list(lr_grid(c)), list(lr_grid(c)), [], ''
+    ran = None  # (reading, lrs, steps, eval_every) of the last round that ran
     for round_number in range(1, s.max_rounds + 1):
       name = f'pilot_{round_number}'
       grid = self._run(stage_config(c, self.claim, new, steps, eval_every, seeds), name)
@@ -263,87 +279,104 @@ class Designer:
       horizon_rounds.append(grid)
       joined = results_lib.concat(horizon_rounds, 'lr') if len(horizon_rounds) > 1 else grid
       reading = read_pilot(joined, self.claim)
+      ran = (reading, sorted(set(lrs) | set(new)), steps, eval_every)
+      lrs = ran[1]
       self.rounds.append({'folder': name, 'lrs': list(new), 'steps': steps, 'eval_every': eval_every,
                           'best': reading.best, 'censored': reading.censored})
-      new = []
+      new, unresolved = [], ''
       if reading.low_edge:
         new += [_round(min(lrs) / RATIO**k) for k in (1, 2)]
       if reading.high_edge:
         new += [_round(max(lrs) * RATIO**k) for k in (1, 2)]
+      if new:
+        unresolved = 'a best lr at an end of the pilot\'s grid'
       late = [k for k, share in reading.censored.items() if share > MAX_CENSORED]
       if not new and late:
         if steps * 2 > s.horizon_cap * c.train.steps:
-          capped = True
-        else:  # a longer horizon, around each series' best lr
-          steps, eval_every = steps * 2, eval_every * 2
-          new = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in (-1, 0, 1)})
-          lrs, horizon_rounds = [], []
+          unresolved = (f'the horizon cap binds: {steps:,} steps ({s.horizon_cap:g}x the preset\'s); some seeds still '
+                        'never reach the target')
+          break
+        steps, eval_every = steps * 2, eval_every * 2  # a longer horizon, around each series' best lr
+        new = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in (-1, 0, 1)})
+        lrs, horizon_rounds = [], []
+        unresolved = f'more than a tenth of the seeds of {", ".join(late)} never reach the target'
       if not new:
         break
-      lrs = sorted(set(lrs) | set(new))
     self._save(rounds=self.rounds)
-    if np.isfinite(reading.median_crossing):
-      eval_every = _spacing(steps, min(eval_every, reading.median_crossing / 10))
-    return reading, lrs, steps, eval_every, capped
+    if unresolved:
+      if new:  # --max_rounds cut the pilot short of what it would have run next
+        unresolved += f' after {s.max_rounds} rounds (--max_rounds)'
+      self.say(f'  the pilot leaves {unresolved}')
+    reading, lrs, steps, eval_every = ran
+    crossings = reading.median_crossing
+    if np.isfinite(crossings) and crossings > 0:
+      eval_every = _spacing(steps, max(min(eval_every, crossings / 10), steps / MAX_EVALUATIONS))
+    return reading, lrs, steps, eval_every, unresolved
 
   def size(self, reading):
     """(seeds the confirmation needs, the claim's smallest effect of interest, the pilot's spread of the
-    claim's per-seed numbers): the t interval's power at that effect, and at least 16 seeds."""
+    claim's per-seed numbers): the t interval's power to decide the claim (an equivalence: to fit its
+    margin, the series assumed alike), and at least 16 seeds (claims.seeds_needed, as the verdicts use)."""
     kind = claims_lib.KINDS[self.claim['kind']]()
-    effect = kind.min_effect(self.claim, reading.measured)
+    measured = reading.measured
+    effect = kind.min_effect(self.claim, measured)
     values = reading.values[np.isfinite(reading.values)]
     sd = float(np.std(values, ddof=1)) if values.size >= 2 else math.nan
-    needed = stats.seeds_to_decide(sd, effect, claims_lib.LEVEL, self.settings.power) \
-        if np.isfinite(effect) and effect > 0 else None
-    needed = max(MIN_CONFIRMATION_SEEDS, needed or MIN_CONFIRMATION_SEEDS)
-    return needed, effect, sd
+    margin = float(np.nanmean(measured.margin)) if measured.margin is not None else math.nan
+    needed = claims_lib.seeds_needed(claims_lib._is_equivalence(kind, self.claim), sd, effect, margin, 0.0,
+                                     self.settings.power)
+    return max(MIN_CONFIRMATION_SEEDS, needed or MIN_CONFIRMATION_SEEDS), effect, sd
 
   def confirm(self):
     found = self.pilot()
     if found is None:
       self.say('  confirm: sized by the pilot once it has run')
       return None
-    reading, lrs, steps, eval_every, capped = found
+    reading, lrs, steps, eval_every, unresolved = found
+    saved = self.record.get('design')
+    if saved and saved.get('pilot_rounds') == self.rounds:
+      design = saved  # sized before (a resumed design): the same decision, not one priced at another pace
+    else:
+      design = self._sized(reading, steps, eval_every, unresolved)
+    if design['seeds'] < claims_lib.MIN_SEEDS:
+      self.say(f'  no confirmation: the budget pays for {design["seeds"]} seeds, a verdict needs '
+               f'{claims_lib.MIN_SEEDS}')
+      return None
+    grid = self._run(confirmation_config(self.config, design), 'confirm')
+    return None if self.dry_run else grid
+
+  def _sized(self, reading, steps, eval_every, unresolved):
+    """The design record: the confirmation's lrs, horizon, spacing and seeds within the budget (said before
+    the confirmation runs when the budget cannot pay for the seeds the power calculation asks)."""
     needed, effect, sd = self.size(reading)
     neighbourhood = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in (-1, 0, 1)})
     probe = stage_config(self.config, self.claim, neighbourhood, steps, eval_every, range(needed))
     runs_per_seed = sweep.make_plan(probe).num_runs // needed
     per_seed = runs_per_seed * steps * (self.pace or _predicted_pace(probe))
-    affordable = int(self.settings.budget_seconds // per_seed) if math.isfinite(self.settings.budget_seconds) else needed
-    seeds = min(needed, affordable)
+    budget = self.settings.budget_seconds
+    seeds = min(needed, int(budget // per_seed)) if math.isfinite(budget) else needed
     note = ''
     if seeds < needed:
       note = (f'underpowered at this budget: needs {needed} seeds, about {command.duration(needed * per_seed)} '
-              f'(the budget, {command.duration(self.settings.budget_seconds)}, pays for {max(seeds, 0)})')
+              f'(the budget, {command.duration(budget)}, pays for {max(seeds, 0)})')
       self.say(f'  {note}')
-    if capped:
-      self.say(f'  the horizon cap binds: {steps:,} steps ({self.settings.horizon_cap:g}x the preset\'s); some '
-               'seeds still never reach the target')
     design = {'claim': self.claim.get('name', ''), 'scale': self.scale, 'pilot_seeds': self.settings.pilot_seeds,
-              'pilot_rounds': self.rounds or self.record.get('rounds', []), 'pilot_best_lr': reading.best,
-              'pilot_censored': reading.censored, 'pilot_spread': sd, 'pilot_median_crossing': reading.median_crossing,
-              'min_effect': effect, 'power': self.settings.power, 'seeds_needed': needed, 'seeds': max(seeds, 0),
-              'lrs': neighbourhood, 'steps': steps, 'eval_every': eval_every, 'horizon_capped': capped,
-              'budget_seconds': self.settings.budget_seconds if math.isfinite(self.settings.budget_seconds) else None,
+              'pilot_rounds': self.rounds, 'pilot_best_lr': reading.best, 'pilot_censored': reading.censored,
+              'pilot_spread': sd, 'pilot_median_crossing': reading.median_crossing, 'min_effect': effect,
+              'power': self.settings.power, 'seeds_needed': needed, 'seeds': max(seeds, 0), 'lrs': neighbourhood,
+              'steps': steps, 'eval_every': eval_every, 'horizon_capped': unresolved.startswith('the horizon cap'),
+              'pilot_unresolved': unresolved, 'budget_seconds': budget if math.isfinite(budget) else None,
               'projected_seconds': max(seeds, 0) * per_seed, 'note': note}
+    design = json.loads(json.dumps(design, default=float))
     self._save(design=design)
-    if seeds < claims_lib.MIN_SEEDS:
-      self.say(f'  no confirmation: the budget pays for {max(seeds, 0)} seeds, a verdict needs '
-               f'{claims_lib.MIN_SEEDS}')
-      return None
-    config = confirmation_config(self.config, design)
-    if self.dry_run:
-      self._run(config, 'confirm')
-      return None
-    grid = self._run(config, 'confirm')
-    return grid
+    return design
 
 
 def confirmation_config(config, design):
   """The config a design's confirmation ran (its grid's), from the preset's config and its design record."""
   claim = headline_claim(config, design.get('claim') or None)
   return stage_config(config, claim, design['lrs'], design['steps'], design['eval_every'], range(design['seeds']),
-                      design=json.loads(json.dumps(design, default=float)))
+                      design=design)
 
 
 def _predicted_pace(config):

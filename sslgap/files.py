@@ -115,18 +115,24 @@ def remove(path):
     os.remove(path)
 
 
+QUIET_SECONDS = 60.0  # a live writer touches its temporary file more often than this
+
+
 def remove_stray_temporaries(folder, stale_seconds):
-  """Removes the temporary files in `folder` whose writer is gone: a dead process of this host at once
-  (a killed writer's temporary checkpoint may weigh gigabytes), another host's (which cannot be asked)
-  once older than stale_seconds. Returns the paths removed."""
+  """Removes the temporary files in `folder` whose writer is gone: one of a dead process of this host once
+  it has not changed for QUIET_SECONDS (a killed writer's temporary checkpoint may weigh gigabytes; the
+  pause guards a live writer in another pid namespace behind the same host name), and any file untouched
+  for stale_seconds (another host's, which cannot be asked, or a reused pid's). Returns the paths removed."""
   removed = []
   for path in glob.glob(os.path.join(folder, '.*.tmp')):
     found = _TEMPORARY.search(os.path.basename(path))
     try:
-      if found and found.group(1) == HOST:
-        gone = int(found.group(2)) != os.getpid() and not pid_alive(int(found.group(2)))
-      else:  # another host's, or named before writers were
-        gone = time.time() - os.path.getmtime(path) > stale_seconds
+      quiet = time.time() - os.path.getmtime(path)
+      if found and found.group(1) == HOST and int(found.group(2)) != os.getpid() \
+          and not pid_alive(int(found.group(2))):
+        gone = quiet > QUIET_SECONDS
+      else:  # alive, another host's, or named before writers were
+        gone = quiet > stale_seconds
       if gone:
         os.remove(path)
         removed.append(path)

@@ -128,7 +128,7 @@ def why(v):
 
 def _headline_verdicts(entry):
   """The verdicts of the experiment's headline claim (its paper.headline, else its first claim)."""
-  name = (entry.paper or {}).get('headline')
+  name = (entry.design or {}).get('claim') or (entry.paper or {}).get('headline')
   if name:
     chosen = [v for v in entry.verdicts if v.claim.get('name') == name]
     if chosen:

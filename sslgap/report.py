@@ -133,7 +133,10 @@ def check(entry):
     notes_lib.check(config)  # notes may be edited after the run: a bad citation is said, not fatal
   except errors.ConfigError as e:
     entry.notes = f'(The notes could not be rendered: {e}.)'
-  for stated in config.get('claims') or ():
+  stated_claims = list(config.get('claims') or ())
+  if entry.design and entry.design.get('claim'):  # a design's grid is cut to the one claim it sized
+    stated_claims = [c for c in stated_claims if c.get('name') == entry.design['claim']]
+  for stated in stated_claims:
     stated = json.loads(json.dumps(stated))  # as the grid's config_json has it
     try:
       expanded = claims_lib.expand(stated, grid)
@@ -255,9 +258,10 @@ def markdown(entries, scale, machine, command, other_reports=None, other_rows=No
       'reaches the target counts as the last step, so no seed is dropped, the effect can only be understated, and',
       'each series says how many seeds never reached it. Each claim has a smallest effect of interest, taken from',
       'the paper where it states a number (the claim says where), else fixed in advance (a quarter faster, 5 points',
-      'of accuracy, a tenth of the other series\' loss). An equivalence ("closes the gap", "as fast") holds when its',
-      'interval lies within a margin that is a share of the baseline gap measured on the same seeds (a difference',
-      'of differences). A flag qualifies any outcome, which is then undetermined: **at the ceiling** (every metric',
+      'of accuracy, a tenth of the other series\' loss). "As fast" is an equivalence: its interval must lie within a',
+      'margin, fixed or a share of a baseline gap measured on the same seeds; "closes the gap" is a one-sided bound:',
+      'the gap left must be below half the baseline gap on the same seeds (both differences of differences). A',
+      'flag qualifies any outcome, which is then undetermined: **at the ceiling** (every metric',
       'the claim reads is saturated at the end), **grid edge** (a tuned value at an end of its grid), **lr not',
       'tuned** (one learning rate where the paper tunes it), **by construction** (a compute claim won by processing',
       'fewer examples per step), **no baseline gap** (nothing to close). Wall times are of this machine.',
@@ -340,7 +344,9 @@ def design_words(d):
           f'smallest effect of interest, {claims_lib.fmt(d["min_effect"])}, need {d["seeds_needed"]} seeds for '
           f'{d["power"]:.0%} power; the confirmation ran {d["seeds"]} fresh seeds'
           + (f' (budget {_duration(budget)}' if budget else ' (no budget') + f', projected {_duration(d["projected_seconds"])})'
-          + (f'; {d["note"]}' if d.get('note') else '') + '. Its verdicts come from its own seeds alone.')
+          + (f'; {d["note"]}' if d.get('note') else '')
+          + (f'; the pilot left {d["pilot_unresolved"]}' if d.get('pilot_unresolved') else '')
+          + '. Its verdict comes from its own seeds alone.')
 
 
 def _larger(scale, than):

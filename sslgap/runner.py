@@ -462,7 +462,7 @@ class _FolderRun:
     width = self.executor._width.get(self.plan.kernel_of(chunk_id), self.plan.call_width)
     try:
       saved = chunk_files.read_partial(path, self.record, self.plan.positions(chunk_id), width, specs,
-                                       device=self.plan.device)
+                                       device=self.plan.device, planned=self.record['layouts'][self.number]['device'])
     except chunk_files.DamagedChunk as e:
       chunk_files.set_aside(path, e)
       return None, 0.0

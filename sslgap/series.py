@@ -81,12 +81,29 @@ def tuned_with_edges(results, selection, metric, best='max', keep=(), tune_metri
     index = np.unravel_index(int(choice), tuned_shape) if tune else ()
     chosen = {a: sub.coords[a][i].item() for a, i in zip(tune, index)}
   if tune:
-    for axis, positions in zip(tune, np.unravel_index(np.asarray(choice).reshape(-1), tuned_shape)):
-      size = len(sub.coords[axis])
-      ends = positions[(positions == 0) | (positions == size - 1)] if size >= 2 else []
-      if len(ends):
-        edges[axis] = sub.coords[axis][int(ends[0])].item()
+    edges = _edges(sub, tune, tuned_shape, score.reshape(-1, score.shape[-1]), np.asarray(choice).reshape(-1))
   return np.take_along_axis(values, choice[..., None, None, None], axis=-3)[..., 0, :, :], chosen, edges
+
+
+def _edges(sub, tune, tuned_shape, scores, choices):
+  """{axis: value} of the tuned axes whose chosen value (per kept cell: scores [cells, settings], choices
+  [cells]) sits at an end of its grid and beats its inward neighbour: there the optimum may lie beyond.
+  A tie with the neighbour (an axis that does not change the series) is no edge, nor is a non-numeric
+  axis; an axis of two values counts only for a learning rate (any setting of two lrs is an end)."""
+  edges = {}
+  for cell, flat in enumerate(choices):
+    position = np.unravel_index(int(flat), tuned_shape)
+    for k, axis in enumerate(tune):
+      size, at = tuned_shape[k], position[k]
+      numeric = np.issubdtype(np.asarray(sub.coords[axis]).dtype, np.number)
+      if size < 2 or not numeric or at not in (0, size - 1) or (size == 2 and not axis.startswith('lr')):
+        continue
+      inward = list(position)
+      inward[k] = 1 if at == 0 else size - 2
+      neighbour = scores[cell, np.ravel_multi_index(inward, tuned_shape)]
+      if not np.isfinite(neighbour) or scores[cell, flat] > neighbour + 1e-12 * max(1.0, abs(neighbour)):
+        edges.setdefault(axis, sub.coords[axis][at].item())
+  return edges
 
 
 # Metrics computed from recorded ones.

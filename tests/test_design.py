@@ -116,14 +116,56 @@ def test_the_confirmation_seeds_follow_the_power_formula_and_never_overlap_the_p
 
 
 def test_a_budget_too_small_says_what_deciding_would_take_before_the_confirmation_runs(tmp_path, monkeypatch):
-  ran, said = [], []
-  stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4, ran=ran)
-  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=0.01, said=said)
+  events = []
+  stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4, ran=events)
+  budget = 16 * 2 * 3 * 80 * 1e-5 * 0.5  # half of what 16 seeds of the confirmation cost at the synthetic pace
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget, said=events)
   record = json.load(open(tmp_path / 'd' / design.RECORD))['design']
-  note = next(line for line in said if 'underpowered at this budget' in line)
-  assert f'needs {record["seeds_needed"]} seeds, about' in note and record['seeds'] < record['seeds_needed']
-  assert said.index(next(line for line in said if 'underpowered' in line)) < len(said)
-  assert (ran[-1][0] == 'confirm') == (record['seeds'] >= claims.MIN_SEEDS)
+  note = next(i for i, e in enumerate(events) if isinstance(e, str) and 'underpowered at this budget' in e)
+  assert f'needs {record["seeds_needed"]} seeds, about' in events[note]
+  assert claims.MIN_SEEDS <= record['seeds'] < record['seeds_needed']
+  confirm = next(i for i, e in enumerate(events) if isinstance(e, tuple) and e[0] == 'confirm')
+  assert note < confirm and len(events[confirm][1].sweep.seed) == record['seeds']  # said first, then run
+
+
+def test_a_design_for_a_closes_claim_keeps_its_region_and_baseline_whole():
+  from sslgap import catalog
+  for experiment, axes in (('fig7_alpha', ('alpha',)), ('fig6_init', ('init_scale_first', 'init_scale_rest'))):
+    config = catalog.load_config(catalog.BY_ID[experiment], 'small')
+    stage = design.stage_config(config, design.headline_claim(config), [0.1], 100, 50, range(2))
+    for axis in axes:
+      assert stage.sweep[axis] == config.sweep[axis], (experiment, axis)
+    assert stage.sweep.dataset_size == config.sweep.dataset_size  # both series' sizes
+
+
+def test_a_preset_of_one_lr_gets_a_pilot_grid_around_it():
+  assert design.lr_grid(_config(lrs=(0.1,))) == (0.05, 0.07071, 0.1, 0.1414, 0.2)
+
+
+def test_a_resumed_design_keeps_its_sizing_decision(tmp_path, monkeypatch):
+  """Sized once, the confirmation's seeds are not priced again at another pace when the design resumes."""
+  stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4)
+  budget = 16 * 2 * 3 * 80 * 1e-5 * 0.5
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget)
+  first = json.load(open(tmp_path / 'd' / design.RECORD))['design']
+
+  def slower(config, folder, progress=True):
+    grid, pace = stage(config, folder, progress)
+    return grid, pace * 10
+
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), slower, budget=budget)
+  assert json.load(open(tmp_path / 'd' / design.RECORD))['design'] == first
+
+
+def test_a_pilot_cut_short_by_its_rounds_says_what_it_left(tmp_path, monkeypatch):
+  said, ran = [], []
+  monkeypatch.setattr(design, 'run_stage', synthetic_stage(5.0, {32: 10, 'online': 20}, ran=ran))
+  designer = design.Designer(_config(), design.headline_claim(_config()), str(tmp_path / 'd'),
+                             design.Settings(max_rounds=2), say=said.append)
+  designer.confirm()
+  assert any('the pilot leaves a best lr at an end of the pilot\'s grid after 2 rounds' in line for line in said)
+  record = json.load(open(tmp_path / 'd' / design.RECORD))['design']
+  assert record['pilot_unresolved'].startswith('a best lr at an end') and record['steps'] == 40
 
 
 def test_a_design_interrupted_in_either_stage_resumes_to_the_same_grids(tmp_path):

@@ -88,6 +88,26 @@ def test_a_tuned_value_at_the_edge_of_its_grid_is_flagged_and_qualifies_any_outc
   assert edge.reason == claims.GRID_EDGE and 'lr 0.4 for dataset_size=online' in edge.flags[0][1]
 
 
+def test_an_axis_that_does_not_change_a_series_or_has_two_values_is_no_grid_edge():
+  """b is the same at every value of a tuned axis (a tie: the first value wins, an end, but the axis does
+  not matter to b); a two-valued axis other than a learning rate cannot show an interior optimum at all."""
+  epochs = [2, 5, 10]
+  a = np.stack([FLAT, RISE, FLAT])  # a is best in the middle
+  b = np.stack([SLOW, SLOW, SLOW])  # b does not depend on it
+  v = claims.evaluate(dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B, **FIXED),
+                      _grid(a, b, axes={'epochs': epochs}, noise=0.0))
+  assert v.flags == () and v.verdict == claims.REPRODUCED and 'epochs' in v.tuned_axes
+  two = claims.evaluate(dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B, **FIXED),
+                        _grid(np.stack([RISE, FLAT]), np.stack([SLOW, FLAT]), axes={'b2': [0.99, 0.999]}, noise=0.01))
+  assert two.flags == () and two.verdict == claims.REPRODUCED
+
+
+def test_an_equivalence_of_two_series_that_never_arrive_is_censored_not_reproduced():
+  claim = dict(kind='as_fast', metric='test_acc', target=0.9, a=A, b=B, margin=0.25, **FIXED)
+  v = claims.evaluate(claim, _grid(FLAT, FLAT, noise=0.001))
+  assert v.interval_says == claims.UNDETERMINED and v.verdict == claims.UNDETERMINED and v.reason == claims.CENSORED
+
+
 def test_one_learning_rate_is_flagged_unless_the_paper_fixes_it():
   claim = dict(kind='faster', metric='test_acc', target=0.9, a=A, b=B)
   v = claims.evaluate(claim, _grid(RISE, SLOW, noise=0.01))

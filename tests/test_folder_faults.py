@@ -62,11 +62,14 @@ def test_a_temporary_file_of_a_dead_writer_goes_when_the_folder_is_next_opened(t
   dead = os.path.join(chunks, f'.chunk_000001.partial.npz~{files.HOST}~{_dead_pid()}~abc123.tmp')
   alive = os.path.join(chunks, f'.chunk_000003.partial.npz~{files.HOST}~{os.getpid()}~def456.tmp')
   elsewhere = os.path.join(chunks, '.chunk_000003.npz~another-host.example.org~1~ghi789.tmp')
-  for path in (dead, alive, elsewhere):
+  just_killed = os.path.join(chunks, f'.chunk_000002.npz~{files.HOST}~{_dead_pid()}~jkl012.tmp')
+  for path in (dead, alive, elsewhere, just_killed):
     with open(path, 'wb') as f:
       f.write(b'x' * 1000)
+  os.utime(dead, (time.time() - files.QUIET_SECONDS - 1,) * 2)  # quiet for a minute: its writer is gone
   module('sslgap.merge', tmp_path, '--allow_missing')  # a merge opens the folder too
   assert not os.path.exists(dead) and os.path.exists(alive) and os.path.exists(elsewhere)
+  assert os.path.exists(just_killed)  # written a moment ago: perhaps by a writer this host cannot see
   os.utime(elsewhere, (time.time() - leases.LEASE_STALE_S - 1,) * 2)
   cli(tmp_path, *SHORT, '--chunk_size=3', '--shard=0/2', '--quiet')  # a rerun, nothing left to compute
   assert not os.path.exists(elsewhere) and os.path.exists(alive)
@@ -126,6 +129,23 @@ def test_a_partial_merge_takes_the_folders_own_checkpoint(tmp_path):
   module('sslgap.merge', tmp_path, '--allow_missing')
   r = grid(tmp_path)
   assert not r.finished.any() and int((r.evaluations_done == 2).sum()) == 3
+
+
+def test_a_checkpoint_from_before_devices_were_recorded_counts_as_the_planned_device(tmp_path):
+  """Checkpoints written before they recorded their numerics are taken to come from the device the folder
+  was planned on: continued there, restarted elsewhere (not every one of them restarted on upgrading)."""
+  path = _folder_with_a_checkpoint(tmp_path)
+  with np.load(path) as f:
+    content = {k: f[k] for k in f.files if k not in ('device_kind', 'device_count')}
+  np.savez(path, **content)
+  record = json.load(open(folder_paths.plan_path(tmp_path)))
+  planned = record['layouts'][0]['device']
+  positions = np.asarray(content['positions'])
+  saved = chunk_files.read_partial(path, record, positions, 3, [], device=planned, planned=planned)
+  assert saved['next_interval'] == 1
+  elsewhere = dict(planned, count=planned.get('count', 1) + 1)
+  with pytest.raises(chunk_files.OtherNumerics):
+    chunk_files.read_partial(path, record, positions, 3, [], device=elsewhere, planned=planned)
 
 
 def test_a_replan_says_it_drops_a_checkpoints_progress(tmp_path):
