@@ -142,12 +142,14 @@ def seeds_to_decide(sd, effect, ci=0.95, power=0.8):
     return None
   if sd == 0:
     return 2
-  n = 2
-  while n < 100_000:
-    needed = (t_quantile(0.5 + ci / 2, n - 1) + t_quantile(power, n - 1)) ** 2 * (sd / effect) ** 2
-    if n >= needed:
-      return n
-    n = max(n + 1, int(np.ceil(needed)))
+  needed = lambda n: (t_quantile(0.5 + ci / 2, n - 1) + t_quantile(power, n - 1)) ** 2 * (sd / abs(effect)) ** 2
+  # The smallest n with n >= needed(n): needed falls with n (the t quantiles shrink towards the normal's),
+  # so count up from the normal approximation, which is never above it.
+  from scipy import stats as scipy_stats  # noqa: PLC0415
+  z = (scipy_stats.norm.ppf(0.5 + ci / 2) + scipy_stats.norm.ppf(power)) ** 2 * (sd / abs(effect)) ** 2
+  n = max(2, int(np.ceil(z)))
+  while n < 1_000_000 and n < needed(n):
+    n += 1
   return n
 
 

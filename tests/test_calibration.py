@@ -189,6 +189,18 @@ def test_censored_times_are_covered_as_a_restricted_effect():
     assert 0.93 <= covered <= 0.97, (n, covered)
 
 
+@pytest.mark.parametrize('sd,effect', [(1.0, 0.5), (0.38, 0.32), (2.0, 0.32)])
+def test_the_seeds_a_claim_needs_give_it_80_percent_power_and_no_more(sd, effect):
+  """stats.seeds_to_decide: at its count, a t interval of normal seeds with that spread excludes 0 when the
+  mean is the effect 80% of the time (simulated); a third fewer, clearly less often."""
+  n = stats.seeds_to_decide(sd, effect)
+  rng = np.random.default_rng(int(n))
+  power = lambda count: np.mean(stats.t_intervals(effect + sd * rng.normal(size=(20000, count)))[0] > 0)
+  assert 0.79 <= power(n) <= 0.86, (n, power(n))
+  assert n == 2 or power(max(2, n * 2 // 3)) < 0.75  # a third fewer seeds: clearly less power
+  assert n < 2 * (2.8 * sd / effect) ** 2 + 4  # near the normal approximation, (z + z)^2 (sd / effect)^2
+
+
 def test_fewer_seeds_than_a_verdict_needs_decide_nothing_however_large_the_effect():
   make, _ = _better('normal', effect=0.3, spread=0.01)
   grid, claim = make(3, np.random.default_rng(0))
