@@ -271,12 +271,13 @@ def _record(kind, r, c, key, metric, best, keep, out):
   if edges:
     out['edges'][name] = edges
   sub = r.sel(**dict(c[key]))
-  out['tuned'].update(a for a in sub.axis_names if a != 'seed' and a not in keep and len(sub.coords[a]) > 1)
+  out['tuned'].update(dict.fromkeys(a for a in sub.axis_names if a != 'seed' and a not in keep
+                                    and len(sub.coords[a]) > 1))
   return v
 
 
 def _notes():
-  return {'chosen': {}, 'edges': {}, 'tuned': set()}
+  return {'chosen': {}, 'edges': {}, 'tuned': {}}  # tuned: axes in the grid's order (a dict as an ordered set)
 
 
 def _restricted_times(kind, r, c, key, notes):
@@ -417,7 +418,7 @@ class Closes(ClaimKind):
     where = {axis: short(float(sub.coords[axis][i])) for axis, i in zip(keep, cell)}
     notes['chosen'].setdefault('region cell', []).append(where)
     if mask.sum() > 1:
-      notes['tuned'].update(keep)  # the cell is chosen (on the other half of the seeds when cross-fitting)
+      notes['tuned'].update(dict.fromkeys(keep))  # the cell is chosen (on the other half of the seeds when cross-fitting)
     base = {k: _at(_record(self, r, dict(c, **{k: dict(c[k], **c['baseline'])}), k, c['metric'], best, (), notes),
                    'final', r.eval_steps) for k in 'ab'}
     gap, base_gap = sign * (a[cell] - b[cell]), sign * (base['a'] - base['b'])
