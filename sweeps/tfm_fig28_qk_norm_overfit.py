@@ -28,7 +28,7 @@ def get_config(arg=None):
   scale = figures.preset(arg, PRESETS)
   fields, loss, model, _ = figures.transformer_preset('parity', scale)
   held_out = 2**fields['n'] // 4
-  steps = {'small': 2000, 'medium': 3000, 'paper': 30000}[scale]
+  steps = {'small': 1600, 'medium': 3000, 'paper': 30000}[scale]
   c = figures.transformer_task(dict(fields, held_out=held_out), loss, steps, steps // 40,
                                test_size=min(held_out, 2048), **model)
   c.name = 'tfm_fig28_parity_qk_norm'
@@ -39,7 +39,7 @@ def get_config(arg=None):
   online = ('online',) * 6
   c.sweep.phase_sizes = (phases, online)
   c.sweep.model__qk_norm = (False, True)
-  c.sweep.lr = {'small': (1e-3, 3e-3), 'medium': (5e-4, 1e-3, 2e-3, 4e-3), 'paper': figures.lr_grid(1e-3, 8, 1.5)}[scale]
+  c.sweep.lr = {'small': (2e-3, 4e-3), 'medium': (5e-4, 1e-3, 2e-3, 4e-3), 'paper': figures.lr_grid(1e-3, 8, 1.5)}[scale]
   c.sweep.seed = tuple(range({'small': 4, 'medium': 16, 'paper': 16}[scale]))
   norm = {'phase_sizes': phases, 'model__qk_norm': True}
   plain = {'phase_sizes': phases, 'model__qk_norm': False}

@@ -118,9 +118,10 @@ def test_the_confirmation_seeds_follow_the_power_formula_and_never_overlap_the_p
 def test_a_budget_too_small_says_what_deciding_would_take_before_the_confirmation_runs(tmp_path, monkeypatch):
   events = []
   stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4, ran=events)
-  budget = 16 * 2 * 3 * 80 * 1e-5 * 0.5  # half of what 16 seeds of the confirmation cost at the synthetic pace
+  budget = 16 * 2 * 3 * 40 * 1e-5 * 0.5  # half of what 16 seeds cost: 2 series x 3 lrs x 40 steps at 1e-5 s a step
   _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget, said=events)
   record = json.load(open(tmp_path / 'd' / design.RECORD))['design']
+  assert record['steps'] == 40  # the pace above assumed the preset's horizon
   note = next(i for i, e in enumerate(events) if isinstance(e, str) and 'underpowered at this budget' in e)
   assert f'needs {record["seeds_needed"]} seeds, about' in events[note]
   assert claims.MIN_SEEDS <= record['seeds'] < record['seeds_needed']

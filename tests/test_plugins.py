@@ -126,7 +126,7 @@ def test_base_config_hp_is_the_declarations():
 def test_a_new_traced_hyperparameter_is_one_declaration(tiny_config, monkeypatch):
   """Declared once, a hyper-parameter is in the config, checked, swept (vmapped) and converted."""
   new = hparams.HParam('label_noise', 'float', 0.0, low=0, high=1, used=lambda f: not f.full_batch)
-  monkeypatch.setattr(hparams, 'DECLARED', hparams.DECLARED + (new,))
+  monkeypatch.setattr(hparams, 'DECLARED', [*hparams.DECLARED, new])
   monkeypatch.setattr(hparams, 'BY_NAME', dict(hparams.BY_NAME, label_noise=new))
   c = config_lib.base_config()
   assert c.hp.label_noise == 0.0
