@@ -20,7 +20,7 @@ from sslgap import results as results_lib
 from sslgap import series as series_lib
 from sslgap import stats
 
-BAND = '95% bootstrap interval of the seed mean'
+BAND = "95% Student's t interval of the seed mean"
 EM_PER_CHARACTER = 0.62  # DejaVu Sans, text of our titles and labels (digits are wider, ~0.64)
 NAMES = {
     'dataset_size': 'dataset size N', 'lr': 'learning rate', 'seed': 'seed', 'phase_sizes': 'phases',
@@ -139,7 +139,7 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
                    title='', population=None, best='max'):
   """One heatmap of the final metric (seed mean, best over other axes such as lr) per value of
   panel_axis, on one colour range; with two panels a third shows their gap on a diverging map centred
-  at 0, marked where its 95% bootstrap interval over seeds contains 0 (told apart: both panels at the
+  at 0, marked where its 95% t interval over seeds contains 0 (told apart: both panels at the
   ceiling, both at chance, or unsure)."""
   panels = results.coords[panel_axis]
   xs, ys = results.coords[x_axis], results.coords[y_axis]
@@ -155,8 +155,8 @@ def heatmap_panels(results, x_axis, y_axis, panel_axis, metric='test_acc', star=
   if len(panels) == 2:
     gap = per_seed[0] - per_seed[1]
     if gap.shape[-1] > 1:
-      low, _, high = stats.bootstrap(gap, np.nanmean, n=1000)
-      unsure = (low <= 0) & (high >= 0)
+      low, _, high = stats.t_bands(gap)
+      unsure = ~((low > 0) | (high < 0))  # also where fewer than 2 seeds are finite: nothing excludes 0
     grids.append((grids[0][0] - grids[1][0], f'gap: {grids[0][1]} minus {grids[1][1]}'))
   fig, axes = new_figure(1, len(grids), 4.6, 4.4)
   for k, (ax, (grid, name)) in enumerate(zip(axes[0], grids)):
@@ -280,12 +280,11 @@ def _wrap(line, width):
 
 
 def _band(values):
-  """(low, mean, high) over seeds of [S, E] curves: the 95% bootstrap interval of the mean."""
+  """(low, mean, high) over seeds of [S, E] curves: the 95% t interval of the mean (the verdicts' own)."""
   if values.shape[0] < 2:
     mean = values[0]
     return mean, mean, mean
-  low, mid, high = stats.bootstrap(values.T, np.nanmean, n=1000)
-  return low, mid, high
+  return stats.t_bands(values, axis=0)
 
 
 def _compute_is_steps(results):
@@ -337,7 +336,7 @@ def curves(results, plot):
 
 def final_vs_axis(results, plot):
   """The final metric (seed mean, other axes tuned per point) against a swept axis, one line per
-  series, with 95% bootstrap error bars over seeds."""
+  series, with 95% t-interval error bars over seeds."""
   x_axis = plot['x_axis']
   metrics = list(plot['metrics'])
   panels, series = _panels_and_series(results, plot)

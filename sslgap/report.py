@@ -1,6 +1,6 @@
 """The reproduction report: run what is missing, check every claim on the grids, write markdown.
 
-Every number in the report is computed here from the .npz grids, with bootstrap intervals over
+Every number in the report is computed here from the .npz grids, with Student's t intervals over
 seeds (sslgap.claims); what only a person can write (what we tried, why a size was chosen)
 comes from each config's `notes`. See python -m sslgap.reproduce.
 """

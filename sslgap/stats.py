@@ -135,6 +135,21 @@ def t_intervals(values, ci=0.95):
   return mean - half, mean, mean + half
 
 
+def t_bands(values, ci=0.95, axis=-1):
+  """(low, mean, high) along `axis` of values that may hold NaN (diverged or missing seeds): each position's
+  Student's t interval over its finite values (the verdicts' interval, so a figure's band and its
+  report's number agree); NaN ends where fewer than 2 are finite."""
+  x = np.moveaxis(np.asarray(values, float), axis, -1)
+  n = np.isfinite(x).sum(axis=-1)
+  mean = _nan_quiet(np.nanmean, x, axis=-1)
+  sd = _nan_quiet(np.nanstd, x, axis=-1, ddof=1)
+  quantile = np.full(n.shape, np.nan)
+  for count in np.unique(n[n >= 2]):
+    quantile[n == count] = t_quantile(0.5 + ci / 2, int(count) - 1)
+  half = quantile * sd / np.sqrt(np.maximum(n, 1))
+  return mean - half, mean, mean + half
+
+
 def seeds_to_decide(sd, effect, ci=0.95, power=0.8):
   """Seeds a t interval needs to exclude 0 with probability `power` when the mean is `effect` and the
   seed-level spread sd (normal values; the t quantiles at that count, found by iteration)."""

@@ -300,3 +300,20 @@ def test_cross_fitted_tuning_covers_a_real_effect():
     picked = [truth_at[list(lrs).index(c['lr'])] for c in v.chosen['dataset_size=64']]
     covered.append(v.low <= np.mean(picked) <= v.high)
   assert 0.93 <= np.mean(covered) <= 0.97, np.mean(covered)
+
+
+def test_a_figures_band_is_the_verdicts_t_interval_seed_by_seed_position():
+  """The bands and error bars of figures are the t interval the verdicts use, over each position's finite
+  seeds (a diverged seed drops out of that position only), and nothing where fewer than 2 are finite."""
+  rng = np.random.default_rng(3)
+  curves = rng.normal(size=(6, 5))  # [seeds, evaluations]
+  curves[2, 1] = np.nan
+  curves[:5, 4] = np.nan
+  low, mean, high = stats.t_bands(curves, axis=0)
+  for e in range(4):
+    expected = stats.t_interval(curves[:, e])
+    assert (low[e], mean[e], high[e]) == pytest.approx(expected[:3])
+  assert np.isnan(low[4]) and np.isnan(high[4]) and mean[4] == curves[5, 4]
+  coverage = np.mean([(lambda b: b[0] <= 0.3 <= b[2])(stats.t_bands(rng.normal(0.3, 1, size=(4, 1)), axis=0))
+                      for _ in range(2000)])
+  assert 0.93 <= coverage <= 0.97  # 4 seeds: where the percentile bootstrap the figures drew covered 79%
