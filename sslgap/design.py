@@ -21,7 +21,7 @@ For one claim (an experiment's headline, or --claim NAME):
      budget: needs S seeds, about H hours") and confirms on the seeds it can pay for. Once sized, a
      design keeps its decision when it resumes.
   3. The confirmation runs fresh seeds (0, 1, ...; the pilot's are 1000 and up) over each series' best lr
-     and its neighbours sqrt(2) apart, and its verdict (sslgap.claims, tuning cross-fitted) comes from its
+     and two neighbours either side sqrt(2) apart (a 4x range), and its verdict (sslgap.claims, tuning cross-fitted) comes from its
      own seeds alone: one look, so no error to spend across looks. Its config carries the design (the
      pilot's numbers, the chosen lrs, horizon, spacing, seeds and budget) in a `design` section, which the
      grid keeps and the report shows beside the verdict.
@@ -58,6 +58,7 @@ from sslgap.errors import UserError
 log = logging.getLogger('sslgap')
 
 PILOT_SEED_START = 1000  # pilot seeds are 1000, 1001, ...; the confirmation's 0, 1, ...: never the same runs
+CONFIRMATION_STEPS = (-2, -1, 0, 1, 2)  # the confirmation's lrs: the pilot's best times sqrt(2)**k
 RATIO = math.sqrt(2)  # the lr grid's spacing
 MIN_CONFIRMATION_SEEDS = 16
 MAX_CENSORED = 0.1  # more than this share of a series' pilot seeds never reaching the target extends the horizon
@@ -349,7 +350,9 @@ class Designer:
     """The design record: the confirmation's lrs, horizon, spacing and seeds within the budget (said before
     the confirmation runs when the budget cannot pay for the seeds the power calculation asks)."""
     needed, effect, sd = self.size(reading)
-    neighbourhood = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in (-1, 0, 1)})
+    # two neighbours either side: near a flat optimum a half of the seeds may tune at the next value, and
+    # with one neighbour that would be the grid's end (flagged), as 3 values did on fig3_debias
+    neighbourhood = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in CONFIRMATION_STEPS})
     probe = stage_config(self.config, self.claim, neighbourhood, steps, eval_every, range(needed))
     runs_per_seed = sweep.make_plan(probe).num_runs // needed
     per_seed = runs_per_seed * steps * (self.pace or _predicted_pace(probe))

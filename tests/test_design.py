@@ -73,7 +73,7 @@ def test_the_lr_grid_widens_until_every_series_best_lr_is_inside(tmp_path, monke
   record = json.load(open(tmp_path / 'd' / design.RECORD))
   assert record['design']['pilot_best_lr'] == {'dataset_size=32': 0.2263, 'dataset_size=online': 0.2263}  # near 0.2
   assert pilots[-1][1][-1] > 0.2263  # inside the widened grid: it stopped widening
-  assert list(grid.coords['lr']) == [0.16, 0.2263, 0.32]  # the confirmation: the best lr and its neighbours
+  assert list(grid.coords['lr']) == [0.1131, 0.16, 0.2263, 0.32, 0.4526]  # the best lr and two neighbours each side
 
 
 def test_an_optimum_inside_the_grid_needs_no_widening(tmp_path, monkeypatch):
@@ -118,7 +118,7 @@ def test_the_confirmation_seeds_follow_the_power_formula_and_never_overlap_the_p
 def test_a_budget_too_small_says_what_deciding_would_take_before_the_confirmation_runs(tmp_path, monkeypatch):
   events = []
   stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4, ran=events)
-  budget = 16 * 2 * 3 * 40 * 1e-5 * 0.5  # half of what 16 seeds cost: 2 series x 3 lrs x 40 steps at 1e-5 s a step
+  budget = 16 * 2 * 5 * 40 * 1e-5 * 0.5  # half of what 16 seeds cost: 2 series x 5 lrs x 40 steps at 1e-5 s a step
   _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget, said=events)
   record = json.load(open(tmp_path / 'd' / design.RECORD))['design']
   assert record['steps'] == 40  # the pace above assumed the preset's horizon
@@ -146,7 +146,7 @@ def test_a_preset_of_one_lr_gets_a_pilot_grid_around_it():
 def test_a_resumed_design_keeps_its_sizing_decision(tmp_path, monkeypatch):
   """Sized once, the confirmation's seeds are not priced again at another pace when the design resumes."""
   stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4)
-  budget = 16 * 2 * 3 * 80 * 1e-5 * 0.5
+  budget = 16 * 2 * 5 * 40 * 1e-5 * 0.5  # half of what 16 seeds cost: the sizing binds
   _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget)
   first = json.load(open(tmp_path / 'd' / design.RECORD))['design']
 
