@@ -15,10 +15,10 @@ import sys
 
 import ml_collections
 
-from sslgap import config as config_lib
-from sslgap import plotting
-from sslgap import results as results_lib
-from sslgap import runner
+from sslgap.setup import config as config_lib
+from sslgap.science import plotting
+from sslgap.science import results as results_lib
+from sslgap.engine import runner
 from sslgap.errors import ConfigFileError, StoreError
 
 log = logging.getLogger('sslgap')

@@ -24,14 +24,14 @@ from absl import flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from sslgap import api  # noqa: E402
-from sslgap import command  # noqa: E402
-from sslgap import config as config_lib  # noqa: E402
-from sslgap import launch  # noqa: E402
-from sslgap import memory  # noqa: E402
-from sslgap import rehearse  # noqa: E402
-from sslgap import results as results_lib  # noqa: E402
-from sslgap import runner  # noqa: E402
-from sslgap import sweep  # noqa: E402
+from sslgap.base import command  # noqa: E402
+from sslgap.setup import config as config_lib  # noqa: E402
+from sslgap.engine import launch  # noqa: E402
+from sslgap.engine import memory  # noqa: E402
+from sslgap.engine import rehearse  # noqa: E402
+from sslgap.science import results as results_lib  # noqa: E402
+from sslgap.engine import runner  # noqa: E402
+from sslgap.engine import sweep  # noqa: E402
 from sslgap.errors import UserError  # noqa: E402
 
 FLAGS = flags.FLAGS

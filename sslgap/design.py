@@ -43,16 +43,16 @@ import sys
 
 import numpy as np
 
-from sslgap import catalog
-from sslgap import claims as claims_lib
-from sslgap import command
-from sslgap import config as config_lib
-from sslgap import files
-from sslgap import plan_file
-from sslgap import results as results_lib
-from sslgap import runner
-from sslgap import stats
-from sslgap import sweep
+from sslgap.paper import catalog
+from sslgap.science import claims as claims_lib
+from sslgap.base import command
+from sslgap.setup import config as config_lib
+from sslgap.base import files
+from sslgap.folder import plan_file
+from sslgap.science import results as results_lib
+from sslgap.engine import runner
+from sslgap.science import stats
+from sslgap.engine import sweep
 from sslgap.errors import UserError
 
 log = logging.getLogger('sslgap')
@@ -222,7 +222,7 @@ def _complete(folder):
     record = plan_file.read_plan(folder)
   except UserError:
     return False
-  from sslgap import merging  # noqa: PLC0415
+  from sslgap.folder import merging  # noqa: PLC0415
   return bool(record) and merging.is_complete(folder, record)
 
 
@@ -468,7 +468,7 @@ if __name__ == '__main__':
 def entries(out_root, ids=()):
   """sslgap.report Entries of the finished confirmations under <out_root>/designs/<id>/confirm (of ids, if
   given): their grids, with the design record beside them, read with the preset each design started from."""
-  from sslgap import report  # noqa: PLC0415 - the report builds on the design, not the other way
+  from sslgap.paper import report  # noqa: PLC0415 - the report builds on the design, not the other way
   found = []
   for experiment in catalog.find(list(ids)):
     folder = os.path.join(out_root, 'designs', experiment.id)

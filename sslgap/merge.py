@@ -7,10 +7,10 @@
 
 import os
 
-from sslgap import command
-from sslgap import files
-from sslgap import results
-from sslgap import merging
+from sslgap.base import command
+from sslgap.base import files
+from sslgap.science import results
+from sslgap.folder import merging
 from sslgap import errors
 
 

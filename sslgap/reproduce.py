@@ -16,12 +16,12 @@ chunks; then this exits with 128 + the signal number.
 import os
 import sys
 
-from sslgap import catalog
+from sslgap.paper import catalog
 from sslgap import design
-from sslgap import command
-from sslgap import findings
-from sslgap import report as report_lib
-from sslgap import stopping
+from sslgap.base import command
+from sslgap.paper import findings
+from sslgap.paper import report as report_lib
+from sslgap.engine import stopping
 
 REPORTS = findings.REPORTS
 DEFAULT_OUT = 'results'

@@ -15,11 +15,11 @@ import warnings
 
 import numpy as np
 
-from sslgap import command
-from sslgap import files
-from sslgap import plotting
-from sslgap import results as results_lib
-from sslgap import series as series_lib
+from sslgap.base import command
+from sslgap.base import files
+from sslgap.science import plotting
+from sslgap.science import results as results_lib
+from sslgap.science import series as series_lib
 
 MAX_CELLS = 24
 
@@ -91,7 +91,7 @@ def main(argv=None):
   for warning in caught:
     print(f'warning: {warning.message}', file=sys.stderr)
   if r.examples is None:  # a grid from before the engine recorded its compute axis: derived from its config
-    from sslgap import sweep  # noqa: PLC0415 - JAX is imported only for such a grid
+    from sslgap.engine import sweep  # noqa: PLC0415 - JAX is imported only for such a grid
     r = sweep.with_examples(r)
   metric = args.metric or ('test_acc' if 'test_acc' in r.metrics else 'test_loss')
   if metric not in r.metrics and metric not in series_lib.DERIVED:

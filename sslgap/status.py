@@ -11,12 +11,12 @@ import zipfile
 
 import numpy as np
 
-from sslgap import command
-from sslgap import chunk_files
-from sslgap import folder_paths
-from sslgap import leases
-from sslgap import merging
-from sslgap import plan_file
+from sslgap.base import command
+from sslgap.folder import chunk_files
+from sslgap.folder import folder_paths
+from sslgap.folder import leases
+from sslgap.folder import merging
+from sslgap.folder import plan_file
 from sslgap import errors
 
 

@@ -7,7 +7,7 @@ parameterisation, for a small subset and online training, at several widths.
   python experiments/learning_curves.py --config=sweeps/fig7_mup.py:small   # CPU, ~2 minutes
   python experiments/learning_curves.py --config=sweeps/fig7_mup.py         # paper scale, GPU
 
-Our choices: muP written relative to PyTorch's init (see sslgap/parameterization.py), the lr
+Our choices: muP written relative to PyTorch's init (see sslgap/models/parameterization.py), the lr
 grid, the widths, the 2-hidden-layer network of Fig 6.
 """
 

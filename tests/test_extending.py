@@ -1,5 +1,5 @@
 """Each addition README's "Add your own" names touches only the files it lists: a static option (one
-declaration in sslgap/options.py, plus its use), an optimiser, a metric and a claim kind (one
+declaration in sslgap/setup/options.py, plus its use), an optimiser, a metric and a claim kind (one
 declaration each, from a user's own file), and an experiment (one config file in sweeps/)."""
 
 import json

@@ -113,3 +113,78 @@ def test_plug_ins_and_examples_import_only_at_the_top():
   assert len(files) >= 10
   inside = {os.path.relpath(p, ROOT): found for p in files if (found := function_level_imports(p))}
   assert inside == {}
+
+
+WINGS = ('base', 'tasks', 'models', 'run', 'science', 'setup', 'folder', 'engine', 'paper')  # bottom to top
+LEAVES = ('sslgap.errors', 'sslgap.version')  # at the top, imported by every wing, importing nothing of ours
+
+
+def wing_of(module):
+  """The wing a module stands in ('base', ..., 'paper'), 'leaf' for errors and version, 'top' for the
+  commands and the package itself."""
+  parts = module.split('.')
+  if module in LEAVES:
+    return 'leaf'
+  return parts[1] if len(parts) > 1 and parts[1] in WINGS else 'top'
+
+
+def upward_imports(graph):
+  """(importer, imported) pairs where a wing imports a higher wing or a top-level command."""
+  rank = {w: i for i, w in enumerate(WINGS)}
+  found = []
+  for module, imported in sorted(graph.items()):
+    wing = wing_of(module)
+    if wing in ('top', 'leaf'):
+      continue
+    for other in sorted(imported):
+      target = wing_of(other)
+      if target == 'top' or (target in rank and rank[target] > rank[wing]):
+        found.append((module, other))
+  return found
+
+
+def test_the_wings_import_only_their_own_and_lower_wings():
+  graph = import_graph()
+  assert {wing_of(m) for m in graph} == set(WINGS) | {'leaf', 'top'}
+  assert upward_imports(graph) == []
+  for lower, higher in (('run', 'engine'), ('science', 'setup'), ('science', 'engine'), ('folder', 'engine')):
+    assert not [(m, o) for m, imported in graph.items() if wing_of(m) == lower for o in imported
+                if wing_of(o) == higher], (lower, higher)
+  top = sorted(n for n in os.listdir(os.path.join(ROOT, PACKAGE)) if not n.startswith(('.', '_')) or n == '__init__.py')
+  assert len([n for n in top if n != '__pycache__']) <= 20, top
+
+
+def test_the_wing_checker_finds_an_upward_import():
+  graph = {'sslgap.run.train': {'sslgap.engine.sweep', 'sslgap.errors'}, 'sslgap.engine.sweep': {'sslgap.run.train'},
+           'sslgap.science.claims': {'sslgap.design'}}
+  assert upward_imports(graph) == [('sslgap.run.train', 'sslgap.engine.sweep'), ('sslgap.science.claims', 'sslgap.design')]
+
+
+def test_inside_the_package_every_import_names_the_wing():
+  """The flat paths (sslgap.MOVED) are for users; inside the package they would hide an edge of the graph
+  behind the package itself."""
+  import sslgap
+  flat = []
+  for module, path in _modules().items():
+    with open(path) as f:
+      tree = ast.parse(f.read(), path)
+    for node in ast.walk(tree):
+      if isinstance(node, ast.ImportFrom) and node.module == PACKAGE and not node.level:
+        flat += [(module, a.name) for a in node.names if a.name in sslgap.MOVED]
+      elif isinstance(node, ast.ImportFrom) and node.module and node.module.split('.')[1:2] and \
+          node.module.split('.')[1] in sslgap.MOVED and node.module.split('.')[0] == PACKAGE:
+        flat.append((module, node.module))
+  assert flat == []
+
+
+def test_a_flat_path_is_the_wings_module_itself():
+  import importlib
+  import subprocess
+  import sys
+  import sslgap
+  for name, where in sslgap.MOVED.items():
+    assert importlib.import_module(f'sslgap.{name}') is importlib.import_module(f'sslgap.{where}'), name
+  from sslgap import claims, optim  # noqa: F401 - the from-import form
+  assert optim is sys.modules['sslgap.run.optim'] and claims.__name__ == 'sslgap.science.claims'
+  done = subprocess.run([sys.executable, '-m', 'sslgap.findings', '--help'], capture_output=True, text=True, cwd=ROOT)
+  assert done.returncode == 0 and 'findings' in done.stdout and 'Warning' not in done.stderr

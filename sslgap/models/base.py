@@ -27,7 +27,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from sslgap import registry
+from sslgap.base import registry
 
 INIT_SCHEMES = ('uniform', 'gaussian')
 

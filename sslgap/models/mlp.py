@@ -5,7 +5,7 @@ from typing import Callable, ClassVar
 import flax.linen as nn
 import jax.numpy as jnp
 
-from sslgap import parameterization
+from sslgap.models import parameterization
 from sslgap.errors import ConfigError, check_choice_field, check_positive_ints
 from sslgap.models import base
 from sslgap.tasks import input_dim

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from sslgap import registry
+from sslgap.base import registry
 
 LABEL_KINDS = ('sign', 'real', 'class')
 
