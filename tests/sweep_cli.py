@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 
@@ -48,11 +49,18 @@ def command(out, *args, script='experiments/init_scale_heatmap.py', tiny=True):
   return [sys.executable, script, *base, f'--out={out}', *args]
 
 
+def _sigint_as_in_a_terminal():
+  # A shell starts a background job (`.ci/run &`, nohup) with SIGINT ignored and every child inherits
+  # that, so a test's Ctrl-C would reach nothing; a user's command in a terminal has it at its default.
+  signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(out, *args, devices=1, wait=True, expect=0, **kwargs):
   """Runs the script; returns its stderr (asserting the exit code) or, with wait=False, the process."""
   cmd = command(out, *args, **kwargs)
   if not wait:
-    return subprocess.Popen(cmd, cwd=ROOT, env=env(devices), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, cwd=ROOT, env=env(devices), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_as_in_a_terminal)
   done = subprocess.run(cmd, cwd=ROOT, env=env(devices), capture_output=True, text=True)
   assert done.returncode == expect, done.stderr
   return done.stderr
