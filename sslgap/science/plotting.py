@@ -279,12 +279,16 @@ def _wrap(line, width):
   return '\n'.join(textwrap.fill(row, width) for row in rows)
 
 
-def _band(values):
-  """(low, mean, high) over seeds of [S, E] curves: the 95% t interval of the mean (the verdicts' own)."""
+def _band(values, metric=''):
+  """(low, mean, high) over seeds of [S, E] curves: the 95% t interval of the mean (the verdicts' own),
+  drawn within [0, 1] for an accuracy (the interval of a mean near 1 reaches past what it can be)."""
   if values.shape[0] < 2:
     mean = values[0]
     return mean, mean, mean
-  return stats.t_bands(values, axis=0)
+  low, mean, high = stats.t_bands(values, axis=0)
+  if metric.endswith('acc'):
+    low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
+  return low, mean, high
 
 
 def _compute_is_steps(results):
@@ -313,7 +317,7 @@ def curves(results, plot):
       full = dict(_panel_selection(plot, panel), **selection)
       for m, metric in enumerate(metrics):
         values, chosen = series_lib.tuned(results, full, metric, best, tune_metric=metrics[0])
-        low, mean, high = _band(values)
+        low, mean, high = _band(values, metric)
         suffix = ''.join(f' ({name_of(a)} {v:.3g})' for a, v in chosen.items() if isinstance(v, float))
         for c, x_kind in enumerate(xs):
           ax = axes[m, p * len(xs) + c]
@@ -348,7 +352,7 @@ def final_vs_axis(results, plot):
       full = dict(_panel_selection(plot, panel), **selection)
       for m, metric in enumerate(metrics):
         finals = [_band(series_lib.tuned(results, dict(full, **{x_axis: results_lib.parse_coord(x)}), metric, best,
-                                     tune_metric=metrics[0])[0]) for x in results.coords[x_axis]]
+                                     tune_metric=metrics[0])[0], metric) for x in results.coords[x_axis]]
         low, mean, high = (np.asarray([f[i][-1] for f in finals]) for i in range(3))
         ax = axes[m, p]
         ax.errorbar(xs, mean, yerr=[mean - low, high - mean], marker='o', capsize=2,
