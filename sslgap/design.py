@@ -147,8 +147,21 @@ def stage_config(config, claim, lrs, steps, eval_every, seeds, design=None):
     c.train.steps = int(steps)
   c.train.eval_every = int(eval_every)
   if design is not None:
-    c.design = design
+    c.design = _without_dotted_keys(design)
   return c
+
+
+def _without_dotted_keys(value):
+  """The design record as a config section can hold it: a dict keyed by series such as
+  'pool_fraction=0.5, dataset_size=8192' becomes a list of [key, value] pairs (a ConfigDict refuses a
+  dot in a key); design.json keeps the dicts."""
+  if isinstance(value, dict):
+    if any('.' in str(k) for k in value):
+      return [[k, _without_dotted_keys(v)] for k, v in value.items()]
+    return {k: _without_dotted_keys(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_without_dotted_keys(v) for v in value]
+  return value
 
 
 def _same(value, values):

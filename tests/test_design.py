@@ -210,3 +210,18 @@ def test_bad_flags_are_one_line():
   assert 'give --only EXPERIMENTS or --config FILE' in stderr
   _, stderr = module('sslgap.design', '--only', 'fig2_parity_gd', '--claim', 'nothing', '--dry_run', expect=2)
   assert "--claim: the config has no claim named 'nothing'" in stderr
+
+
+def test_a_design_record_keyed_by_series_with_a_decimal_fits_the_config():
+  """two_set's series are 'pool_fraction=0.5, dataset_size=8192': a ConfigDict refuses the dot in such a
+  key, so the design's config holds those dicts as [key, value] pairs (design.json keeps the dicts)."""
+  from sslgap import catalog
+  config = catalog.load_config(catalog.BY_ID['two_set'], 'small')
+  claim = design.headline_claim(config)
+  best = {claims.label(claim[k]): 0.1 for k in 'ab'}
+  assert any('.' in key for key in best)
+  record = {'pilot_best_lr': best, 'pilot_rounds': [{'folder': 'pilot_1', 'best': best}], 'seeds': 16}
+  stage = design.stage_config(config, claim, [0.1], 100, 50, range(2), design=record)
+  saved = json.loads(stage.to_json())['design']
+  assert saved['pilot_best_lr'] == [[k, v] for k, v in best.items()] and saved['seeds'] == 16
+  assert saved['pilot_rounds'][0]['best'] == [[k, v] for k, v in best.items()]
