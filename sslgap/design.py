@@ -40,6 +40,7 @@ import logging
 import math
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -264,7 +265,13 @@ class Designer:
                f'{", ".join(f"{v:g}" for v in config.sweep.lr)}; seeds {config.sweep.seed[0]} to '
                f'{config.sweep.seed[-1]}; ' + self._projection(plan))
       return None
-    grid, pace = run_stage(config, folder, self.progress)
+    start = time.time()
+    try:
+      grid, pace = run_stage(config, folder, self.progress)
+    finally:  # an interrupted stage's time counts too: its chunks are kept
+      seconds = dict(self.record.get('stage_seconds') or {})
+      seconds[name] = seconds.get(name, 0.0) + time.time() - start
+      self._save(stage_seconds=seconds)
     if pace:
       self.pace = pace
       self._save(seconds_per_run_step=pace)
@@ -491,6 +498,7 @@ def entries(out_root, ids=()):
     record = json.load(open(os.path.join(folder, RECORD))) if os.path.exists(os.path.join(folder, RECORD)) else {}
     design = dict(record.get('design') or {})
     entry = report.Entry(experiment, 'design', folder, grid, design=design,
-                         preset_scale=design.get('scale') or 'small', wall_seconds=record.get('wall_seconds'))
+                         preset_scale=design.get('scale') or 'small',
+                         wall_seconds=sum((record.get('stage_seconds') or {}).values()) or None)
     found.append(entry)
   return found

@@ -74,6 +74,7 @@ def test_the_lr_grid_widens_until_every_series_best_lr_is_inside(tmp_path, monke
   assert record['design']['pilot_best_lr'] == {'dataset_size=32': 0.2263, 'dataset_size=online': 0.2263}  # near 0.2
   assert pilots[-1][1][-1] > 0.2263  # inside the widened grid: it stopped widening
   assert list(grid.coords['lr']) == [0.1131, 0.16, 0.2263, 0.32, 0.4526]  # the best lr and two neighbours each side
+  assert sorted(record['stage_seconds']) == ['confirm', 'pilot_1', 'pilot_2', 'pilot_3', 'pilot_4']  # the report's time
 
 
 def test_an_optimum_inside_the_grid_needs_no_widening(tmp_path, monkeypatch):

@@ -104,3 +104,15 @@ def test_legends_sit_below_the_panels_never_over_the_curves():
   assert all(_below(with_compute, ax.get_legend(), ax) for ax in bottom)
   panels = sum(ax.get_position().width for ax in with_compute.axes[4:])
   assert panels > 0.75  # of the figure's width: a legend wider than its column would spread the columns apart
+
+
+def test_a_grid_cut_to_fewer_values_draws_the_series_it_holds():
+  """A design's confirmation keeps only its claim's series: the config's plot section names more."""
+  r = _curves('minibatch', np.broadcast_to(STEPS * 16.0, (1, 1, len(STEPS))))
+  plot = {'metrics': ['test_acc'], 'series': [['small', {'dataset_size': 64}], ['gone', {'dataset_size': 4096}],
+                                              ['large', {'dataset_size': 256}]]}
+  r = results.Results(r.axis_names, r.coords, r.eval_steps, r.metrics, dict(CONFIG, plot=plot))
+  fig = plotting.draw(r)
+  labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()] or \
+           [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+  assert labels == ['small', 'large']

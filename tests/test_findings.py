@@ -255,3 +255,10 @@ def test_a_changed_config_is_caught_by_its_findings_row(monkeypatch):
   from sslgap import config as config_lib
   assert row['config_hash'] != results.config_hash(config_lib.to_json(catalog.load_config(
       catalog.BY_ID['fig14_full_parity'], 'small')))
+
+
+def test_a_design_row_says_its_own_seeds_and_lrs_in_place_of_the_presets():
+  departs = findings.design_departs({'seeds': 35, 'lrs': [0.2, 0.28, 0.4, 0.57, 0.8], 'steps': 3000},
+                                    '2 hidden layers of 64; one lr, 0.1; 8 seeds, 3,000 steps; the phases are our guess')
+  assert departs == ('sized by a design: 35 seeds, lr tuned over 5 values (0.2 to 0.8), 3,000 steps; '
+                     '2 hidden layers of 64; the phases are our guess')

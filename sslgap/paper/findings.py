@@ -17,6 +17,7 @@ scale superseding a smaller one.
 import json
 import math
 import os
+import re
 
 from sslgap.paper import catalog
 from sslgap.science import claims as claims_lib
@@ -171,7 +172,19 @@ def headline(entry):
              sentence=words, seeds=first.seeds, tuning=first.tuning, verdicts=[v.verdict for v in entry.verdicts])
   if entry.design:
     row['design'] = entry.design  # how the confirmation was sized; its config is the preset's and this
+    row['departs'] = design_departs(entry.design, row['departs'])
   return row
+
+
+def design_departs(design, departs):
+  """How a design's confirmation departs from the paper: its own seeds, lrs and horizon in place of the
+  preset's, whose words on seeds and learning rates ('8 seeds', 'one lr, 0.1') no longer hold."""
+  lrs = design.get('lrs') or []
+  own = (f'sized by a design: {design.get("seeds", 0)} seeds, lr tuned over {len(lrs)} values '
+         f'({min(lrs):g} to {max(lrs):g}), {design.get("steps", 0):,} steps' if lrs else 'sized by a design')
+  kept = [part for part in str(departs or '').split('; ')
+          if part and not re.search(r'\bseeds?\b|\blrs?\b|learning rate', part)]
+  return '; '.join([own] + kept)
 
 
 def of_entries(entries):

@@ -435,6 +435,16 @@ def kind_of(config):
   return 'curves'
 
 
+def _holds(results, selection):
+  """Whether the grid has the series' values: a grid cut to fewer values than its config's plot section
+  names (a design's confirmation keeps only its claim's series) draws the series it has."""
+  try:
+    results.sel(**{a: results_lib.parse_coord(v) for a, v in dict(selection).items()})
+    return True
+  except KeyError:
+    return False
+
+
 def draw(results, metric=None):
   """The figure of a grid, from its config alone; `metric` replaces the plotted metric(s)."""
   config = results.config
@@ -450,7 +460,7 @@ def draw(results, metric=None):
                           labels=dict(plot.get('labels') or {}), title=plot.get('title') or config.get('name', ''),
                           population=population, best=best_for(metric))
   plot.setdefault('title', config.get('name', ''))
-  plot['series'] = [tuple(s) for s in plot.get('series') or []]
+  plot['series'] = [tuple(s) for s in plot.get('series') or [] if _holds(results, s[1])]
   if metric:
     plot['metrics'], plot['best'] = [metric], best_for(metric)
   if not plot.get('metrics'):
