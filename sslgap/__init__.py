@@ -3,7 +3,7 @@
 The package is in wings whose imports run one way (tests/test_imports.py), from the bottom:
   base/     registries, declared hyper-parameters, crash-safe files, the platform, command helpers
   tasks/    the tasks (plug-in point)          models/   the models and parameterisations (plug-in point)
-  run/      one training run in JAX            science/  result grids, statistics, claims, figures
+  training/ one training run in JAX            science/  result grids, statistics, claims, figures
   setup/    a config, checked and resolved     folder/   the sweep-folder protocol
   engine/   planning and running sweeps        paper/    the catalog, config builders, report, findings
 and at the top the commands (api, cli, design, merge, reproduce, show, status) and two leaves (errors,
@@ -45,7 +45,7 @@ _one_host_device_per_core()
 
 MOVED = {name: f'{wing}.{name}' for wing, names in {
     'base': ('registry', 'hparams', 'files', 'backend', 'command'),
-    'run': ('train', 'sources', 'schedules', 'evaluation', 'optim', 'data', 'losses'),
+    'training': ('train', 'sources', 'schedules', 'evaluation', 'optim', 'data', 'losses'),
     'science': ('results', 'stats', 'series', 'claims', 'notes', 'plotting'),
     'setup': ('config', 'options', 'spec', 'plugins'),
     'folder': ('folder_paths', 'plan_file', 'chunk_files', 'leases', 'merging', 'chunking'),

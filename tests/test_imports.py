@@ -115,7 +115,7 @@ def test_plug_ins_and_examples_import_only_at_the_top():
   assert inside == {}
 
 
-WINGS = ('base', 'tasks', 'models', 'run', 'science', 'setup', 'folder', 'engine', 'paper')  # bottom to top
+WINGS = ('base', 'tasks', 'models', 'training', 'science', 'setup', 'folder', 'engine', 'paper')  # bottom to top
 LEAVES = ('sslgap.errors', 'sslgap.version')  # at the top, imported by every wing, importing nothing of ours
 
 
@@ -147,7 +147,7 @@ def test_the_wings_import_only_their_own_and_lower_wings():
   graph = import_graph()
   assert {wing_of(m) for m in graph} == set(WINGS) | {'leaf', 'top'}
   assert upward_imports(graph) == []
-  for lower, higher in (('run', 'engine'), ('science', 'setup'), ('science', 'engine'), ('folder', 'engine')):
+  for lower, higher in (('training', 'engine'), ('science', 'setup'), ('science', 'engine'), ('folder', 'engine')):
     assert not [(m, o) for m, imported in graph.items() if wing_of(m) == lower for o in imported
                 if wing_of(o) == higher], (lower, higher)
   top = sorted(n for n in os.listdir(os.path.join(ROOT, PACKAGE)) if not n.startswith(('.', '_')) or n == '__init__.py')
@@ -155,9 +155,10 @@ def test_the_wings_import_only_their_own_and_lower_wings():
 
 
 def test_the_wing_checker_finds_an_upward_import():
-  graph = {'sslgap.run.train': {'sslgap.engine.sweep', 'sslgap.errors'}, 'sslgap.engine.sweep': {'sslgap.run.train'},
-           'sslgap.science.claims': {'sslgap.design'}}
-  assert upward_imports(graph) == [('sslgap.run.train', 'sslgap.engine.sweep'), ('sslgap.science.claims', 'sslgap.design')]
+  graph = {'sslgap.training.train': {'sslgap.engine.sweep', 'sslgap.errors'},
+           'sslgap.engine.sweep': {'sslgap.training.train'}, 'sslgap.science.claims': {'sslgap.design'}}
+  assert upward_imports(graph) == [('sslgap.science.claims', 'sslgap.design'),
+                                   ('sslgap.training.train', 'sslgap.engine.sweep')]
 
 
 def test_inside_the_package_every_import_names_the_wing():
@@ -185,6 +186,16 @@ def test_a_flat_path_is_the_wings_module_itself():
   for name, where in sslgap.MOVED.items():
     assert importlib.import_module(f'sslgap.{name}') is importlib.import_module(f'sslgap.{where}'), name
   from sslgap import claims, optim  # noqa: F401 - the from-import form
-  assert optim is sys.modules['sslgap.run.optim'] and claims.__name__ == 'sslgap.science.claims'
+  assert optim is sys.modules['sslgap.training.optim'] and claims.__name__ == 'sslgap.science.claims'
   done = subprocess.run([sys.executable, '-m', 'sslgap.findings', '--help'], capture_output=True, text=True, cwd=ROOT)
   assert done.returncode == 0 and 'findings' in done.stdout and 'Warning' not in done.stderr
+
+
+def test_no_wing_hides_a_public_name_of_the_package():
+  """Importing a wing sets it as an attribute of sslgap: a wing named like sslgap.run (the notebook
+  API) would replace that function the first time anything of the wing is imported."""
+  import sslgap
+  from sslgap.training import train  # noqa: F401 - the import that once replaced sslgap.run
+  assert callable(sslgap.run) and callable(sslgap.load) and callable(sslgap.plot)
+  assert not set(WINGS) & {n for n in dir(sslgap) if callable(getattr(sslgap, n)) and not n.startswith('_')
+                           and not isinstance(getattr(sslgap, n), type(sslgap))}

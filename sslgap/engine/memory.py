@@ -13,7 +13,7 @@ import re
 import jax
 
 from sslgap.base import sizes
-from sslgap.run import optim
+from sslgap.training import optim
 
 FLOAT_BYTES = 4
 # Of an accelerator allocator's limit (XLA's preallocation); of host RAM, shared with everything else, on a CPU.

@@ -20,13 +20,13 @@ import numpy as np
 from sslgap.base import backend
 from sslgap.folder import chunking
 from sslgap.setup import config as config_lib
-from sslgap.run import data as data_lib
+from sslgap.training import data as data_lib
 from sslgap.base import hparams
 from sslgap.engine import memory
 from sslgap.engine import rehearse
 from sslgap.setup import spec as spec_lib
 from sslgap import tasks
-from sslgap.run import train
+from sslgap.training import train
 from sslgap.errors import ConfigError, OptionError, UserError
 
 log = logging.getLogger('sslgap')

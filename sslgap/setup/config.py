@@ -22,10 +22,10 @@ import ml_collections
 import numpy as np
 
 from sslgap.base import hparams
-from sslgap.run import losses
+from sslgap.training import losses
 from sslgap import models
 from sslgap.science import notes as notes_lib
-from sslgap.run import optim
+from sslgap.training import optim
 from sslgap.setup import options
 from sslgap.setup import plugins
 from sslgap.setup import spec as spec_lib

@@ -12,11 +12,11 @@ import ml_collections
 import numpy as np
 
 from sslgap.base import backend
-from sslgap.run import data
-from sslgap.run import evaluation
+from sslgap.training import data
+from sslgap.training import evaluation
 from sslgap.base import hparams
 from sslgap import models
-from sslgap.run import optim
+from sslgap.training import optim
 from sslgap.setup import options
 from sslgap import tasks
 

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from sslgap.run import data as data_lib
+from sslgap.training import data as data_lib
 
 
 class PhaseState(NamedTuple):

@@ -14,13 +14,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from sslgap.run import evaluation
-from sslgap.run import losses
+from sslgap.training import evaluation
+from sslgap.training import losses
 from sslgap import models
-from sslgap.run import optim
+from sslgap.training import optim
 from sslgap.models import parameterization
-from sslgap.run import schedules
-from sslgap.run import sources
+from sslgap.training import schedules
+from sslgap.training import sources
 
 
 class RunInputs(NamedTuple):

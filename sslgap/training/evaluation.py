@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from sslgap.base import hparams
 from sslgap import models
 from sslgap.base import registry
-from sslgap.run import schedules
+from sslgap.training import schedules
 from sslgap.errors import PluginError
 
 

@@ -13,10 +13,10 @@ the run starts, so a step asks it only for grads(params, state, step).
 import jax
 import jax.numpy as jnp
 
-from sslgap.run import data as data_lib
-from sslgap.run import evaluation
+from sslgap.training import data as data_lib
+from sslgap.training import evaluation
 from sslgap.base import hparams
-from sslgap.run import schedules
+from sslgap.training import schedules
 
 
 class Examples:
