@@ -107,6 +107,13 @@ def _round(lr):
   return float(f'{lr:.4g}')
 
 
+def _around(best_lrs, reference, steps):
+  """The lrs sqrt(2)**k from each best lr (k in steps), on the pilot's own lattice (reference times powers
+  of sqrt(2)): stepping from an already rounded value gave near-twins such as 0.7997 beside 0.8."""
+  ks = {round(math.log(lr / reference, RATIO)) for lr in best_lrs}
+  return sorted({_round(reference * RATIO**(k + j)) for k in ks for j in steps})
+
+
 def _series_selections(claim):
   """The claim's series selections (a, b, series, and an as_fast baseline's series). A closes claim's
   baseline is a cell of its region's axes, which a stage never cuts (stage_config)."""
@@ -318,7 +325,7 @@ class Designer:
                         'never reach the target')
           break
         steps, eval_every = steps * 2, eval_every * 2  # a longer horizon, around each series' best lr
-        new = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in (-1, 0, 1)})
+        new = _around(reading.best.values(), lr_grid(c)[0], (-1, 0, 1))
         lrs, horizon_rounds = [], []
         unresolved = f'more than a tenth of the seeds of {", ".join(late)} never reach the target'
       if not new:
@@ -372,7 +379,7 @@ class Designer:
     needed, effect, sd = self.size(reading)
     # two neighbours either side: near a flat optimum a half of the seeds may tune at the next value, and
     # with one neighbour that would be the grid's end (flagged), as 3 values did on fig3_debias
-    neighbourhood = sorted({_round(lr * RATIO**k) for lr in reading.best.values() for k in CONFIRMATION_STEPS})
+    neighbourhood = _around(reading.best.values(), lr_grid(self.config)[0], CONFIRMATION_STEPS)
     probe = stage_config(self.config, self.claim, neighbourhood, steps, eval_every, range(needed))
     runs_per_seed = sweep.make_plan(probe).num_runs // needed
     per_seed = runs_per_seed * steps * (self.pace or _predicted_pace(probe))

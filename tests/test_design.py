@@ -73,7 +73,7 @@ def test_the_lr_grid_widens_until_every_series_best_lr_is_inside(tmp_path, monke
   record = json.load(open(tmp_path / 'd' / design.RECORD))
   assert record['design']['pilot_best_lr'] == {'dataset_size=32': 0.2263, 'dataset_size=online': 0.2263}  # near 0.2
   assert pilots[-1][1][-1] > 0.2263  # inside the widened grid: it stopped widening
-  assert list(grid.coords['lr']) == [0.1131, 0.16, 0.2263, 0.32, 0.4526]  # the best lr and two neighbours each side
+  assert list(grid.coords['lr']) == [0.1131, 0.16, 0.2263, 0.32, 0.4525]  # the best lr and two neighbours each side
   assert sorted(record['stage_seconds']) == ['confirm', 'pilot_1', 'pilot_2', 'pilot_3', 'pilot_4']  # the report's time
 
 
@@ -226,3 +226,10 @@ def test_a_design_record_keyed_by_series_with_a_decimal_fits_the_config():
   saved = json.loads(stage.to_json())['design']
   assert saved['pilot_best_lr'] == [[k, v] for k, v in best.items()] and saved['seeds'] == 16
   assert saved['pilot_rounds'][0]['best'] == [[k, v] for k, v in best.items()]
+
+
+def test_the_confirmation_lrs_of_two_best_lrs_a_step_apart_share_one_lattice():
+  """fig18's series tuned at 0.8 and 1.131: their neighbourhoods must not hold 0.7997 beside 0.8."""
+  lrs = design._around([0.8, 1.131], 0.05, design.CONFIRMATION_STEPS)
+  assert lrs == [0.4, 0.5657, 0.8, 1.131, 1.6, 2.263]
+  assert all(b / a > 1.4 for a, b in zip(lrs, lrs[1:]))
