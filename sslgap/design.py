@@ -264,6 +264,11 @@ class Designer:
       files.ensure_folder(self.out)
       files.write_text(self.record_path, json.dumps(self.record, indent=1))
 
+  def _add_seconds(self, name, seconds):
+    spent = dict(self.record.get('stage_seconds') or {})
+    spent[name] = spent.get(name, 0.0) + seconds
+    self._save(stage_seconds=spent)
+
   def _run(self, config, name):
     folder = os.path.join(self.out, name)
     plan = sweep.make_plan(config)
@@ -275,11 +280,11 @@ class Designer:
     start = time.time()
     try:
       grid, pace = run_stage(config, folder, self.progress)
-    finally:  # an interrupted stage's time counts too: its chunks are kept
-      seconds = dict(self.record.get('stage_seconds') or {})
-      seconds[name] = seconds.get(name, 0.0) + time.time() - start
-      self._save(stage_seconds=seconds)
-    if pace:
+    except BaseException:  # an interrupted stage's time counts too: its chunks are kept
+      self._add_seconds(name, time.time() - start)
+      raise
+    if pace:  # something ran (a stage found complete adds nothing)
+      self._add_seconds(name, time.time() - start)
       self.pace = pace
       self._save(seconds_per_run_step=pace)
     return grid
