@@ -49,7 +49,7 @@ from sslgap.science import claims as claims_lib
 from sslgap.base import command
 from sslgap.setup import config as config_lib
 from sslgap.base import files
-from sslgap.folder import plan_file
+from sslgap.folder import Folder
 from sslgap.science import results as results_lib
 from sslgap.engine import runner
 from sslgap.science import stats
@@ -240,11 +240,10 @@ def run_stage(config, folder, progress=True):
 
 def _complete(folder):
   try:
-    record = plan_file.read_plan(folder)
+    record = Folder(folder).plan()
   except UserError:
     return False
-  from sslgap.folder import merging  # noqa: PLC0415
-  return bool(record) and merging.is_complete(folder, record)
+  return bool(record) and Folder(folder).is_complete(record)
 
 
 class Designer:

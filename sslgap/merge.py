@@ -10,7 +10,7 @@ import os
 from sslgap.base import command
 from sslgap.base import files
 from sslgap.science import results
-from sslgap.folder import merging
+from sslgap.folder import Folder
 from sslgap import errors
 
 
@@ -23,7 +23,7 @@ def main(argv=None):
   if not os.path.isdir(args.folder):
     command.fail(f'{args.folder}: no such folder')
   try:
-    path, diverged = merging.merge(args.folder, allow_missing=args.allow_missing, keep_chunks=args.keep_chunks)
+    path, diverged = Folder(args.folder).merge(allow_missing=args.allow_missing, keep_chunks=args.keep_chunks)
   except (errors.StoreError, files.FileError) as e:
     command.fail(f'merge failed: {e}')
   finished = results.load(path).finished

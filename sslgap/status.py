@@ -7,35 +7,28 @@ times, diverged runs, damaged chunk files, and the chunks other processes are co
 import json
 import os
 import time
-import zipfile
 
 import numpy as np
 
 from sslgap.base import command
-from sslgap.folder import chunk_files
-from sslgap.folder import folder_paths
-from sslgap.folder import leases
-from sslgap.folder import merging
-from sslgap.folder import plan_file
+from sslgap.folder import Folder
 from sslgap import errors
 
 
 def folder_status(out, shards=None):
   """A dict of the folder's progress (what --json prints). Runs are done when the merged grid or a
   valid chunk file holds them; a chunk is done when all of its runs are."""
-  record = plan_file.read_plan(out)
-  if record is None:
-    raise errors.StoreError(f'{out} has no {folder_paths.CHUNK_DIR}/{folder_paths.PLAN_FILE}: not a sweep folder (or not started)')
-  number = len(record['layouts']) - 1
-  layout = record['layouts'][-1]
-  shards = shards or record.get('shards') or 1
-  merged = folder_paths.merged_paths(out, record['name'])[0]
-  total_runs = int(np.prod([len(v) for _, v in record['axes']]))
-  index = chunk_files.ChunkIndex(out, record, read_only=True)
-  in_grid = chunk_files.merged_finished(out, record)
-  done = chunk_files.done_runs(out, record, index)
-  _, _, facts = merging.gather(out, record, index)
-  chunks = plan_file.chunk_layout(out, record, number)
+  folder = Folder(out)
+  record = folder.require_plan()
+  number, layout = record.number, record.active
+  shards = shards or record.shards
+  merged = folder.merged_path(record)
+  total_runs = record.total_runs
+  index = folder.index(record, read_only=True)
+  in_grid = folder.merged_finished(record)
+  done = folder.done_runs(record, index)
+  _, _, facts = folder.gather(record, index)
+  chunks = folder.chunk_layout(record, number)
   files_done = {c for lay, c in index.finished(number)}
   if done.all():
     active = set(range(layout['num_chunks']))
@@ -65,31 +58,27 @@ def folder_status(out, shards=None):
       'last_chunk_seconds_ago': time.time() - times[-1] if times else None,
       'diverged_runs': sum(f['diverged'] for f in facts),
       'damaged_chunks': index.damaged,
-      'in_progress': leases.live_leases(out),
-      'future_dated_leases': leases.future_dated(out),
-      'checkpoints': _checkpoints(out, record, index),
+      'in_progress': folder.live_leases(),
+      'future_dated_leases': folder.future_dated_leases(),
+      'checkpoints': _checkpoints(folder, record, index),
       'unusable_checkpoints': index.unusable,
   }
 
 
-def _checkpoints(out, record, index):
+def _checkpoints(folder, record, index):
   """[{'chunk', 'interval', 'intervals', 'step', 'call', 'calls', 'seconds_ago', 'done_fraction',
   'eta_seconds'}] of the chunks in flight with a checkpoint the runner would resume (the time to finish
   at the chunk's own pace so far, counted from now; None for a checkpoint from before it recorded its pace)."""
-  found, intervals = [], len(record['eval_steps']) - 1
+  found, intervals = [], record.intervals
   for (lay, chunk_id), path in sorted(index.checkpoints().items()):
-    try:
-      with np.load(path, allow_pickle=False) as f:
-        interval, written, width = int(f['next_interval']), float(f['written_at']), int(f['width'])
-        runs, calls = int(f['positions'].size), int(f['calls'])
-        seconds = float(f['seconds']) if 'seconds' in f.files else 0.0
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    facts = folder.checkpoint_facts(path)
+    if facts is None:
       continue
-    fraction = chunk_files.done_fraction(runs, width, calls, interval, intervals)
-    ago = max(time.time() - written, 0.0)  # another host's clock may run ahead
-    lease_path = folder_paths.lease_path(out, lay, chunk_id)
-    running = leases.lease_is_live(lease_path)
-    skewed = bool((leases.read_lease(lease_path) or ({}, 0))[0].get('future'))  # its pace is not known from here
+    interval, width, runs, calls, seconds = (facts[k] for k in ('interval', 'width', 'runs', 'calls', 'seconds'))
+    fraction = folder.done_fraction(runs, width, calls, interval, intervals)
+    ago = max(time.time() - facts['written_at'], 0.0)  # another host's clock may run ahead
+    running = folder.lease_is_live(lay, chunk_id)
+    skewed = folder.lease_is_future_dated(lay, chunk_id)  # its pace is not known from here
     eta = (max(seconds * (1 - fraction) / fraction - ago, 0.0)
            if running and not skewed and seconds > 0 and fraction > 0 else None)
     found.append({'chunk': chunk_id, 'layout': lay, 'interval': interval, 'intervals': intervals,
@@ -124,7 +113,7 @@ def describe(status):
   if status.get('future_dated_leases'):
     lines.append(f'lease(s) dated in the future by their host\'s clock (clock skew): '
                  f'{", ".join(status["future_dated_leases"][:8])}; a process on the folder takes such a chunk over '
-                 f'once its lease has not changed for {command.duration(leases.LEASE_STALE_S)}')
+                 f'once its lease has not changed for {command.duration(Folder.LEASE_STALE_S)}')
   for c in status.get('checkpoints', [])[:8]:
     where = f'step {c["step"]:,} of {c["steps"]:,}' + (f' in call {c["call"]} of {c["calls"]}' if c['calls'] > 1 else '')
     finish = (f'; about {command.duration(c["eta_seconds"])} to finish at its pace' if c['eta_seconds'] is not None

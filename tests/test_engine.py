@@ -15,7 +15,7 @@ from sslgap import memory
 from sslgap import spec as spec_lib
 from sslgap import chunk_files
 from sslgap import folder_paths
-from sslgap import merging
+from sslgap.folder import Folder
 from sslgap import errors
 from sslgap import sweep
 from sweep_cli import LONGER, SHORT, assert_same_grid, grid, module
@@ -58,7 +58,7 @@ def test_two_shards_merged_equal_one_shard(reference, tmp_path):
   assert set(chunk_files.find(tmp_path)) == {(0, 1)}
   assert not os.path.exists(os.path.join(tmp_path, 'init_scale_heatmap.npz'))
   with pytest.raises(errors.StoreError, match='have no finished chunk'):
-    merging.merge(str(tmp_path))
+    Folder(str(tmp_path)).merge()
   cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=0/2', '--quiet', '--keep_chunks')
   assert set(chunk_files.find(tmp_path)) == {(0, 0), (0, 1), (0, 2)}
   assert_same_grid(grid(tmp_path), grid(reference[0]))
@@ -77,7 +77,7 @@ def test_merge_refuses_a_chunk_of_another_config(reference, tmp_path):
   shutil.copytree(reference[0], mixed)
   shutil.copy(folder_paths.chunk_path(other, 0), folder_paths.chunk_path(mixed, 0))
   with pytest.raises(errors.StoreError, match='chunk_000000.npz comes from a different config'):
-    merging.merge(str(mixed))
+    Folder(str(mixed)).merge()
 
 
 def test_a_different_config_in_a_used_folder_is_refused(reference, tmp_path):

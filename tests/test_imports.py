@@ -199,3 +199,20 @@ def test_no_wing_hides_a_public_name_of_the_package():
   assert callable(sslgap.run) and callable(sslgap.load) and callable(sslgap.plot)
   assert not set(WINGS) & {n for n in dir(sslgap) if callable(getattr(sslgap, n)) and not n.startswith('_')
                            and not isinstance(getattr(sslgap, n), type(sslgap))}
+
+
+def test_a_folder_is_read_and_written_through_the_folder_object_alone():
+  """Outside the folder wing, an output folder is reached through sslgap.folder.Folder only: its parts
+  (plan file, chunk files, leases, merge, paths) are private to it. chunking is the exception: it is
+  the arithmetic of cutting runs into chunks, which the planner needs, and reads no file."""
+  graph = import_graph()
+  parts = {m for m in graph if wing_of(m) == 'folder'} - {'sslgap.folder', 'sslgap.folder.sweep_folder'}
+  outside = sorted((m, o) for m, imported in graph.items() if wing_of(m) != 'folder' for o in imported if o in parts)
+  assert outside == [('sslgap.engine.sweep', 'sslgap.folder.chunking')]
+  readers = sorted(m for m, path in _modules().items() if 'read_plan(' in open(path).read())
+  assert readers == ['sslgap.folder.plan_file', 'sslgap.folder.sweep_folder']
+
+
+def test_the_runner_imports_at_most_eight_sslgap_modules():
+  imported = import_graph()['sslgap.engine.runner']
+  assert len(imported) <= 8, sorted(imported)

@@ -20,8 +20,7 @@ import shutil
 import signal
 
 from sslgap.engine import runner
-from sslgap.folder import folder_paths
-from sslgap.folder import merging
+from sslgap.folder import Folder
 from sslgap.errors import OptionError
 
 log = logging.getLogger('sslgap')
@@ -70,7 +69,7 @@ def launch(config, out, shards, cluster, options, partition=None, timeout_min=24
                       'login node, or try the shards here with --launcher=local')
   _, record, _, complete = runner.prepare_folder(config, out, options)
   if complete:
-    return folder_paths.merged_paths(out, record['name'])[0]
+    return Folder(out).merged_path(record)
   options = dataclasses.replace(options, fresh=False, replan=False, max_chunks=0)
   executor = submitit.AutoExecutor(folder=os.path.join(out, 'submitit'), cluster=cluster)
   params = dict(timeout_min=timeout_min, name=f'sslgap-{config.name}')
@@ -86,6 +85,6 @@ def launch(config, out, shards, cluster, options, partition=None, timeout_min=24
   log.warning('submitted %d shard job(s): %s', shards, ', '.join(j.job_id for j in jobs))
   for j in jobs:
     log.info('shard %s: %s', j.job_id, j.result())
-  path, diverged = merging.merge(out, keep_chunks=options.keep_chunks)
+  path, diverged = Folder(out).merge(keep_chunks=options.keep_chunks)
   log.warning('merged %d shard(s) into %s (%d diverged run(s))', shards, path, len(diverged))
   return path

@@ -19,20 +19,13 @@ import jax
 from tqdm.auto import tqdm  # a notebook's own bar in a notebook, the text bar elsewhere
 
 from sslgap.base import backend
-from sslgap.folder import chunk_files
 from sslgap.base import command
-from sslgap.setup import config as config_lib
-from sslgap.base import files
-from sslgap.folder import folder_paths
-from sslgap.folder import leases
 from sslgap.engine import memory
-from sslgap.folder import merging
-from sslgap.folder import plan_file
 from sslgap.engine import rehearse
 from sslgap.engine import stopping
 from sslgap.engine import sweep
 from sslgap.errors import OptionError, StoreError
-from sslgap.version import __version__
+from sslgap.folder import sweep_folder
 
 log = logging.getLogger('sslgap')
 BUSY_POLL_S = 1.0  # how often a process that has nothing left looks at the chunks others compute
@@ -128,29 +121,23 @@ class Summary:
     return text
 
 
-def _device_info():
-  return dict(sslgap_version=__version__, jax_version=jax.__version__,
-              device_kind=jax.devices()[0].device_kind)
-
-
 # --- the folder's plan ------------------------------------------------------------------------------
 
-def _folder_plan(out, record, plan, options):
+def _folder_plan(folder, record, plan, options):
   """(plan, record, layout number) of the folder: its active chunk layout, or a new one (replan)."""
-  number = len(record['layouts']) - 1
-  active = record['layouts'][-1]
+  out, number, active = folder.out, record.number, record.active
   if options.replan:
-    busy = leases.live_leases(out)
+    busy = folder.live_leases()
     if busy:
       raise StoreError(f'{out}: other processes are computing {len(busy)} chunk(s) (for example {busy[0]}); '
                        'stop them before --replan')
-    index = chunk_files.ChunkIndex(out, record, geometry=plan.chunks.geometry())
-    done = chunk_files.done_runs(out, record, index)
-    _drop_checkpoints_for_replan(out, record, index)
+    index = folder.index(record, geometry=plan.chunks.geometry())
+    done = folder.done_runs(record, index)
+    folder.drop_checkpoints_for_replan(record, index)
     layout = plan.layout_of_missing(done)
-    before = plan_file.call_width_of(active, plan.num_devices)
-    record = plan_file.add_layout(out, record, plan_file.layout_record(plan.chunk_size, len(layout[0]), plan.device,
-                                                               plan.call_width), *layout)
+    before = record.call_width(plan.num_devices)
+    record = folder.add_layout(record, sweep_folder.layout_record(plan.chunk_size, len(layout[0]), plan.device,
+                                                                  plan.call_width), *layout)
     log.warning('replanned %s: %d run(s) still missing, in %d chunk(s) of up to %d runs', out, int((~done).sum()),
                 len(layout[0]), plan.chunk_size)
     if before != plan.call_width and done.any():
@@ -169,7 +156,7 @@ def _folder_plan(out, record, plan, options):
     log.warning('%s was planned on %s (chunks of %d runs); this is %s, whose numbers may differ in the last bits: '
                 'add --replan to re-chunk the runs still missing for this device', out, describe_device(planned_on),
                 active['chunk_size'], describe_device(plan.device))
-  width = plan_file.call_width_of(active, plan.num_devices)
+  width = record.call_width(plan.num_devices)
   if width % plan.num_devices:
     padded = -(-width // plan.num_devices) * plan.num_devices
     log.warning('%s computes %d runs per kernel call, which %d devices cannot split evenly: %d here, whose '
@@ -177,24 +164,8 @@ def _folder_plan(out, record, plan, options):
     width = padded
   plan = dataclasses.replace(plan.with_chunk_size(active['chunk_size']), call_width=width)
   if number:
-    plan = plan.with_layout(plan_file.read_layout(out, number))
+    plan = plan.with_layout(folder.read_layout(number))
   return plan, record, number
-
-
-def _drop_checkpoints_for_replan(out, record, index):
-  """A replan cuts the missing runs into new chunks, which no checkpoint of the old ones can continue:
-  their progress is dropped (said, with how much of each chunk it was) and their files removed."""
-  intervals = len(record['eval_steps']) - 1
-  for (_, chunk_id), path in index.checkpoints().items():
-    try:
-      saved = chunk_files.partial_summary(path, record, None)
-      share = chunk_files.done_fraction(int(saved['positions'].size), int(saved['width']), int(saved['calls']),
-                                        int(saved['next_interval']), intervals)
-    except chunk_files.DamagedChunk:
-      share = float('nan')
-    log.warning('--replan drops the checkpoint of chunk %d (%s of its runs\' steps computed): the new chunks '
-                'compute its runs from step 0', chunk_id, 'an unknown share' if share != share else f'{share:.0%}')
-    files.remove(path)
 
 
 def numerics(device):
@@ -211,25 +182,22 @@ def prepare_folder(config, out, options):
   """(plan, plan record, layout number, complete) of `out` for this config: planned (or the folder's
   plan), emptied first with options.fresh, re-chunked with options.replan. Validates the config
   before anything is written."""
-  existing = None if options.fresh or options.replan or not os.path.isdir(out) else plan_file.read_plan(out)
+  folder = sweep_folder.Folder(out)
+  existing = None if options.fresh or options.replan or not os.path.isdir(out) else folder.plan()
   # A folder's chunks are fixed: planning them again (compiling, on an accelerator) would be wasted.
-  folder = existing['layouts'][-1] if existing else None
-  plan = sweep.make_plan(config, options.chunk_size or (folder and folder['chunk_size']), options.memory_budget,
-                         call_width=folder and plan_file.call_width_of(folder, len(backend.local_devices())))
-  files.ensure_folder(out)
-  if options.fresh:
-    chunk_files.discard(out)
-  chunk_files.remove_stale_temporaries(out)  # of a process killed mid-write, before anything is counted
-  config_json = config_lib.to_json(config)
-  layout = plan_file.layout_record(plan.chunk_size, plan.num_chunks, plan.device, plan.call_width)
-  record = plan_file.open_plan(out, plan_file.plan_record(config.name, config_json, plan.axes, plan.eval_steps, layout,
-                                                  _device_info(), shards=options.shard[1],
-                                                  geometry=plan.chunks.geometry(),
-                                                  examples_seen=[g.spec.examples_seen(plan.eval_steps).tolist()
-                                                                 for g in plan.subgrids]))
-  if merging.is_complete(out, record) and not options.max_chunks:
-    return plan, record, len(record['layouts']) - 1, True
-  return _folder_plan(out, record, plan, options) + (False,)
+  plan = sweep.make_plan(config, options.chunk_size or (existing and existing.active['chunk_size']),
+                         options.memory_budget,
+                         call_width=existing and existing.call_width(len(backend.local_devices())))
+  folder.create(fresh=options.fresh)
+  layout = sweep_folder.layout_record(plan.chunk_size, plan.num_chunks, plan.device, plan.call_width)
+  record = folder.open_plan(sweep_folder.plan_record(config.name, plan.config_json(), plan.axes, plan.eval_steps,
+                                                     layout, plan.info(), shards=options.shard[1],
+                                                     geometry=plan.chunks.geometry(),
+                                                     examples_seen=[g.spec.examples_seen(plan.eval_steps).tolist()
+                                                                    for g in plan.subgrids]))
+  if folder.is_complete(record) and not options.max_chunks:
+    return plan, record, record.number, True
+  return _folder_plan(folder, record, plan, options) + (False,)
 
 
 def _log_plan(plan, options):
@@ -249,19 +217,19 @@ class _Done:
   """Whether a chunk is done: a valid chunk file, or every one of its runs in the merged grid (whose
   `finished` mask is read again only when the file changes)."""
 
-  def __init__(self, out, record, plan, number, index):
-    self.out, self.record, self.plan, self.number, self.index = out, record, plan, number, index
+  def __init__(self, folder, record, plan, number, index):
+    self.folder, self.record, self.plan, self.number, self.index = folder, record, plan, number, index
     self._merged, self._stamp = None, None
 
   def _merged_finished(self):
-    path = folder_paths.merged_paths(self.out, self.record['name'])[0]
+    path = self.folder.merged_path(self.record)
     try:
       stat = os.stat(path)
       stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     except OSError:
       return None
     if stamp != self._stamp:
-      self._merged, self._stamp = chunk_files.merged_finished(self.out, self.record), stamp
+      self._merged, self._stamp = self.folder.merged_finished(self.record), stamp
     return self._merged
 
   def __call__(self, chunk_id):
@@ -277,7 +245,7 @@ class _Done:
       return True
     if self.number == 0 and self._merged_finished() is None:
       return False
-    return bool(chunk_files.done_runs(self.out, self.record, self.index).all())
+    return bool(self.folder.done_runs(self.record, self.index).all())
 
 
 def _todo(plan, shard, finished, max_chunks):
@@ -345,10 +313,10 @@ class _Watch:
       return
     progress = progress_fn()
     flight = progress.in_flight
-    chunk_files.write_partial(run.out, run.number, self.chunk_id, run.plan.positions(self.chunk_id),
-                              run.record['config_hash'], progress.width, progress.calls,
-                              jax.tree_util.tree_leaves(flight.state), flight.metrics, flight.next_interval,
-                              seconds=self.computing_seconds(), device=run.plan.device)
+    run.folder.write_checkpoint(run.number, self.chunk_id, run.plan.positions(self.chunk_id), run.record.config_hash,
+                                progress.width, progress.calls, jax.tree_util.tree_leaves(flight.state),
+                                flight.metrics, flight.next_interval, seconds=self.computing_seconds(),
+                                device=run.plan.device)
     self.last = time.monotonic()
     log.info('chunk %d: checkpoint at interval %d (%d calls done)', self.chunk_id, flight.next_interval,
              len(progress.calls))
@@ -362,7 +330,7 @@ class _FolderRun:
   file each), wait for the ones others hold, then rehearse, report an interruption, or merge."""
 
   def __init__(self, config, out, options):
-    self.out, self.options = out, options
+    self.out, self.options, self.folder = out, options, sweep_folder.Folder(out)
     self.plan, self.record, self.number, self.complete = prepare_folder(config, out, options)
     self.summary = Summary()
     self.timings = {}
@@ -370,12 +338,12 @@ class _FolderRun:
 
   def run(self):
     if self.complete:
-      self.summary.path = folder_paths.merged_paths(self.out, self.record['name'])[0]
+      self.summary.path = self.folder.merged_path(self.record)
       log.warning('%s is complete already: %s (--fresh to compute it again)', self.out, self.summary.path)
       return self.summary
     _log_plan(self.plan, self.options)
-    self.index = chunk_files.ChunkIndex(self.out, self.record, geometry=self.plan.chunks.geometry())
-    self.done = _Done(self.out, self.record, self.plan, self.number, self.index)
+    self.index = self.folder.index(self.record, geometry=self.plan.chunks.geometry())
+    self.done = _Done(self.folder, self.record, self.plan, self.number, self.index)
     finished = {c for _, c in self.index.finished(self.number)}
     shard = self.options.shard
     todo, self.chunks_to_do, total_runs = _todo(self.plan, shard, finished, self.options.max_chunks)
@@ -385,7 +353,7 @@ class _FolderRun:
                self.summary.chunks_skipped + self.chunks_to_do, f' of shard {shard[0]}/{shard[1]}' if shard[1] > 1 else '',
                self.chunks_to_do)
     self.executor = sweep.Executor(self.plan)
-    self.leases = leases.Leases(self.out)
+    self.leases = self.folder.leases()
     bar = tqdm(total=total_runs, unit='run', unit_scale=True, disable=not self.options.progress, smoothing=0.1)
     try:
       with stopping.StopOnSignal(self.options.stop_signals, self.options.abandon_on_second_signal,
@@ -397,13 +365,13 @@ class _FolderRun:
 
   def _compute(self, todo, bar):
     """Computes the chunks of `todo` that no other process holds, then waits for those they hold."""
-    stamp = plan_file.plan_stamp(self.out)
+    stamp = self.folder.plan_stamp()
     busy, waited = [], False
     while not self.stop.signum:
       chunk_id = next(todo, None)
       if chunk_id is None:
         busy = [c for c in busy if not self.done(c)]
-        free = [c for c in busy if not leases.lease_is_live(folder_paths.lease_path(self.out, self.number, c))]
+        free = [c for c in busy if not self.folder.lease_is_live(self.number, c)]
         if free:  # their holder died: ours now
           todo, busy = iter(free), [c for c in busy if c not in free]
           continue
@@ -414,7 +382,7 @@ class _FolderRun:
         waited = True
         time.sleep(BUSY_POLL_S)
         continue
-      if plan_file.plan_stamp(self.out) != stamp:
+      if self.folder.plan_stamp() != stamp:
         self.summary.folder_changed = (f'{self.out} was started over (--fresh) or replanned (--replan) by another '
                                        'process: this one stopped; rerun the command to continue with the new plan')
         break
@@ -437,9 +405,9 @@ class _FolderRun:
           break
         metrics, positions, seconds, compiled, peak = measured
         try:
-          chunk_files.write_chunk(self.out, self.number, chunk_id, positions, metrics, self.record['config_hash'],
-                            seconds=seconds, shard='/'.join(map(str, self.options.shard)), host=leases.HOST)
-          files.remove(folder_paths.partial_path(self.out, chunk_id, self.number))
+          self.folder.write_chunk(self.number, chunk_id, positions, metrics, self.record.config_hash,
+                                  seconds=seconds, shard='/'.join(map(str, self.options.shard)), host=sweep_folder.HOST)
+          self.folder.remove_checkpoint(chunk_id, self.number)
         finally:
           self.stop.done_writing()
       finally:
@@ -455,22 +423,13 @@ class _FolderRun:
   def _resume(self, chunk_id):
     """(the ChunkProgress of a chunk's checkpoint, the seconds it took so far), or (None, 0) when it has
     none or a damaged one (set aside: the chunk starts over)."""
-    path = folder_paths.partial_path(self.out, chunk_id, self.number)
-    if not os.path.exists(path):
+    if not self.folder.has_checkpoint(chunk_id, self.number):
       return None, 0.0
     specs, treedef = self.executor.state_structure(chunk_id)
-    width = self.executor._width.get(self.plan.kernel_of(chunk_id), self.plan.call_width)
-    try:
-      saved = chunk_files.read_partial(path, self.record, self.plan.positions(chunk_id), width, specs,
-                                       device=self.plan.device, planned=self.record['layouts'][self.number]['device'])
-    except chunk_files.DamagedChunk as e:
-      chunk_files.set_aside(path, e)
-      return None, 0.0
-    except chunk_files.OtherNumerics as e:
-      # One run never mixes two numerics: the chunk starts over under this process's.
-      log.warning('chunk %d\'s checkpoint %s: its numbers would differ in the last bits, so the chunk starts over '
-                  'from step 0 (its checkpoint is removed)', chunk_id, e)
-      files.remove(path)
+    width = self.executor.call_width_of(self.plan.kernel_of(chunk_id))
+    saved = self.folder.read_checkpoint(chunk_id, self.number, self.record, self.plan.positions(chunk_id), width,
+                                        specs, device=self.plan.device)
+    if saved is None:  # damaged (set aside) or of other numerics (removed): the chunk starts over
       return None, 0.0
     total = len(self.plan.eval_steps) - 1
     calls = -(-len(self.plan.positions(chunk_id)) // width)
@@ -484,7 +443,7 @@ class _FolderRun:
     """A chunk's _Watch: the bar moves per segment, a checkpoint every engine.checkpoint_minutes
     (longer over engine.checkpoint_budget) and when a stop signal came (then Checkpointed stops)."""
     subgrid, _ = self.plan.chunk(chunk_id)
-    width = self.executor._width.get(subgrid.kernel_id, self.plan.call_width)
+    width = self.executor.call_width_of(subgrid.kernel_id)
     minutes, weight = sweep.checkpoint_minutes(self.plan.config, subgrid.spec, width)
     engine = self.plan.config.engine
     segmented = self.executor.segment_intervals(subgrid, width)  # a chunk in one call writes no checkpoint
@@ -509,7 +468,7 @@ class _FolderRun:
     summary.chunks_run += 1
     summary.runs += runs
     summary.run_steps += runs * plan.config.train.steps
-    summary.diverged += merging.diverged_runs(metrics)
+    summary.diverged += sweep_folder.diverged_runs(metrics)
 
   def _log_chunk(self, chunk_id, runs, seconds, total_runs):
     """One line per chunk; the ETA from the time spent computing, not compiling."""
@@ -536,7 +495,7 @@ class _FolderRun:
                   'to resume from the saved ones.', left, out)
       return summary
     if self.done.all_runs():
-      summary.path, diverged = merging.merge(out, keep_chunks=options.keep_chunks)
+      summary.path, diverged = self.folder.merge(keep_chunks=options.keep_chunks)
       log.info('merged %d chunk(s) into %s', plan.num_chunks, summary.path)
       if diverged:
         log.warning('%d run(s) in the grid diverged (NaN), for example %s', len(diverged), diverged[:3])
@@ -561,8 +520,7 @@ class _FolderRun:
     summary.projection = rehearse.project(plan, timings, self.options.projected_shards, done_now)
     for line in rehearse.report(plan, timings, summary.projection, self.options.projected_shards):
       log.warning('%s', line)
-    files.write_text(os.path.join(self.out, 'rehearsal.json'),
-                     json.dumps(rehearse.as_json(plan, timings, summary.projection), indent=1))
+    self.folder.write_text('rehearsal.json', json.dumps(rehearse.as_json(plan, timings, summary.projection), indent=1))
 
 
 def run_to_folder(config, out, options=None):

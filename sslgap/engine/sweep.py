@@ -28,6 +28,7 @@ from sslgap.setup import spec as spec_lib
 from sslgap import tasks
 from sslgap.training import train
 from sslgap.errors import ConfigError, OptionError, UserError
+from sslgap.version import __version__
 
 log = logging.getLogger('sslgap')
 LARGE_GRID_RUNS = 10**8  # from here the plan says what the grid will cost before anything runs
@@ -156,6 +157,14 @@ class Plan:
   def with_layout(self, layout):
     """This plan with explicit chunks (a replan's), sized self.chunk_size."""
     return dataclasses.replace(self, chunks=self.chunks.with_chunks(self.chunk_size, layout))
+
+  def config_json(self):
+    """The config as its folder's plan and its grid record it."""
+    return config_lib.to_json(self.config)
+
+  def info(self):
+    """What the grid records about the software and device that computed it."""
+    return dict(sslgap_version=__version__, jax_version=jax.__version__, device_kind=jax.devices()[0].device_kind)
 
   def examples_grid(self):
     """The grid's compute axis: examples processed by each eval step ([*axis sizes or 1, E]), from each
@@ -456,6 +465,11 @@ class Executor:
     self.compiled_peak_bytes = {}
     self.splits = 0
 
+  def call_width_of(self, kernel_id):
+    """The runs per call this executor computes a kernel's chunks at: the plan's, or half of it after a
+    chunk of the kernel ran out of memory."""
+    return self._width.get(kernel_id, self.plan.call_width)
+
   def _abstract_data(self, subgrid):
     return jax.eval_shape(lambda: data_lib.select_seed(spec_lib.data_for(subgrid.spec, [0]), 0))
 
@@ -472,8 +486,7 @@ class Executor:
   def state_structure(self, chunk_id):
     """(leaf shapes and dtypes, treedef) of the state of one call of a chunk, for its checkpoints."""
     subgrid, _ = self.plan.chunk(chunk_id)
-    return jax.tree_util.tree_flatten(self.abstract_state(subgrid, self._width.get(subgrid.kernel_id,
-                                                                                    self.plan.call_width)))
+    return jax.tree_util.tree_flatten(self.abstract_state(subgrid, self.call_width_of(subgrid.kernel_id)))
 
   def compile(self, subgrid, width):
     """The compiled kernel of subgrid's static point for `width` runs per call (a device multiple)."""
@@ -531,7 +544,7 @@ class Executor:
     segments), so that running it measures the run alone."""
     subgrid, _ = self.plan.chunk(chunk_id)
     self._subgrid_data(subgrid)
-    width = self._width.get(subgrid.kernel_id, self.plan.call_width)
+    width = self.call_width_of(subgrid.kernel_id)
     per = self.segment_intervals(subgrid, width)
     if not per:
       self.compile(subgrid, width)
@@ -608,7 +621,7 @@ class Executor:
     subgrid, traced_flat = self.plan.chunk(chunk_id)
     data = self._subgrid_data(subgrid)
     devices = self.plan.num_devices
-    width = self._width.get(subgrid.kernel_id, self.plan.call_width)
+    width = self.call_width_of(subgrid.kernel_id)
     done = list(resume.calls) if resume is not None and resume.width == width else []
     pieces = [traced_flat[i:i + width] for i in range(0, len(traced_flat), width)][len(done):]
     in_flight = resume.in_flight if resume is not None and resume.width == width else None

@@ -48,7 +48,7 @@ class DamagedChunk(Exception):
 def read_chunk(path, record, expected=None):
   """{'positions', 'metrics', ...} of a chunk file, checked against the plan (and, given `expected`,
   against the grid positions the plan assigns the chunk); DamagedChunk if not."""
-  total = int(np.prod([len(v) for _, v in record['axes']]))
+  total = record.total_runs
   evals = len(record['eval_steps'])
   try:
     with np.load(path, allow_pickle=False) as f:
@@ -294,7 +294,7 @@ def merged_finished(out, record):
   """[grid size] bool of the runs the folder's merged grid holds (of this config), or None if it has
   no merged grid of this config. Reads the `finished` mask alone, not the metrics."""
   path = folder_paths.merged_paths(out, record['name'])[0]
-  total = int(np.prod([len(v) for _, v in record['axes']]))
+  total = record.total_runs
   try:
     with np.load(path, allow_pickle=False) as f:
       if 'config_hash' not in f.files or str(f['config_hash']) != record['config_hash']:
@@ -307,7 +307,7 @@ def merged_finished(out, record):
 
 def done_runs(out, record, index):
   """[grid size] bool: the runs finished in the folder, in its merged grid or in valid chunk files."""
-  total = int(np.prod([len(v) for _, v in record['axes']]))
+  total = record.total_runs
   done = merged_finished(out, record)
   done = np.zeros(total, bool) if done is None else done.copy()
   paths = find(out)
@@ -320,13 +320,12 @@ def done_runs(out, record, index):
   return done
 
 
-def discard(out):
-  """Removes every chunk, lease and layout file, the plan, and the merged grid and figure it named."""
-  with contextlib.suppress(StoreError):
-    record = plan_file.read_plan(out)
-    if record:
-      for path in folder_paths.merged_paths(out, record['name']):
-        files.remove(path)
+def discard(out, record):
+  """Removes every chunk, lease and layout file, the plan, and the merged grid and figure the plan
+  `record` named (None: a folder without a readable plan)."""
+  if record:
+    for path in folder_paths.merged_paths(out, record['name']):
+      files.remove(path)
   for name in glob.glob(os.path.join(folder_paths.chunk_dir(out), '*')) + glob.glob(os.path.join(folder_paths.chunk_dir(out), '.*.tmp')):
     files.remove(name)
 

@@ -13,7 +13,6 @@ from sslgap.folder import chunking
 from sslgap.base import files
 from sslgap.folder import folder_paths
 from sslgap.folder import leases
-from sslgap.folder import plan_file
 from sslgap.science import results
 from sslgap.errors import StoreError
 
@@ -21,7 +20,7 @@ from sslgap.errors import StoreError
 def gather(out, record, index=None):
   """(metrics {name: [total, E]}, finished [total] bool, chunk facts) from every valid chunk file."""
   index = index or chunk_files.ChunkIndex(out, record)
-  total = int(np.prod([len(v) for _, v in record['axes']]))
+  total = record.total_runs
   evals = len(record['eval_steps'])
   grid, done, facts = {}, np.zeros(total, bool), []
   paths = chunk_files.find(out)
@@ -65,7 +64,7 @@ def _merge_lock(out, timeout=600.0):
 
 def _grid_so_far(path, record):
   """(metrics {name: [total, E]}, finished [total]) of a merged grid of this config, else empty."""
-  total = int(np.prod([len(v) for _, v in record['axes']]))
+  total = record.total_runs
   if not os.path.exists(path):
     return {}, np.zeros(total, bool)
   try:
@@ -77,17 +76,14 @@ def _grid_so_far(path, record):
   return ({k: v.reshape(total, -1).copy() for k, v in grid.metrics.items()}, grid.finished.reshape(total).copy())
 
 
-def merge(out, allow_missing=False, keep_chunks=True):
-  """Assembles every chunk in `out`, and the grid merged before, into <out>/<name>.npz; returns
-  (path, diverged run coordinates).
+def merge(out, record, allow_missing=False, keep_chunks=True):
+  """Assembles every chunk in `out` (whose plan is `record`), and the grid merged before, into
+  <out>/<name>.npz; returns (path, diverged run coordinates).
 
   Raises StoreError if runs are missing (unless allow_missing: they stay NaN and the `finished`
   mask says which) or a chunk comes from a different config. Without keep_chunks the chunk
   files are removed after a complete merge. Merges of one folder take turns (a lock file).
   """
-  record = plan_file.read_plan(out)
-  if record is None:
-    raise StoreError(f'{out} has no {folder_paths.CHUNK_DIR}/{folder_paths.PLAN_FILE}: not a sweep folder')
   path = folder_paths.merged_paths(out, record['name'])[0]
   chunk_files.remove_stale_temporaries(out)
   with _merge_lock(out):
@@ -112,7 +108,7 @@ def merge(out, allow_missing=False, keep_chunks=True):
     if not (complete_before and not new_done.any()) or evaluations:
       shape = tuple(len(values) for _, values in record['axes'])
       metrics = {k: v.reshape(shape + (-1,)) for k, v in grid.items()}
-      results.save(path, plan_file.plan_axes(record), record['eval_steps'], metrics, record['config_json'],
+      results.save(path, record.axes, record['eval_steps'], metrics, record['config_json'],
                    finished=done.reshape(shape), examples_seen=_examples_grid(record), config_hash=record['config_hash'],
                    **evaluations, **record['info'])
     if done.all() and not keep_chunks:

@@ -17,6 +17,32 @@ from sslgap.errors import StoreError
 PLAN_FORMAT = 2  # format 1 (sslgap before chunk layouts) is refused: its config hash differs too
 
 
+class PlanRecord(dict):
+  """plan.json as read: the dict itself (so it is written back exactly as read) with named views of it,
+  so that no reader repeats how the runs or the active layout follow from it."""
+
+  name = property(lambda self: self['name'])
+  config_hash = property(lambda self: self['config_hash'])
+  config_json = property(lambda self: self['config_json'])
+  eval_steps = property(lambda self: self['eval_steps'])
+  layouts = property(lambda self: self['layouts'])
+  number = property(lambda self: len(self['layouts']) - 1, doc='the active layout (the last, after replans)')
+  active = property(lambda self: self['layouts'][-1], doc="the active layout's record")
+  shards = property(lambda self: self.get('shards') or 1)
+  shape = property(lambda self: tuple(len(values) for _, values in self['axes']))
+  total_runs = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+  intervals = property(lambda self: len(self['eval_steps']) - 1, doc='evaluations after the first')
+
+  @property
+  def axes(self):
+    """[(name, values)], tuple values as tuples again (JSON keeps lists)."""
+    return [(name, [tuple(v) if isinstance(v, list) else v for v in values]) for name, values in self['axes']]
+
+  def call_width(self, num_devices, number=-1):
+    """The runs per kernel call layout `number`'s chunks are computed at."""
+    return call_width_of(self['layouts'][number], num_devices)
+
+
 def layout_record(chunk_size, num_chunks, device, call_width):
   """One way of cutting the runs into chunks, and the runs per kernel call they are computed at;
   device: {'kind', 'platform', 'count'} it was sized for."""
@@ -33,7 +59,7 @@ def call_width_of(layout, num_devices):
 def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1, geometry=None, examples_seen=None):
   """geometry: sslgap.chunking.ChunkLayout.geometry(), so any chunk's runs are known from the folder;
   examples_seen: per group, the examples processed by each eval step (the grid's compute axis)."""
-  return {
+  return PlanRecord({
       'format': PLAN_FORMAT,
       'info': info,
       'name': name,
@@ -45,7 +71,7 @@ def plan_record(name, config_json, axes, eval_steps, layout, info, shards=1, geo
       'shards': int(shards),
       'geometry': geometry,
       'examples_seen': examples_seen,
-  }
+  })
 
 
 def read_plan(out):
@@ -63,11 +89,11 @@ def read_plan(out):
   if record.get('format') != PLAN_FORMAT:
     raise StoreError(f'{path} was written by an older sslgap, whose chunks this one cannot continue; '
                      '--fresh starts the folder over')
-  return record
+  return PlanRecord(record)
 
 
 def plan_axes(record):
-  return [(name, [tuple(v) if isinstance(v, list) else v for v in values]) for name, values in record['axes']]
+  return PlanRecord(record).axes
 
 
 def open_plan(out, record):
@@ -108,7 +134,7 @@ def add_layout(out, record, layout, group_index, offsets, runs):
   number = len(record['layouts'])
   results.atomic_savez(folder_paths.layout_path(out, number), group=np.asarray(group_index, np.int64),
                        offsets=np.asarray(offsets, np.int64), runs=np.asarray(runs, np.int64))
-  record = dict(record, layouts=record['layouts'] + [layout])
+  record = PlanRecord(record, layouts=record['layouts'] + [layout])
   files.write_text(folder_paths.plan_path(out), json.dumps(record))
   return record
 
@@ -124,7 +150,7 @@ def chunk_layout(out, record, number, geometry=None):
   geometry = geometry or record.get('geometry')
   if not geometry:
     return None
-  shape = [len(values) for _, values in record['axes']]
+  shape = list(PlanRecord(record).shape)
   explicit = read_layout(out, number) if number else None
   return chunking.ChunkLayout.from_geometry(shape, geometry, record['layouts'][number]['chunk_size'], explicit)
 

@@ -24,10 +24,8 @@ from sslgap.setup import config as config_lib
 from sslgap import errors
 from sslgap.base import files
 from sslgap.paper import findings as findings_lib
-from sslgap.folder import folder_paths
-from sslgap.folder import merging
+from sslgap.folder import Folder
 from sslgap.science import notes as notes_lib
-from sslgap.folder import plan_file
 from sslgap.science import plotting
 from sslgap.science import results as results_lib
 from sslgap.engine import stopping
@@ -60,11 +58,11 @@ class Entry:
 def _complete_grid(folder, config_hash=None):
   """The folder's merged grid if it is complete (and of this config, when config_hash is given)."""
   try:
-    record = plan_file.read_plan(folder)
+    record = Folder(folder).plan()
   except errors.StoreError:
     return None
-  if record and merging.is_complete(folder, record) and config_hash in (None, record['config_hash']):
-    return folder_paths.merged_paths(folder, record['name'])[0]
+  if record and Folder(folder).is_complete(record) and config_hash in (None, record.config_hash):
+    return Folder(folder).merged_path(record)
   return None
 
 
@@ -77,10 +75,10 @@ def run_one(experiment, scale, out_root, log=print):
   config = catalog.load_config(experiment, scale)
   current = results_lib.config_hash(config_lib.to_json(config))
   try:
-    record = plan_file.read_plan(folder)
+    record = Folder(folder).plan()
   except errors.StoreError:
     record = None
-  stale = record is not None and record['config_hash'] != current
+  stale = record is not None and record.config_hash != current
   wall_path = os.path.join(folder, WALL_FILE)
   wall = json.load(open(wall_path)) if os.path.exists(wall_path) and not stale else {'seconds': 0.0, 'runs': []}
   entry.grid = _complete_grid(folder, current)
