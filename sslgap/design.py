@@ -21,10 +21,18 @@ For one claim (an experiment's headline, or --claim NAME):
      budget: needs S seeds, about H hours") and confirms on the seeds it can pay for. Once sized, a
      design keeps its decision when it resumes.
   3. The confirmation runs fresh seeds (0, 1, ...; the pilot's are 1000 and up) over each series' best lr
-     and two neighbours either side sqrt(2) apart (a 4x range), and its verdict (sslgap.claims, tuning cross-fitted) comes from its
-     own seeds alone: one look, so no error to spend across looks. Its config carries the design (the
-     pilot's numbers, the chosen lrs, horizon, spacing, seeds and budget) in a `design` section, which the
-     grid keeps and the report shows beside the verdict.
+     and two neighbours either side sqrt(2) apart (a 4x range), and its verdict (sslgap.claims, tuning
+     cross-fitted) comes from its own seeds alone. Its config carries the design (the pilot's numbers, the
+     chosen lrs, horizon, spacing, seeds and budget) in a `design` section, which the grid keeps and the
+     report shows beside the verdict.
+  4. A second look, only where the confirmation is undetermined because a series tuned its lr at an end of
+     the confirmation's lrs (more seeds can move the best lr past what 4 pilot seeds saw): fresh seeds again
+     (500 and up, as many as the first look's, within the budget) over the first look's lrs and two more
+     past that end (confirm_2), whose verdict comes from its own seeds alone. Its interval holds its level
+     given that it ran, since no seed of it decided that it runs; a first look that decides is reported as
+     before. So a design's chance of a wrong verdict is at most the first look's plus the level's 5% times
+     the chance of a second look: 5% when where the best lr falls is unrelated to which way the interval
+     errs, 10% at worst. --one_look keeps a design to the first look.
 
 Every stage is an ordinary sweep folder under <out>/<experiment>/ (pilot_1, pilot_2, ..., confirm) that
 resumes, shards and checkpoints as any sweep does: rerunning the command continues where it stopped, and
@@ -59,6 +67,7 @@ from sslgap.errors import UserError
 log = logging.getLogger('sslgap')
 
 PILOT_SEED_START = 1000  # pilot seeds are 1000, 1001, ...; the confirmation's 0, 1, ...: never the same runs
+SECOND_LOOK_SEED_START = 500  # a second look's: 500, 501, ... (fewer than 500 seeds a look, checked)
 CONFIRMATION_STEPS = (-2, -1, 0, 1, 2)  # the confirmation's lrs: the pilot's best times sqrt(2)**k
 RATIO = math.sqrt(2)  # the lr grid's spacing
 MIN_CONFIRMATION_SEEDS = 16
@@ -74,8 +83,9 @@ class Settings:
   pilot_seeds: int = 4
   max_rounds: int = 4
   horizon_cap: float = 4.0  # times the preset's steps
-  budget_seconds: float = math.inf  # for the confirmation, on this machine
+  budget_seconds: float = math.inf  # for the confirmation (and for a second look), on this machine
   power: float = 0.8
+  second_look: bool = True  # a second confirmation where the first tuned its lr at an end of its lrs
 
 
 # --- the grids of the stages -------------------------------------------------------------------------
@@ -375,7 +385,44 @@ class Designer:
                f'{claims_lib.MIN_SEEDS}')
       return None
     grid = self._run(confirmation_config(self.config, design), 'confirm')
+    if grid is None:
+      return None
+    ends = edge_ends(verdict_of(grid, self.claim), design['lrs'])
+    if not ends or not self.settings.second_look:
+      return None if self.dry_run else grid
+    second = self.record.get('second_look')
+    if not (second and second.get('first_look', {}).get('lrs') == design['lrs']):
+      second = self._second_look(design, ends)
+    self.say(f'  the confirmation tuned an lr at the {" and ".join(sorted(ends))} end of its lrs: a second look on '
+             f'{second["seeds"]} fresh seeds over {", ".join(f"{v:g}" for v in second["lrs"])}')
+    if second['seeds'] < claims_lib.MIN_SEEDS:
+      self.say(f'  no second look: the budget pays for {second["seeds"]} seeds, a verdict needs {claims_lib.MIN_SEEDS}')
+      return None if self.dry_run else grid
+    grid = self._run(confirmation_config(self.config, second), 'confirm_2')
     return None if self.dry_run else grid
+
+  def _second_look(self, design, ends):
+    """The second look's design: the first look's lrs and two more past each end a series tuned at, fresh
+    seeds (as many as the first look's, within the budget), the same horizon and spacing."""
+    lrs = sorted(design['lrs'])
+    wider = set(lrs)
+    if 'low' in ends:
+      wider |= {_round(lrs[0] / RATIO**k) for k in (1, 2)}
+    if 'high' in ends:
+      wider |= {_round(lrs[-1] * RATIO**k) for k in (1, 2)}
+    wider = sorted(wider)
+    probe = stage_config(self.config, self.claim, wider, design['steps'], design['eval_every'], range(2))
+    per_seed = sweep.make_plan(probe).num_runs // 2 * design['steps'] * (self.pace or _predicted_pace(probe))
+    budget = self.settings.budget_seconds
+    seeds = min(design['seeds'], int(budget // per_seed)) if math.isfinite(budget) else design['seeds']
+    second = dict(design, lrs=wider, seeds=max(seeds, 0), seed_start=SECOND_LOOK_SEED_START,
+                  projected_seconds=max(seeds, 0) * per_seed,
+                  note=(f'the second look is underpowered at this budget: it pays for {max(seeds, 0)} of the first '
+                        f'look\'s {design["seeds"]} seeds' if seeds < design['seeds'] else design.get('note', '')),
+                  first_look={'lrs': design['lrs'], 'seeds': design['seeds'], 'ends': sorted(ends)})
+    second = json.loads(json.dumps(second, default=float))
+    self._save(second_look=second)
+    return second
 
   def _sized(self, reading, steps, eval_every, unresolved):
     """The design record: the confirmation's lrs, horizon, spacing and seeds within the budget (said before
@@ -389,6 +436,7 @@ class Designer:
     per_seed = runs_per_seed * steps * (self.pace or _predicted_pace(probe))
     budget = self.settings.budget_seconds
     seeds = min(needed, int(budget // per_seed)) if math.isfinite(budget) else needed
+    seeds = min(seeds, SECOND_LOOK_SEED_START)  # a second look's seeds start there
     note = ''
     if seeds < needed:
       note = (f'underpowered at this budget: needs {needed} seeds, about {command.duration(needed * per_seed)} '
@@ -409,14 +457,31 @@ class Designer:
 def confirmation_config(config, design):
   """The config a design's confirmation ran (its grid's), from the preset's config and its design record."""
   claim = headline_claim(config, design.get('claim') or None)
-  return stage_config(config, claim, design['lrs'], design['steps'], design['eval_every'], range(design['seeds']),
-                      design=design)
+  start = int(design.get('seed_start') or 0)
+  return stage_config(config, claim, design['lrs'], design['steps'], design['eval_every'],
+                      range(start, start + design['seeds']), design=design)
 
 
 def _predicted_pace(config):
   """Seconds per run-step predicted from FLOPs, where no pilot has been timed in this folder."""
   plan = sweep.make_plan(config)
   return sweep.predicted_sweep_seconds(plan) / max(plan.num_runs * config.train.steps, 1)
+
+
+def edge_ends(verdicts, lrs):
+  """The ends ('low', 'high') of a confirmation's lrs at which a series tuned its lr, among the verdicts left
+  undetermined by a grid edge."""
+  ends, lrs = set(), np.asarray(lrs, float)
+  for v in verdicts:
+    if v.verdict != claims_lib.UNDETERMINED or not any(flag == claims_lib.GRID_EDGE for flag, _ in v.flags):
+      continue
+    for choices in v.chosen.values():
+      for chosen in choices:
+        lr = chosen.get('lr')
+        if lr is not None and len(lrs) > 1:
+          ends |= {'low'} if np.isclose(lr, lrs.min()) else set()
+          ends |= {'high'} if np.isclose(lr, lrs.max()) else set()
+  return ends
 
 
 def verdict_of(grid, claim):
@@ -451,6 +516,8 @@ def main(argv=None):
   parser.add_argument('--pilot_seeds', type=int, default=4, help='seeds of the pilot (default 4)')
   parser.add_argument('--max_rounds', type=int, default=4, help='times the pilot may widen its lr grid or horizon')
   parser.add_argument('--horizon_cap', type=float, default=4.0, help="the longest horizon, in the preset's steps")
+  parser.add_argument('--one_look', action='store_true', help='no second look where the confirmation tuned an lr at '
+                      'an end of its lrs')
   parser.add_argument('--dry_run', action='store_true', help="print each stage's plan and projected time")
   parser.add_argument('--quiet', action='store_true', help='no progress bars')
   args = parser.parse_args(argv)
@@ -464,7 +531,7 @@ def main(argv=None):
     budget = parse_duration(args.budget) if args.budget else math.inf
   except ValueError as e:
     command.fail(f'--budget {e}')
-  settings = Settings(args.pilot_seeds, args.max_rounds, args.horizon_cap, budget)
+  settings = Settings(args.pilot_seeds, args.max_rounds, args.horizon_cap, budget, second_look=not args.one_look)
   logging.basicConfig(level=logging.WARNING if args.quiet or args.dry_run else logging.INFO, format='%(message)s')
   try:
     if args.config:
@@ -503,11 +570,12 @@ def entries(out_root, ids=()):
   found = []
   for experiment in catalog.find(list(ids)):
     folder = os.path.join(out_root, 'designs', experiment.id)
-    grid = report._complete_grid(os.path.join(folder, 'confirm'))
+    record = json.load(open(os.path.join(folder, RECORD))) if os.path.exists(os.path.join(folder, RECORD)) else {}
+    second = report._complete_grid(os.path.join(folder, 'confirm_2'))  # a second look decides where it ran
+    grid = second or report._complete_grid(os.path.join(folder, 'confirm'))
     if grid is None:
       continue
-    record = json.load(open(os.path.join(folder, RECORD))) if os.path.exists(os.path.join(folder, RECORD)) else {}
-    design = dict(record.get('design') or {})
+    design = dict(record.get('second_look' if second else 'design') or {})
     entry = report.Entry(experiment, 'design', folder, grid, design=design,
                          preset_scale=design.get('scale') or 'small',
                          wall_seconds=sum((record.get('stage_seconds') or {}).values()) or None)

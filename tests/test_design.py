@@ -233,3 +233,45 @@ def test_the_confirmation_lrs_of_two_best_lrs_a_step_apart_share_one_lattice():
   lrs = design._around([0.8, 1.131], 0.05, design.CONFIRMATION_STEPS)
   assert lrs == [0.4, 0.5657, 0.8, 1.131, 1.6, 2.263]
   assert all(b / a > 1.4 for a, b in zip(lrs, lrs[1:]))
+
+
+def test_a_confirmation_tuned_at_an_end_of_its_lrs_takes_a_second_look_on_fresh_seeds(tmp_path, monkeypatch):
+  """The pilot, cut short by its rounds, leaves the best lr (5.0) far above its grid: the confirmation
+  tunes at its top lr, so it cannot decide, and a second look runs on fresh seeds over its lrs and two more
+  past the top; the design's grid is the second look's, and its verdict reads the second look's seeds."""
+  said, ran = [], []
+  monkeypatch.setattr(design, 'run_stage', synthetic_stage(5.0, {32: 10, 'online': 20}, ran=ran))
+  designer = design.Designer(_config(), design.headline_claim(_config()), str(tmp_path / 'd'),
+                             design.Settings(max_rounds=2), say=said.append)
+  grid = designer.confirm()
+  stages = {name: c for name, c in ran}
+  first, second = stages['confirm'], stages['confirm_2']
+  [v] = design.verdict_of(first_grid(first), design.headline_claim(_config()))
+  assert v.verdict == claims.UNDETERMINED and any(f == claims.GRID_EDGE for f, _ in v.flags)
+  top = max(first.sweep.lr)
+  assert list(second.sweep.lr) == sorted(first.sweep.lr) + [design._round(top * 2 ** 0.5), design._round(top * 2)]
+  assert set(second.sweep.seed) == set(range(design.SECOND_LOOK_SEED_START,
+                                             design.SECOND_LOOK_SEED_START + len(first.sweep.seed)))
+  assert not set(second.sweep.seed) & (set(first.sweep.seed) | {s for n, c in ran if n.startswith('pilot')
+                                                                 for s in c.sweep.seed})
+  assert list(grid.coords['lr']) == list(second.sweep.lr)  # the design's grid is the second look's
+  record = json.load(open(tmp_path / 'd' / design.RECORD))
+  assert record['second_look']['first_look'] == {'lrs': list(first.sweep.lr), 'seeds': len(first.sweep.seed),
+                                                 'ends': ['high']}
+  assert any('a second look on' in line for line in said)
+  from sslgap.paper import report
+  assert 'Second look.' in report.design_words(record['second_look'])
+  assert 'Second look.' not in report.design_words(record['design'])
+  ran.clear()  # resumed: the same second look, nothing new decided
+  design.Designer(_config(), design.headline_claim(_config()), str(tmp_path / 'd'), design.Settings(max_rounds=2),
+                  say=said.append).confirm()
+  assert json.load(open(tmp_path / 'd' / design.RECORD))['second_look'] == record['second_look']
+  ran.clear()
+  design.Designer(_config(), design.headline_claim(_config()), str(tmp_path / 'one'),
+                  design.Settings(max_rounds=2, second_look=False), say=said.append).confirm()
+  assert 'confirm_2' not in {name for name, _ in ran}  # --one_look
+
+
+def first_grid(config):
+  grid, _ = synthetic_stage(5.0, {32: 10, 'online': 20})(config, 'confirm')
+  return grid

@@ -344,7 +344,18 @@ def design_words(d):
           + (f' (budget {_duration(budget)}' if budget else ' (no budget') + f', projected {_duration(d["projected_seconds"])})'
           + (f'; {d["note"]}' if d.get('note') else '')
           + (f'; the pilot left {d["pilot_unresolved"]}' if d.get('pilot_unresolved') else '')
-          + '. Its verdict comes from its own seeds alone.')
+          + '. Its verdict comes from its own seeds alone.' + _second_look_words(d))
+
+
+def _second_look_words(d):
+  first = d.get('first_look')
+  if not first:
+    return ''
+  return (f' **Second look.** The first look ({first["seeds"]} seeds over lrs '
+          f'{", ".join(f"{v:g}" for v in first["lrs"])}) tuned an lr at the {" and ".join(first["ends"])} end of its '
+          f'lrs, so it could not decide; this verdict is a second look on {d["seeds"]} fresh seeds (from '
+          f'{d["seed_start"]}) over lrs {", ".join(f"{v:g}" for v in d["lrs"])}, from its own seeds alone '
+          '(what a second look adds to the error: `python -m sslgap.design --help`).')
 
 
 def _larger(scale, than):
