@@ -188,7 +188,12 @@ def _options():
 
 
 def _set_up_logging():
-  logging.basicConfig(level=logging.WARNING if _QUIET.value else logging.INFO, format='%(message)s', force=True)
+  # Our one-line format in place of absl's handler, which is taken off without closing it: closing a handler
+  # closes its stream, which is the stderr it found when absl was imported (a caller's own, in a notebook or test).
+  root = logging.getLogger()
+  for handler in list(root.handlers):
+    root.removeHandler(handler)
+  logging.basicConfig(level=logging.WARNING if _QUIET.value else logging.INFO, format='%(message)s')
   logging.getLogger('sslgap.progress').setLevel(logging.INFO)
   # A CPU-only jaxlib reports, at INFO, that it found no TPU or GPU backend: noise on a laptop.
   logging.getLogger('jax._src.xla_bridge').setLevel(logging.WARNING)

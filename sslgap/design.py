@@ -405,11 +405,12 @@ class Designer:
     """The second look's design: the first look's lrs and two more past each end a series tuned at, fresh
     seeds (as many as the first look's, within the budget), the same horizon and spacing."""
     lrs = sorted(design['lrs'])
+    reference = lr_grid(self.config)[0]  # new values on the pilot's lattice, not stepped from rounded ones
     wider = set(lrs)
     if 'low' in ends:
-      wider |= {_round(lrs[0] / RATIO**k) for k in (1, 2)}
+      wider |= set(_around([lrs[0]], reference, (-2, -1)))
     if 'high' in ends:
-      wider |= {_round(lrs[-1] * RATIO**k) for k in (1, 2)}
+      wider |= set(_around([lrs[-1]], reference, (1, 2)))
     wider = sorted(wider)
     probe = stage_config(self.config, self.claim, wider, design['steps'], design['eval_every'], range(2))
     per_seed = sweep.make_plan(probe).num_runs // 2 * design['steps'] * (self.pace or _predicted_pace(probe))

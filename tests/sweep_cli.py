@@ -66,6 +66,63 @@ def run(out, *args, devices=1, wait=True, expect=0, **kwargs):
   return done.stderr
 
 
+@contextlib.contextmanager
+def _as_a_command(argv):
+  """sys.argv, stdout and stderr as a command sees them, and the process's flags and logging as they were
+  afterwards (an experiment script sets up logging for itself)."""
+  import io
+  import logging
+  root = logging.getLogger()
+  handlers, level, argv_before = list(root.handlers), root.level, sys.argv
+  out, err = io.StringIO(), io.StringIO()
+  sys.argv = list(argv)
+  try:
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+      yield out, err
+  finally:
+    sys.argv = argv_before
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def _exit_code(call):
+  try:
+    call()
+  except SystemExit as done:
+    return 0 if done.code is None else done.code
+  return 0
+
+
+def run_in_process(out, *args, expect=2, **kwargs):
+  """An experiment script's command line run in this process, for the mistakes it refuses before anything
+  compiles (one line, exit code 2): no fresh interpreter importing JAX for one line of stderr. absl's
+  flags are global, so the script's --config flag is defined inside a flagsaver, which removes it again."""
+  return script_in_process(*command(out, *args, **kwargs)[1:], expect=expect)
+
+
+def script_in_process(script, *flags, expect=2):
+  """`python SCRIPT FLAGS...` in this process: its stderr, asserting the exit code (see run_in_process)."""
+  import runpy
+  from absl.testing import flagsaver
+  import sslgap.cli  # noqa: F401 - the engine flags, defined once for the process (a flagsaver would drop them)
+  with _as_a_command([script, *flags]) as (_, err), flagsaver.flagsaver():
+    code = _exit_code(lambda: runpy.run_path(os.path.join(ROOT, script), run_name='__main__'))
+  assert code == expect, err.getvalue()
+  return err.getvalue()
+
+
+def module_in_process(name, *args, expect=0):
+  """python -m <name> <args> run in this process (its main(argv)): (stdout, stderr), asserting the exit code."""
+  import importlib
+  from sslgap.base import command as tool
+  main = importlib.import_module(name).main
+  argv = [str(a) for a in args]
+  with _as_a_command([name, *argv]) as (out, err):
+    code = _exit_code(lambda: tool.run(lambda: main(argv)))  # as `python -m` runs it: tool.run(main)
+  assert code == expect, (out.getvalue(), err.getvalue())
+  return out.getvalue(), err.getvalue()
+
+
 def module(*args, expect=0):
   """python -m <args>: (stdout, stderr), asserting the exit code."""
   done = subprocess.run([sys.executable, '-m', *map(str, args)], cwd=ROOT, env=env(), capture_output=True, text=True)

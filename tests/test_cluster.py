@@ -29,6 +29,7 @@ from sslgap import leases
 from sslgap import plan_file
 from sslgap import sweep
 from sweep_cli import LONGER, ROOT, SHORT, assert_same_grid, env, grid, module
+from sweep_cli import run_in_process, module_in_process
 from sweep_cli import run as cli
 
 
@@ -58,7 +59,7 @@ def test_concurrent_processes_agree_on_one_plan(tmp_path):
 def test_a_damaged_plan_is_named(tmp_path):
   os.makedirs(folder_paths.chunk_dir(tmp_path))
   open(folder_paths.plan_path(tmp_path), 'w').close()  # what the old non-atomic create could leave
-  stderr = cli(tmp_path, *SHORT, expect=2)
+  stderr = run_in_process(tmp_path, *SHORT, expect=2)
   assert 'plan.json is damaged' in stderr and '--fresh' in stderr and len(stderr.strip().splitlines()) == 1
 
 
@@ -201,7 +202,7 @@ def test_status_and_a_partial_merge_of_a_half_finished_folder(tmp_path):
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
   reader_gone.stdout.close()  # as `| head` does once it has read enough
   assert reader_gone.wait() == 0 and reader_gone.stderr.read() == b''
-  _, stderr = module('sslgap.merge', tmp_path, expect=2)
+  _, stderr = module_in_process('sslgap.merge', tmp_path, expect=2)
   assert 'have no finished chunk' in stderr and '--allow_missing' in stderr
   stdout, _ = module('sslgap.merge', tmp_path, '--allow_missing')
   assert '6 of 12 runs finished' in stdout and '(0 diverged run(s)' in stdout  # missing is not diverged
@@ -312,15 +313,15 @@ def test_dry_run_plans_for_a_named_accelerator(tmp_path):
     (['--nonsense'], 'nonsense'),
 ])
 def test_bad_flags_end_in_one_line_and_exit_code_2(tmp_path, args, message):
-  stderr = cli(tmp_path / 'out', *SHORT, *args, expect=2)
+  stderr = run_in_process(tmp_path / 'out', *SHORT, *args, expect=2)
   assert message in stderr and len(stderr.strip().splitlines()) == 1 and 'Traceback' not in stderr, stderr
 
 
 def test_bad_paths_end_in_one_line_and_exit_code_2(tmp_path):
   (tmp_path / 'a_file').write_text('x')
-  stderr = cli(tmp_path / 'a_file', *SHORT, expect=2)
+  stderr = run_in_process(tmp_path / 'a_file', *SHORT, expect=2)
   assert 'a_file: exists and is not a folder' in stderr and len(stderr.strip().splitlines()) == 1
-  stderr = cli('/proc/sslgap_cannot_write_here', *SHORT, expect=2)
+  stderr = run_in_process('/proc/sslgap_cannot_write_here', *SHORT, expect=2)
   assert '/proc/sslgap_cannot_write_here' in stderr and len(stderr.strip().splitlines()) == 1
   done = subprocess.run([sys.executable, 'experiments/init_scale_heatmap.py', '--config=sweeps/nope.py:small'],
                         cwd=ROOT, env=env(), capture_output=True, text=True)
@@ -328,9 +329,9 @@ def test_bad_paths_end_in_one_line_and_exit_code_2(tmp_path):
   done = subprocess.run([sys.executable, 'experiments/learning_curves.py'], cwd=ROOT, env=env(), capture_output=True,
                         text=True)
   assert done.returncode == 2 and '--config' in done.stderr and len(done.stderr.strip().splitlines()) == 1
-  _, stderr = module('sslgap.merge', tmp_path / 'missing', expect=2)
+  _, stderr = module_in_process('sslgap.merge', tmp_path / 'missing', expect=2)
   assert 'missing: no such folder' in stderr
-  _, stderr = module('sslgap.status', tmp_path, expect=2)
+  _, stderr = module_in_process('sslgap.status', tmp_path, expect=2)
   assert 'not a sweep folder' in stderr
 
 

@@ -14,6 +14,7 @@ from sslgap import design
 from sslgap import results
 from sslgap import stats
 from sweep_cli import tiny_config
+from sweep_cli import module_in_process
 
 CLAIM = dict(kind='faster', name='faster', text='The subset is faster.', metric='test_acc', target=0.9,
              a={'dataset_size': 32}, b={'dataset_size': 'online'})
@@ -204,12 +205,11 @@ def test_a_design_interrupted_in_either_stage_resumes_to_the_same_grids(tmp_path
 
 
 def test_bad_flags_are_one_line():
-  from sweep_cli import module
-  _, stderr = module('sslgap.design', '--only', 'fig2_parity_gd', '--budget', 'soon', expect=2)
+  _, stderr = module_in_process('sslgap.design', '--only', 'fig2_parity_gd', '--budget', 'soon', expect=2)
   assert "--budget must be a duration like '90s', '30m' or '2h', got 'soon'" in stderr
-  _, stderr = module('sslgap.design', expect=2)
+  _, stderr = module_in_process('sslgap.design', expect=2)
   assert 'give --only EXPERIMENTS or --config FILE' in stderr
-  _, stderr = module('sslgap.design', '--only', 'fig2_parity_gd', '--claim', 'nothing', '--dry_run', expect=2)
+  _, stderr = module_in_process('sslgap.design', '--only', 'fig2_parity_gd', '--claim', 'nothing', '--dry_run', expect=2)
   assert "--claim: the config has no claim named 'nothing'" in stderr
 
 

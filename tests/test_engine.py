@@ -19,6 +19,7 @@ from sslgap.folder import Folder
 from sslgap import errors
 from sslgap import sweep
 from sweep_cli import LONGER, SHORT, assert_same_grid, grid, module
+from sweep_cli import run_in_process
 from sweep_cli import run as cli
 
 
@@ -82,7 +83,7 @@ def test_merge_refuses_a_chunk_of_another_config(reference, tmp_path):
 
 def test_a_different_config_in_a_used_folder_is_refused(reference, tmp_path):
   shutil.copytree(reference[0], tmp_path / 'used')
-  stderr = cli(tmp_path / 'used', '--config.hp.lr=0.3', *SHORT, expect=2)
+  stderr = run_in_process(tmp_path / 'used', '--config.hp.lr=0.3', *SHORT, expect=2)
   assert 'holds chunks of a different config' in stderr and '--fresh' in stderr
   assert len(stderr.strip().splitlines()) == 1
   cli(tmp_path / 'used', '--config.hp.lr=0.3', *SHORT, '--fresh', '--quiet')
@@ -118,7 +119,7 @@ def test_interrupted_sweep_resumes_to_the_uninterrupted_result(uninterrupted, tm
 
 def test_resume_keeps_the_folders_chunk_size(tmp_path):
   cli(tmp_path, *SHORT, '--chunk_size=4', '--shard=0/3', '--quiet')
-  stderr = cli(tmp_path, *SHORT, '--chunk_size=5', expect=2)
+  stderr = run_in_process(tmp_path, *SHORT, '--chunk_size=5', expect=2)
   assert 'was started with chunks of 4 runs' in stderr and '--replan' in stderr
 
 

@@ -29,6 +29,7 @@ from sslgap import folder_paths
 from sslgap import sweep
 from sslgap import tasks
 from sweep_cli import LONGER, ROOT, SHORT, env, grid, module, tiny_config
+from sweep_cli import module_in_process, run_in_process, script_in_process
 from sweep_cli import command as cli_command
 from sweep_cli import run as cli
 
@@ -116,7 +117,7 @@ def test_registering_a_taken_name_is_refused_unless_it_says_override(monkeypatch
 def test_a_plug_in_file_that_takes_a_built_in_name_is_one_line(tmp_path):
   plugin = tmp_path / 'impostor.py'
   plugin.write_text('from sslgap import tasks\n\n@tasks.register\nclass Parity(tasks.SparseParity):\n  pass\n')
-  stderr = cli(tmp_path / 'out', *SHORT, f'--config.plugins=("{plugin}",)', expect=2)
+  stderr = run_in_process(tmp_path / 'out', *SHORT, f'--config.plugins=("{plugin}",)', expect=2)
   assert "task 'parity' is already registered" in _one_line(stderr) and 'override=True' in stderr
 
 
@@ -142,7 +143,7 @@ def test_duplicate_axis_values_are_refused(tiny_config, axis, values, key):
 
 
 def test_a_repeated_value_on_the_command_line_is_one_line(tmp_path):
-  stderr = cli(tmp_path, *SHORT, '--config.sweep.lr=(0.1,0.2,0.1)', expect=2)
+  stderr = run_in_process(tmp_path, *SHORT, '--config.sweep.lr=(0.1,0.2,0.1)', expect=2)
   assert 'config.sweep.lr[2]: 0.1 is already value [0] of this axis' in _one_line(stderr)
 
 
@@ -207,7 +208,7 @@ BAD_OPTIONS = [
 
 @pytest.mark.parametrize('flags,kwargs,message', BAD_OPTIONS, ids=[m[:24] for _, _, m in BAD_OPTIONS])
 def test_a_bad_option_is_the_same_line_from_the_cli_and_sslgap_run(tmp_path, flags, kwargs, message):
-  line = _one_line(cli(tmp_path / 'cli', *SHORT, *flags, expect=2))
+  line = _one_line(run_in_process(tmp_path / 'cli', *SHORT, *flags, expect=2))
   assert line.startswith('error: ') and message in line, line
   with pytest.raises(errors.UserError) as raised:
     sslgap.run(tiny_config(), out=str(tmp_path / 'api'), progress=False, **kwargs)
@@ -254,15 +255,13 @@ def test_a_config_file_that_fails_is_one_line_naming_it(tmp_path, name):
   with pytest.raises(errors.ConfigFileError, match=re.escape(message)):
     config_lib.load(str(tmp_path / name))
   if name in ('syntax.py', 'returns_none.py'):  # the command line says the same (its other cases share the loader)
-    done = subprocess.run([sys.executable, 'experiments/learning_curves.py', f'--config={tmp_path / name}'], cwd=ROOT,
-                          env=env(), capture_output=True, text=True)
-    assert done.returncode == 2 and message in _one_line(done.stderr), done.stderr
+    stderr = script_in_process('experiments/learning_curves.py', f'--config={tmp_path / name}')
+    assert message in _one_line(stderr), stderr
 
 
 def test_a_config_that_is_not_python_is_one_line():
-  done = subprocess.run([sys.executable, 'experiments/learning_curves.py', '--config=README.md'], cwd=ROOT, env=env(),
-                        capture_output=True, text=True)
-  assert done.returncode == 2 and 'README.md: not a config file' in _one_line(done.stderr)
+  stderr = script_in_process('experiments/learning_curves.py', '--config=README.md')
+  assert 'README.md: not a config file' in _one_line(stderr)
 
 
 @pytest.mark.parametrize('platform', ['bogus', 'cuda'])
@@ -275,7 +274,7 @@ def test_a_platform_jax_cannot_start_is_one_line_naming_it(tmp_path, platform):
 
 def test_launching_on_slurm_without_slurm_is_one_line(tmp_path):
   pytest.importorskip('submitit')
-  stderr = cli(tmp_path, *SHORT, '--launcher=slurm', expect=2,)
+  stderr = run_in_process(tmp_path, *SHORT, '--launcher=slurm', expect=2,)
   assert 'no Slurm on this machine' in _one_line(stderr)
 
 
@@ -295,13 +294,13 @@ def test_reading_what_is_not_a_grid_says_what_it_is(tmp_path):
   png.write_bytes(b'\x89PNG\r\n\x1a\n' + b'\0' * 64)
   with pytest.raises(errors.ResultsError, match='figure.png is a PNG image, not an sslgap result grid'):
     results.load(png)
-  _, stderr = module('sslgap.show', png, expect=2)
+  _, stderr = module_in_process('sslgap.show', png, expect=2)
   assert 'is a PNG image' in _one_line(stderr)
   (tmp_path / 'run').mkdir()
   (tmp_path / 'run' / 'g.npz').write_bytes(b'')
-  _, stderr = module('sslgap.show', tmp_path / 'run', expect=2)
+  _, stderr = module_in_process('sslgap.show', tmp_path / 'run', expect=2)
   assert 'is a folder: give the grid inside it, e.g.' in _one_line(stderr)
-  _, stderr = module('sslgap.status', png, expect=2)
+  _, stderr = module_in_process('sslgap.status', png, expect=2)
   assert 'is a file, not a sweep folder' in _one_line(stderr)
 
 
@@ -316,7 +315,7 @@ def _grid_with_config(tmp_path, config_json, config_hash=None):
 def test_a_grid_whose_config_is_not_an_object_or_was_edited_is_named(tmp_path):
   with pytest.raises(errors.ResultsError, match='its config_json is a JSON list'):
     results.load(_grid_with_config(tmp_path, '[1, 2]'))
-  _, stderr = module('sslgap.show', tmp_path / 'g.npz', expect=2)
+  _, stderr = module_in_process('sslgap.show', tmp_path / 'g.npz', expect=2)
   assert 'its config_json is a JSON list' in _one_line(stderr)
   config = json.dumps({'name': 'g', 'hp': {'lr': 0.1}})
   edited = json.dumps({'name': 'g', 'hp': {'lr': 0.2}})
@@ -354,7 +353,7 @@ def test_the_per_chunk_eta_counts_computing_not_compiling(tmp_path):
 # --- the report command --------------------------------------------------------------------------
 
 def test_reproduce_names_an_empty_only_and_writes_partial_reports_beside_the_grids():
-  _, stderr = module('sslgap.reproduce', '--only', '', expect=2)
+  _, stderr = module_in_process('sslgap.reproduce', '--only', '', expect=2)
   assert '--only: give experiment ids' in _one_line(stderr)
   assert reproduce.default_report('small', 'results', False) == 'docs/REPRODUCTION.md'
   assert reproduce.default_report('small', 'results/', False) == 'docs/REPRODUCTION.md'

@@ -20,6 +20,7 @@ from sslgap import leases
 from sslgap import runner
 from sslgap import status as status_lib
 from sweep_cli import ROOT, SHORT, env, grid, module, tiny_config
+from sweep_cli import run_in_process, module_in_process
 from sweep_cli import command as cli_command
 from sweep_cli import run as cli
 
@@ -35,7 +36,7 @@ def test_a_chunk_size_larger_than_the_runs_is_the_folders_own_from_the_command_l
   cli(tmp_path, *SHORT, '--chunk_size=100000', '--quiet')
   assert grid(tmp_path).finished.all()
   cli(tmp_path, *SHORT, '--chunk_size=5', '--fresh', '--shard=0/3', '--quiet')
-  stderr = cli(tmp_path, *SHORT, '--chunk_size=100000', expect=2)
+  stderr = run_in_process(tmp_path, *SHORT, '--chunk_size=100000', expect=2)
   assert 'was started with chunks of 5 runs, not 12 (--chunk_size 100000, clipped to the runs of a kernel)' in stderr
 
 
@@ -119,7 +120,7 @@ def test_status_counts_only_checkpoints_the_runner_would_resume(tmp_path):
 
 def test_a_partial_merge_names_a_checkpoint_of_another_config(tmp_path):
   _folder_with_a_checkpoint(tmp_path, chunk=1, config_hash='0123456789abcdef')
-  _, stderr = module('sslgap.merge', tmp_path, '--allow_missing', expect=2)
+  _, stderr = module_in_process('sslgap.merge', tmp_path, '--allow_missing', expect=2)
   assert 'has no finished chunk yet and no usable checkpoint' in stderr
   assert 'chunk_000001.partial.npz (comes from a different config' in stderr
 

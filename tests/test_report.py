@@ -18,6 +18,7 @@ from sslgap import claims
 from sslgap import report
 from sslgap import results
 from sweep_cli import ROOT, env, module
+from sweep_cli import module_in_process
 
 TINY_CONFIG = '''
 from sslgap import config as config_lib
@@ -87,10 +88,10 @@ def test_finished_grids_are_not_run_again(generated):
 
 
 def test_reproduce_names_bad_input():
-  _, stderr = module('sslgap.reproduce', '--only', 'fig99', expect=2)
+  _, stderr = module_in_process('sslgap.reproduce', '--only', 'fig99', expect=2)
   assert "--only: unknown experiment(s) ['fig99']" in stderr and len(stderr.strip().splitlines()) == 1
   for flag in ('--scale', '--preset'):  # --preset: the older name
-    _, stderr = module('sslgap.reproduce', flag, 'huge', expect=2)
+    _, stderr = module_in_process('sslgap.reproduce', flag, 'huge', expect=2)
     assert 'invalid choice' in stderr and len(stderr.strip().splitlines()) == 1
 
 
@@ -129,10 +130,10 @@ def test_show_prints_the_summary_and_redraws_the_figure(tmp_path):
   assert (tmp_path / 'g.svg').read_text().startswith('<?xml')
   stdout, _ = module('sslgap.show', path, '--metric', 'test_loss', '--out', tmp_path / 'loss.pdf')
   assert (tmp_path / 'loss.pdf').read_bytes().startswith(b'%PDF')
-  _, stderr = module('sslgap.show', path, '--metric', 'nope', expect=2)
+  _, stderr = module_in_process('sslgap.show', path, '--metric', 'nope', expect=2)
   assert "has no metric 'nope'" in stderr
   (tmp_path / 'x.npz').write_text('not a grid')
-  _, stderr = module('sslgap.show', tmp_path / 'x.npz', expect=2)
+  _, stderr = module_in_process('sslgap.show', tmp_path / 'x.npz', expect=2)
   assert 'x.npz is text, not an sslgap result grid' in stderr and len(stderr.strip().splitlines()) == 1
 
 
