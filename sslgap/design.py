@@ -476,12 +476,14 @@ def edge_ends(verdicts, lrs):
   for v in verdicts:
     if v.verdict != claims_lib.UNDETERMINED or not any(flag == claims_lib.GRID_EDGE for flag, _ in v.flags):
       continue
-    for choices in v.chosen.values():
-      for chosen in choices:
-        lr = chosen.get('lr')
-        if lr is not None and len(lrs) > 1:
-          ends |= {'low'} if np.isclose(lr, lrs.min()) else set()
-          ends |= {'high'} if np.isclose(lr, lrs.max()) else set()
+    # the lrs tuned at an end: each half's choices, and the edges the grid-edge flag names (a trend or
+    # slope tunes per point of its axis and keeps no choices)
+    tuned = [c.get('lr') for choices in v.chosen.values() for c in choices]
+    tuned += [value for edge in (v.edges or {}).values() for axis, value in edge.items() if axis.split('__')[-1] == 'lr']
+    for lr in tuned:
+      if lr is not None and len(lrs) > 1:
+        ends |= {'low'} if np.isclose(float(lr), lrs.min()) else set()
+        ends |= {'high'} if np.isclose(float(lr), lrs.max()) else set()
   return ends
 
 

@@ -275,3 +275,16 @@ def test_a_confirmation_tuned_at_an_end_of_its_lrs_takes_a_second_look_on_fresh_
 def first_grid(config):
   grid, _ = synthetic_stage(5.0, {32: 10, 'online': 20})(config, 'confirm')
   return grid
+
+
+def test_the_ends_of_a_second_look_come_from_the_edges_a_trend_names_too():
+  """A trend tunes its lr per point of its axis and keeps no per-half choices: the ends come from the
+  edges the grid-edge flag names (fig10_parity_k and fig11_depth ended there without a second look)."""
+  def verdict(chosen, edges, outcome=claims.UNDETERMINED, flags=((claims.GRID_EDGE, 'tuned at an end'),)):
+    return claims.Verdict({}, outcome, 's', 0.0, 0.0, 0.0, {}, flags=flags, chosen=chosen, edges=edges)
+  lrs = [0.4, 0.8, 1.6]
+  assert design.edge_ends([verdict({}, {'the subset': {'lr': 1.6}})], lrs) == {'high'}
+  assert design.edge_ends([verdict({'a': [{'lr': 0.4}]}, {})], lrs) == {'low'}
+  assert design.edge_ends([verdict({}, {'the subset': {'alpha': 2.0}})], lrs) == set()  # not an lr: no wider lrs
+  assert design.edge_ends([verdict({}, {'the subset': {'lr': 1.6}}, flags=())], lrs) == set()  # no grid edge flag
+  assert design.edge_ends([verdict({}, {'x': {'lr': 1.6}}, outcome=claims.REPRODUCED)], lrs) == set()

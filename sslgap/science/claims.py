@@ -150,6 +150,7 @@ class Verdict:
   chosen: dict = dataclasses.field(default_factory=dict)  # label -> [{axis: value}] tuned
   interval_says: str = ''  # the outcome the interval gives before a flag qualifies it
   tuned_axes: tuple = ()  # the axes chosen per series (cross-fitted)
+  edges: dict = dataclasses.field(default_factory=dict)  # label -> {axis: value} tuned at an end of its grid
 
   @property
   def flag_names(self):
@@ -643,7 +644,7 @@ def decide(claim, measured, kind, tuning='', in_sample=None):
                  reason, n, sd, effect, claim.get('min_effect_source', '' if claim.get('min_effect') is not None
                                                    else 'our choice, fixed in advance'),
                  needed, measured.scale, censored, tuning, in_sample, margin, measured.chosen, interval_says,
-                 tuple(measured.tuned_axes))
+                 tuple(measured.tuned_axes), dict(measured.edges))
 
 
 def seeds_needed(equivalence, sd, effect, margin, estimate=0.0, power=0.8):
