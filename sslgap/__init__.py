@@ -4,7 +4,7 @@ The package is in wings whose imports run one way (tests/test_imports.py), from 
   base/     registries, declared hyper-parameters, crash-safe files, the platform, command helpers
   tasks/    the tasks (plug-in point)          models/   the models and parameterisations (plug-in point)
   training/ one training run in JAX            science/  result grids, statistics, claims, figures
-  setup/    a config, checked and resolved     folder/   the sweep-folder protocol
+  setup/    a config, checked and resolved     folder/   an output folder as one object (Folder)
   engine/   planning and running sweeps        paper/    the catalog, config builders, report, findings
 and at the top the commands (api, cli, design, merge, reproduce, show, status) and two leaves (errors,
 version). A module's old flat path keeps working, as optax keeps its public names over _src:
