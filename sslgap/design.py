@@ -412,10 +412,7 @@ class Designer:
     if 'high' in ends:
       wider |= set(_around([lrs[-1]], reference, (1, 2)))
     wider = sorted(wider)
-    probe = stage_config(self.config, self.claim, wider, design['steps'], design['eval_every'], range(2))
-    per_seed = sweep.make_plan(probe).num_runs // 2 * design['steps'] * (self.pace or _predicted_pace(probe))
-    budget = self.settings.budget_seconds
-    seeds = min(design['seeds'], int(budget // per_seed)) if math.isfinite(budget) else design['seeds']
+    seeds, per_seed = self._affordable(wider, design['steps'], design['eval_every'], design['seeds'], probe_seeds=2)
     second = dict(design, lrs=wider, seeds=max(seeds, 0), seed_start=SECOND_LOOK_SEED_START,
                   projected_seconds=max(seeds, 0) * per_seed,
                   note=(f'the second look is underpowered at this budget: it pays for {max(seeds, 0)} of the first '
@@ -425,6 +422,14 @@ class Designer:
     self._save(second_look=second)
     return second
 
+  def _affordable(self, lrs, steps, eval_every, wanted, probe_seeds):
+    """(the seeds of a confirmation over `lrs` that the budget pays for, at most `wanted`; its seconds per
+    seed at the pilot's pace, or predicted from FLOPs), priced on a plan of `probe_seeds` seeds."""
+    probe = stage_config(self.config, self.claim, lrs, steps, eval_every, range(probe_seeds))
+    per_seed = sweep.make_plan(probe).num_runs // probe_seeds * steps * (self.pace or _predicted_pace(probe))
+    budget = self.settings.budget_seconds
+    return (min(wanted, int(budget // per_seed)) if math.isfinite(budget) else wanted), per_seed
+
   def _sized(self, reading, steps, eval_every, unresolved):
     """The design record: the confirmation's lrs, horizon, spacing and seeds within the budget (said before
     the confirmation runs when the budget cannot pay for the seeds the power calculation asks)."""
@@ -432,11 +437,8 @@ class Designer:
     # two neighbours either side: near a flat optimum a half of the seeds may tune at the next value, and
     # with one neighbour that would be the grid's end (flagged), as 3 values did on fig3_debias
     neighbourhood = _around(reading.best.values(), lr_grid(self.config)[0], CONFIRMATION_STEPS)
-    probe = stage_config(self.config, self.claim, neighbourhood, steps, eval_every, range(needed))
-    runs_per_seed = sweep.make_plan(probe).num_runs // needed
-    per_seed = runs_per_seed * steps * (self.pace or _predicted_pace(probe))
+    seeds, per_seed = self._affordable(neighbourhood, steps, eval_every, needed, probe_seeds=needed)
     budget = self.settings.budget_seconds
-    seeds = min(needed, int(budget // per_seed)) if math.isfinite(budget) else needed
     seeds = min(seeds, SECOND_LOOK_SEED_START)  # a second look's seeds start there
     note = ''
     if seeds < needed:

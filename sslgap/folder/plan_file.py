@@ -92,10 +92,6 @@ def read_plan(out):
   return PlanRecord(record)
 
 
-def plan_axes(record):
-  return PlanRecord(record).axes
-
-
 def open_plan(out, record):
   """Writes the plan if the folder has none; else returns the one there (same config required).
 

@@ -201,6 +201,4 @@ class Folder:
     files.write_text(os.path.join(self.out, name), text)
 
 
-def diverged_runs(metrics):
-  """Runs of a chunk's metrics whose final test loss is not finite."""
-  return merging.diverged_runs(metrics)
+diverged_runs = merging.diverged_runs  # runs of a chunk's metrics whose final test loss is not finite
