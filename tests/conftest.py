@@ -53,3 +53,25 @@ def check_chunk_equals_runs_alone():
     return plan, where
 
   return check
+
+
+@pytest.fixture(scope='session')
+def reference_sweep(tmp_path_factory):
+  """The 12-run tiny sweep (TINY + SHORT, one chunk of 12) that several files compare against, computed
+  once per run of the suite: the first xdist worker to ask computes it under a file lock in the folder
+  all workers share, the others read it. Returns (out, log); the folder is read-only to its users
+  (a test that changes one copies it)."""
+  import filelock
+
+  from sweep_cli import SHORT
+  from sweep_cli import run as cli
+
+  shared = tmp_path_factory.getbasetemp()
+  if os.environ.get('PYTEST_XDIST_WORKER'):
+    shared = shared.parent  # the base every worker's own base sits in
+  out, log_path = shared / 'reference_sweep', shared / 'reference_sweep.log'
+  with filelock.FileLock(str(shared / 'reference_sweep.lock')):
+    if not log_path.exists():
+      log = cli(out, *SHORT, '--chunk_size=12')
+      log_path.write_text(log)
+  return out, log_path.read_text()

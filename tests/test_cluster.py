@@ -34,10 +34,9 @@ from sweep_cli import run as cli
 
 
 @pytest.fixture(scope='module')
-def reference(tmp_path_factory):
-  out = tmp_path_factory.mktemp('reference')
-  cli(out, *SHORT, '--chunk_size=12', '--quiet')
-  return grid(out)
+def reference(reference_sweep):
+  """The grid of one chunk of all 12 runs (computed once per run of the suite: conftest)."""
+  return grid(reference_sweep[0])
 
 
 def test_concurrent_processes_agree_on_one_plan(tmp_path):

@@ -172,36 +172,39 @@ def test_a_pilot_cut_short_by_its_rounds_says_what_it_left(tmp_path, monkeypatch
 
 
 def test_a_design_interrupted_in_either_stage_resumes_to_the_same_grids(tmp_path):
-  """A real design of a tiny sweep, stopped once in the pilot and once before the confirmation, then run
-  to its end: the same folders and the same grids, bitwise, as a design that was never stopped."""
+  """A real design of a tiny sweep, stopped in the pilot, resumed, stopped again before the confirmation,
+  then run to its end: the same folders and the same grids, bitwise, as a design that was never stopped."""
   config = _config(lrs=(0.05, 0.2), steps=40)
+  config.engine.call_width = 8  # every stage's kernel the same width: one compile, not four
   settings = design.Settings(max_rounds=2)
-  whole = design.Designer(config, design.headline_claim(config), str(tmp_path / 'whole'), settings,
-                          progress=False, say=lambda _: None)
-  expected = whole.confirm()
-  real = design.run_stage
-  for stop_at in ('pilot_1', 'confirm'):
-    calls = []
 
-    def stopping(config, folder, progress=True, stop_at=stop_at):
-      if os.path.basename(folder) == stop_at and not calls:
-        calls.append(folder)
-        raise KeyboardInterrupt('stopped')
-      return real(config, folder, progress)
+  def designer(out):
+    return design.Designer(config, design.headline_claim(config), str(out), settings, progress=False,
+                           say=lambda _: None)
 
-    design.run_stage = stopping
-    out = tmp_path / f'stopped_{stop_at}'
-    try:
-      with pytest.raises(KeyboardInterrupt):
-        design.Designer(config, design.headline_claim(config), str(out), settings, progress=False,
-                        say=lambda _: None).confirm()
-      again = design.Designer(config, design.headline_claim(config), str(out), settings, progress=False,
-                              say=lambda _: None).confirm()
-    finally:
-      design.run_stage = real
-    assert sorted(os.listdir(out)) == sorted(os.listdir(tmp_path / 'whole'))
-    for metric in expected.metrics:
-      np.testing.assert_array_equal(again[metric], expected[metric], err_msg=metric)
+  expected = designer(tmp_path / 'whole').confirm()
+  real, stopped = design.run_stage, []
+
+  def stopping(config, folder, progress=True):
+    stage = os.path.basename(folder)
+    if stage in ('pilot_1', 'confirm') and stage not in stopped:
+      stopped.append(stage)
+      raise KeyboardInterrupt(f'stopped in {stage}')
+    return real(config, folder, progress)
+
+  out = tmp_path / 'stopped'
+  design.run_stage = stopping
+  try:
+    for stage in ('pilot_1', 'confirm'):
+      with pytest.raises(KeyboardInterrupt, match=f'stopped in {stage}'):
+        designer(out).confirm()
+    again = designer(out).confirm()
+  finally:
+    design.run_stage = real
+  assert stopped == ['pilot_1', 'confirm']
+  assert sorted(os.listdir(out)) == sorted(os.listdir(tmp_path / 'whole'))
+  for metric in expected.metrics:
+    np.testing.assert_array_equal(again[metric], expected[metric], err_msg=metric)
 
 
 def test_bad_flags_are_one_line():

@@ -23,12 +23,10 @@ from sweep_cli import run_in_process
 from sweep_cli import run as cli
 
 
-@pytest.fixture(scope='module')
-def reference(tmp_path_factory):
-  """One device, one chunk of all 12 runs, one shard."""
-  out = tmp_path_factory.mktemp('reference')
-  log = cli(out, *SHORT, '--chunk_size=12')
-  return out, log
+@pytest.fixture
+def reference(reference_sweep):
+  """One device, one chunk of all 12 runs, one shard (computed once per run of the suite: conftest)."""
+  return reference_sweep
 
 
 def test_reference_run_logs_plan_compiles_and_summary(reference):
