@@ -67,7 +67,7 @@ from sslgap.errors import UserError
 log = logging.getLogger('sslgap')
 
 PILOT_SEED_START = 1000  # pilot seeds are 1000, 1001, ...; the confirmation's 0, 1, ...: never the same runs
-SECOND_LOOK_SEED_START = 500  # a second look's: 500, 501, ... (fewer than 500 seeds a look, checked)
+SECOND_LOOK_SEED_START = 500  # a second look's: 500, 501, ... (at most 500 seeds a look, checked)
 CONFIRMATION_STEPS = (-2, -1, 0, 1, 2)  # the confirmation's lrs: the pilot's best times sqrt(2)**k
 RATIO = math.sqrt(2)  # the lr grid's spacing
 MIN_CONFIRMATION_SEEDS = 16
@@ -439,11 +439,15 @@ class Designer:
     neighbourhood = _around(reading.best.values(), lr_grid(self.config)[0], CONFIRMATION_STEPS)
     seeds, per_seed = self._affordable(neighbourhood, steps, eval_every, needed, probe_seeds=needed)
     budget = self.settings.budget_seconds
-    seeds = min(seeds, SECOND_LOOK_SEED_START)  # a second look's seeds start there
     note = ''
-    if seeds < needed:
+    if seeds > SECOND_LOOK_SEED_START:  # a second look's seeds start there, so a look holds no more
+      note = (f'underpowered: needs {needed} seeds, about {command.duration(needed * per_seed)}, more than the '
+              f'{SECOND_LOOK_SEED_START} a look may hold (seeds from {SECOND_LOOK_SEED_START} on are a second look\'s)')
+      seeds = SECOND_LOOK_SEED_START
+    elif seeds < needed:
       note = (f'underpowered at this budget: needs {needed} seeds, about {command.duration(needed * per_seed)} '
               f'(the budget, {command.duration(budget)}, pays for {max(seeds, 0)})')
+    if note:
       self.say(f'  {note}')
     design = {'claim': self.claim.get('name', ''), 'scale': self.scale, 'pilot_seeds': self.settings.pilot_seeds,
               'pilot_rounds': self.rounds, 'pilot_best_lr': reading.best, 'pilot_censored': reading.censored,

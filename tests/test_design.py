@@ -131,6 +131,23 @@ def test_a_budget_too_small_says_what_deciding_would_take_before_the_confirmatio
   assert note < confirm and len(events[confirm][1].sweep.seed) == record['seeds']  # said first, then run
 
 
+def test_a_confirmation_needing_more_seeds_than_a_look_holds_says_so_not_the_budget(tmp_path, monkeypatch):
+  """Seeds from SECOND_LOOK_SEED_START on belong to a second look, so a first look holds no more; when the
+  power calculation asks for more, the note names that limit, not an (unlimited) budget."""
+  real_size, events = design.Designer.size, []
+  monkeypatch.setattr(design.Designer, 'size', lambda self, reading: (700,) + real_size(self, reading)[1:])
+  stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.1, ran=events)
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, said=events)
+  record = json.load(open(tmp_path / 'd' / design.RECORD))['design']
+  assert record['seeds_needed'] == 700 and record['seeds'] == design.SECOND_LOOK_SEED_START
+  [note] = [e for e in events if isinstance(e, str) and 'underpowered' in e]
+  assert 'needs 700 seeds' in note and f'more than the {design.SECOND_LOOK_SEED_START} a look may hold' in note
+  assert 'budget' not in note
+  [confirm] = [e[1] for e in events if isinstance(e, tuple) and e[0] == 'confirm']
+  assert len(confirm.sweep.seed) == design.SECOND_LOOK_SEED_START
+  assert max(confirm.sweep.seed) < design.SECOND_LOOK_SEED_START  # disjoint from any second look's
+
+
 def test_a_design_for_a_closes_claim_keeps_its_region_and_baseline_whole():
   from sslgap import catalog
   for experiment, axes in (('fig7_alpha', ('alpha',)), ('fig6_init', ('init_scale_first', 'init_scale_rest'))):
