@@ -262,3 +262,25 @@ def test_a_design_row_says_its_own_seeds_and_lrs_in_place_of_the_presets():
                                     '2 hidden layers of 64; one lr, 0.1; 8 seeds, 3,000 steps; the phases are our guess')
   assert departs == ('sized by a design: 35 seeds, lr tuned over 5 values (0.2 to 0.8), 3,000 steps; '
                      '2 hidden layers of 64; the phases are our guess')
+
+
+def test_an_undetermined_row_says_what_would_decide_it():
+  """A preset's row names the design that sizes it; a design's row what its record says it lacked; both
+  show in the table after the sentence. A decided row says nothing of the kind."""
+  grid = _grid(SLOW * 0.8 + 0.02, SLOW * 0.8, noise=0.15, seeds=2, seed=3)
+  claim = dict(kind='better', metric='test_acc', a=A, b=B, name='b', **FIXED)
+  v = claims.evaluate(claim, grid)
+  assert v.verdict == claims.UNDETERMINED and v.reason == claims.UNDERPOWERED
+  one = catalog.Experiment('one', '1', 'learning_curves', 'one', (('small', ''),))
+  [row] = findings.of_entries([_entry(one, [v], dict(headline='b'))])
+  assert row['to_decide'].startswith('`python -m sslgap.design --only one` (a pilot of 4 seeds')
+  assert f'nothing tuned. To decide: {row["to_decide"]} |' in findings.table([row], {'small': ''}, short=True)
+  design = {'seeds': 18, 'note': 'underpowered at this budget: needs 162 seeds, about 3.0 h (the budget, 20 min, '
+            'pays for 18)'}
+  assert findings.to_decide('w', 'underpowered: about 162 seeds would decide it', design) == \
+      '162 seeds, about 3.0 h on this machine (the budget paid for 18)'
+  assert findings.to_decide('w', 'grid edge: tuned at an end', {'seeds': 16}).startswith('lrs past the end')
+  assert findings.to_decide('w', 'at the ceiling: both at 1', None).startswith('a harder task')
+  decided = claims.evaluate(dict(claim, kind='faster', target=0.9), _grid(RISE, SLOW, noise=0.01))
+  [row] = findings.of_entries([_entry(one, [decided], dict(headline='b'))])
+  assert row['outcome'] == findings.REPRODUCED and 'to_decide' not in row

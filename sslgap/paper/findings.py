@@ -173,7 +173,36 @@ def headline(entry):
   if entry.design:
     row['design'] = entry.design  # how the confirmation was sized; its config is the preset's and this
     row['departs'] = design_departs(entry.design, row['departs'])
+  if outcome == UNDETERMINED:
+    row['to_decide'] = to_decide(entry.experiment.id, reason, entry.design)
   return row
+
+
+def to_decide(experiment_id, reason, design=None):
+  """What would decide an undetermined row, in a few words: for a preset, the design that sizes it (its pilot
+  tunes the lr inside a grid that widens, extends the horizon, and its power calculation asks the seeds);
+  for a design, what its own record says it lacked (the seeds the budget did not pay for, lrs past the end
+  its series tuned at)."""
+  kind = reason.split(':')[0]
+  command_line = f'`python -m sslgap.design --only {experiment_id}`'
+  if kind == claims_lib.CEILING:
+    return 'a harder task or a shorter horizon: both series end at the ceiling, which no seed count decides'
+  if kind == claims_lib.BY_CONSTRUCTION:
+    return 'another statistic: this one cannot differ between the series by construction'
+  if not design:
+    return f'{command_line} (a pilot of 4 seeds sizes the lrs, the horizon and the seeds of a confirmation)'
+  note = str(design.get('note') or '')
+  if kind == claims_lib.UNDERPOWERED:
+    found = re.search(r'needs ([\d,]+) seeds, about ([^()]+?)\s*\(', note)
+    if found:
+      return f'{found.group(1)} seeds, about {found.group(2)} on this machine (the budget paid for {design.get("seeds")})'
+    return f'more seeds than the {design.get("seeds")} this design ran'
+  if kind == claims_lib.GRID_EDGE:
+    return ('lrs past the end its series tuned at even after a second look: a design whose pilot grid holds them '
+            f'({command_line} into a fresh --out)')
+  if kind == claims_lib.CENSORED:
+    return f'a horizon past {design.get("steps", 0):,} steps (--horizon_cap)'
+  return f'{command_line} into a fresh --out'
 
 
 def design_departs(design, departs):
@@ -269,7 +298,8 @@ def table(rows, reports, superseded=(), short=False):
       quote = f'[{cell(r["where"])}]({link}#{r["id"]})' if r.get('where') and link is not None else cell(r.get('where', ''))
     else:
       quote = f'"{cell(r["quote"])}" ({cell(r["where"])})' if r.get('quote') else cell(r.get('claim', ''))
-    lines.append(f'| {r["figure"]} | {_outcome_cell(r, short)}: {cell(r["sentence"])} | {quote} | '
+    decide = f'. To decide: {cell(r["to_decide"])}' if r.get('to_decide') else ''
+    lines.append(f'| {r["figure"]} | {_outcome_cell(r, short)}: {cell(r["sentence"])}{decide} | {quote} | '
                  f'{cell(r.get("departs", ""))} | {where} |')
   return '\n'.join(lines)
 

@@ -295,7 +295,7 @@ def markdown(entries, scale, machine, command, other_reports=None, other_rows=No
     row = by_id.get(e.experiment.id)
     if row:
       lines += ['', f'**Conclusion: {row["outcome"]}**' + (f' ({row["reason"]})' if row['reason'] else '')
-                + f': {row["sentence"]}.']
+                + f': {row["sentence"]}.' + (f' To decide: {row["to_decide"]}.' if row.get('to_decide') else '')]
       if row.get('quote'):
         lines += ['', f'The paper ({row["where"]}): "{row["quote"]}"']
       if row.get('departs'):
