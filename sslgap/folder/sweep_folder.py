@@ -32,6 +32,7 @@ class Folder:
   """The folder `out` of one sweep (it need not exist yet)."""
 
   LEASE_STALE_S = leases.LEASE_STALE_S  # a lease unchanged this long is its dead holder's
+  CHUNK_DIR = folder_paths.CHUNK_DIR  # the folder's own files (plan, chunks, leases) lie in this subfolder
 
   def __init__(self, out):
     self.out = out
@@ -79,6 +80,14 @@ class Folder:
   def is_complete(self, record):
     """Whether the merged grid exists, belongs to this config and has every run."""
     return merging.is_complete(self.out, record)
+
+  def result_files(self, record):
+    """The files a report reads of a complete folder (its merged grid and figure, plan.json and the
+    layouts of any replan), relative to the folder: what is kept of it when its chunk files go."""
+    merged = [os.path.basename(p) for p in folder_paths.merged_paths(self.out, record.name)]
+    plan = [os.path.join(folder_paths.CHUNK_DIR, folder_paths.PLAN_FILE)]
+    layouts = [os.path.relpath(folder_paths.layout_path(self.out, n), self.out) for n in range(1, record.number + 1)]
+    return [f for f in merged + plan + layouts if os.path.exists(os.path.join(self.out, f))]
 
   def index(self, record, geometry=None, read_only=False):
     """The folder's valid chunk files and checkpoints (chunk_files.ChunkIndex)."""
