@@ -177,6 +177,33 @@ def test_a_resumed_design_keeps_its_sizing_decision(tmp_path, monkeypatch):
   assert json.load(open(tmp_path / 'd' / design.RECORD))['design'] == first
 
 
+def test_a_design_resumed_with_another_budget_is_sized_again_unless_its_confirmation_started(tmp_path, monkeypatch):
+  """The underpowered note invites a rerun with a larger budget: that rerun sizes the confirmation again
+  (it kept the old sizing once, silently); where the confirmation sized at the old budget has started,
+  its folder holds that sizing's seeds, so the rerun refuses in one line naming both budgets."""
+  stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4)
+  budget = 16 * 2 * 5 * 40 * 1e-5 * 0.5  # half of what 16 seeds cost: the sizing binds
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget)
+  first = json.load(open(tmp_path / 'd' / design.RECORD))['design']
+  assert first['seeds'] < first['seeds_needed'] == 16
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget * 4)
+  again = json.load(open(tmp_path / 'd' / design.RECORD))['design']
+  assert again['seeds'] == 16 and again['budget_seconds'] == budget * 4 and not again['note']
+
+  class Started:  # a confirmation folder with a plan: the stage sized at the old budget has begun
+    def __init__(self, folder):
+      self.folder = folder
+
+    def plan(self):
+      return {} if self.folder.endswith('confirm') else None
+
+  monkeypatch.setattr(design, 'Folder', Started)
+  with pytest.raises(design.UserError, match=r'was sized for a budget of .* not .*: rerun with that budget to '
+                                             r'continue it, or remove confirm to size it again'):
+    _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget)
+  _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget * 4)  # the same budget resumes
+
+
 def test_a_pilot_cut_short_by_its_rounds_says_what_it_left(tmp_path, monkeypatch):
   said, ran = [], []
   monkeypatch.setattr(design, 'run_stage', synthetic_stage(5.0, {32: 10, 'online': 20}, ran=ran))
