@@ -9,14 +9,17 @@ folder still running. A report then regenerates from DEST alone, nothing rerun:
   python -m sslgap.keep /scratch/results docs/grids
   python -m sslgap.reproduce --scale design --out docs/grids --report docs/REPRODUCTION_DESIGN.md
 
-This is how a long tier that outlives one machine goes on: keep what finished, start the next machine
-from the kept folders (a complete grid of the current config is not recomputed).
+This is how a long tier that outlives one machine goes on: keep what finished, and start the next
+machine's runs on a copy of the kept tree (`sslgap.reproduce --out COPY`, `sslgap.design --out
+COPY/designs`): a finished grid of the current config is not recomputed; a folder that had not
+finished starts over. A destination folder holding another config's grid is not overwritten.
 """
 
 import os
 import shutil
 
 from sslgap.base import command
+from sslgap.base import files
 from sslgap.folder import Folder
 from sslgap import errors
 
@@ -24,34 +27,38 @@ RECORDS = ('wall.json', 'design.json')  # the reports' records beside a grid (ss
 
 
 def sweep_folders(root):
-  """(folder, complete) of every sweep folder under root (itself included), sorted; complete: its merged
-  grid holds all of its runs."""
+  """(folder, its PlanRecord or the StoreError of a damaged plan.json) of every sweep folder under root
+  (itself included), sorted by folder."""
   found = []
   for folder, subfolders, _ in os.walk(root):
-    if os.path.basename(folder) == Folder.CHUNK_DIR:
-      subfolders[:] = []
-      continue
     try:
       record = Folder(folder).plan()
-    except errors.StoreError:
-      found.append((folder, False))  # a damaged plan.json: not a finished grid
-      continue
+    except errors.StoreError as e:
+      record = e
     if record is None:
       continue
-    found.append((folder, Folder(folder).is_complete(record)))
-  return sorted(found)
+    found.append((folder, record))
+    subfolders[:] = [f for f in subfolders if f != Folder.CHUNK_DIR]  # a sweep's own files, not a sweep
+  return sorted(found, key=lambda f: f[0])
 
 
 def keep(src, dest):
-  """Copies the finished grids under src to dest (see the module's docstring); returns the relative
-  paths of the folders kept and of those left behind as not finished."""
+  """Copies the finished grids under src to dest (see the module's docstring); returns (relative paths
+  kept, [(relative path, why it was left)])."""
   kept, left, records = [], [], set()
-  for folder, complete in sweep_folders(src):
+  for folder, record in sweep_folders(src):
     relative = os.path.relpath(folder, src)
-    if not complete:
-      left.append(relative)
+    if isinstance(record, errors.StoreError):
+      left.append((relative, f'a damaged plan ({record})'))
       continue
-    for name in Folder(folder).result_files(Folder(folder).plan()):
+    if not Folder(folder).is_complete(record):
+      left.append((relative, f'not finished (its chunk files stay in {src}; from the kept tree it would start over)'))
+      continue
+    there = _plan_there(os.path.join(dest, relative))
+    if there is not None and there != record.config_hash:
+      left.append((relative, f'{os.path.join(dest, relative)} holds the grid of another config: remove it to keep this one'))
+      continue
+    for name in Folder(folder).result_files(record):
       _copy(os.path.join(folder, name), os.path.join(dest, relative, name))
     kept.append(relative)
     parent = folder
@@ -65,10 +72,19 @@ def keep(src, dest):
   return kept, left
 
 
+def _plan_there(folder):
+  """The config hash of the plan a destination folder holds already (None: none, or unreadable)."""
+  try:
+    record = Folder(folder).plan()
+  except errors.StoreError:
+    return None
+  return record.config_hash if record is not None else None
+
+
 def _copy(path, to):
-  os.makedirs(os.path.dirname(to), exist_ok=True)
-  shutil.copyfile(path, to + '.tmp')
-  os.replace(to + '.tmp', to)
+  files.ensure_folder(os.path.dirname(to))
+  with open(path, 'rb') as source:
+    files.atomic_write(to, lambda f: shutil.copyfileobj(source, f))
 
 
 def main(argv=None):
@@ -78,14 +94,18 @@ def main(argv=None):
   args = parser.parse_args(argv)
   if not os.path.isdir(args.src):
     command.fail(f'{args.src}: no such folder')
-  if os.path.abspath(args.dest).startswith(os.path.abspath(args.src) + os.sep):
-    command.fail(f'{args.dest}: lies inside {args.src}; keep the grids elsewhere')
-  kept, left = keep(args.src, args.dest)
+  src, dest = os.path.realpath(args.src), os.path.realpath(args.dest)
+  if dest == src or dest.startswith(src + os.sep) or src.startswith(dest + os.sep):
+    command.fail(f'{args.dest}: is {args.src} or lies inside it or around it; keep the grids elsewhere')
+  try:
+    kept, left = keep(args.src, args.dest)
+  except files.FileError as e:
+    command.fail(f'keep failed: {e}')
   for relative in kept:
     print(f'kept {relative}')
-  for relative in left:
-    print(f'left {relative}: not finished (its chunk files stay in {args.src})')
-  print(f'{len(kept)} finished grid(s) in {args.dest}; {len(left)} folder(s) not finished')
+  for relative, why in left:
+    print(f'left {relative}: {why}')
+  print(f'{len(kept)} finished grid(s) in {args.dest}; {len(left)} folder(s) left')
   return 0
 
 

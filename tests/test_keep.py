@@ -14,12 +14,20 @@ from sweep_cli import grid, module_in_process
 
 
 def _tree(reference_sweep, root):
-  """root/design/fig/confirm: the reference sweep, finished, under a design record; root/small/running:
-  the same sweep whose merged grid is gone (as a sweep still running has none)."""
+  """root/designs/fig/confirm: the reference sweep, finished, under a design record, with the files a
+  finished folder may still hold (kept chunk files, a layout its plan never made, a stale checkpoint and
+  lease);
+  root/medium/done: the same, finished, with its wall.json beside it; root/small/running: the same
+  sweep whose merged grid is gone (as a sweep still running has none)."""
   out, _ = reference_sweep
   finished = root / 'designs' / 'fig' / 'confirm'
   shutil.copytree(out, finished)
+  for name in ('chunk_000000.npz', 'chunk_000000.partial.npz', 'chunk_000000.lease', 'layout_1.npz'):
+    (finished / 'chunks' / name).write_bytes(b'not a result')
   (root / 'designs' / 'fig' / 'design.json').write_text(json.dumps({'design': {'seeds': 12}}))
+  done = root / 'medium' / 'done'
+  shutil.copytree(out, done)
+  (done / 'wall.json').write_text('{"seconds": 1.0}')
   running = root / 'small' / 'running'
   shutil.copytree(out, running)
   os.remove(Folder(str(running)).merged_path(Folder(str(running)).plan()))
@@ -27,28 +35,52 @@ def _tree(reference_sweep, root):
   return finished, running
 
 
+def _listing(root):
+  return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+
+
 def test_a_finished_grid_is_kept_with_its_records_and_without_its_chunks(reference_sweep, tmp_path):
   finished, _ = _tree(reference_sweep, tmp_path / 'results')
   dest = tmp_path / 'kept'
   stdout, _ = module_in_process('sslgap.keep', tmp_path / 'results', dest)
-  assert 'kept designs/fig/confirm' in stdout
+  assert 'kept designs/fig/confirm' in stdout and 'kept medium/done' in stdout
   assert 'left small/running: not finished' in stdout
-  assert '1 finished grid(s)' in stdout and '1 folder(s) not finished' in stdout
-  copy = dest / 'designs' / 'fig' / 'confirm'
-  names = sorted(os.path.relpath(os.path.join(d, f), dest) for d, _, fs in os.walk(dest) for f in fs)
-  assert names == ['designs/fig/confirm/chunks/plan.json', 'designs/fig/confirm/init_scale_heatmap.npz',
-                   'designs/fig/confirm/init_scale_heatmap.png', 'designs/fig/design.json'], names
+  assert '2 finished grid(s)' in stdout and '1 folder(s) left' in stdout
+  grid_files = ['chunks/plan.json', 'init_scale_heatmap.npz', 'init_scale_heatmap.png']
+  assert _listing(dest) == sorted(['designs/fig/design.json', 'medium/done/wall.json']
+                                  + [f'designs/fig/confirm/{f}' for f in grid_files]
+                                  + [f'medium/done/{f}' for f in grid_files]), _listing(dest)
   # the report reads the kept folder as it read the original: complete, and the same grid bitwise
+  copy = dest / 'designs' / 'fig' / 'confirm'
   assert report._complete_grid(str(copy)) == Folder(str(copy)).merged_path(Folder(str(copy)).plan())
   kept, original = grid(copy), grid(finished)
   for name in original.metrics:
     np.testing.assert_array_equal(kept[name], original[name], err_msg=name)
-  # keeping again changes nothing and a folder that finished since is added
-  assert keep.keep(str(tmp_path / 'results'), str(dest)) == (['designs/fig/confirm'], ['small/running'])
+  # keeping again rewrites the same files, and a folder that finished since is added
+  before = {f: (dest / f).read_bytes() for f in _listing(dest)}
+  shutil.copy(finished / 'init_scale_heatmap.npz', tmp_path / 'results' / 'small' / 'running')
+  kept_now, left = keep.keep(str(tmp_path / 'results'), str(dest))
+  assert kept_now == ['designs/fig/confirm', 'medium/done', 'small/running'] and left == []
+  assert {f: (dest / f).read_bytes() for f in before} == before
+  assert 'small/running/init_scale_heatmap.npz' in _listing(dest)
+
+
+def test_a_kept_grid_of_another_config_is_not_overwritten(reference_sweep, tmp_path):
+  _tree(reference_sweep, tmp_path / 'results')
+  dest = tmp_path / 'kept'
+  keep.keep(str(tmp_path / 'results'), str(dest))
+  plan = dest / 'medium' / 'done' / 'chunks' / 'plan.json'
+  record = json.loads(plan.read_text())
+  record['config_hash'] = 'another'
+  plan.write_text(json.dumps(record))
+  stdout, _ = module_in_process('sslgap.keep', tmp_path / 'results', dest)
+  assert 'left medium/done: ' in stdout and 'holds the grid of another config' in stdout
+  assert json.loads(plan.read_text())['config_hash'] == 'another'
 
 
 def test_keep_refuses_a_missing_source_and_a_destination_inside_it(tmp_path):
   _, err = module_in_process('sslgap.keep', tmp_path / 'nowhere', tmp_path / 'kept', expect=2)
   assert err.strip().splitlines() == [f'error: {tmp_path / "nowhere"}: no such folder']
-  _, err = module_in_process('sslgap.keep', tmp_path, tmp_path / 'kept', expect=2)
-  assert 'lies inside' in err and len(err.strip().splitlines()) == 1
+  for dest in (tmp_path / 'kept', tmp_path, tmp_path.parent):
+    _, err = module_in_process('sslgap.keep', tmp_path, dest, expect=2)
+    assert 'keep the grids elsewhere' in err and len(err.strip().splitlines()) == 1, err
