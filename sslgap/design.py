@@ -416,7 +416,7 @@ class Designer:
     underpowered note invites), unless the stage sized at the old budget has started: its folder holds
     that sizing's seeds, and a look's verdict must come from the seeds it was sized for."""
     folder = os.path.join(self.out, stage)
-    if self.dry_run or Folder(folder).plan() is None:
+    if Folder(folder).plan() is None:  # a dry run refuses too: its plan would not be what runs
       return
     old = saved.get('budget_seconds')
     raise UserError(f'{folder} was sized for a budget of {command.duration(old) if old else "no limit"}, not '
