@@ -376,12 +376,8 @@ class Designer:
       return None
     reading, lrs, steps, eval_every, unresolved = found
     saved = self.record.get('design')
-    if saved and saved.get('pilot_rounds') == self.rounds and saved.get('budget_seconds') == self._budget():
-      design = saved  # sized before (a resumed design): the same decision, not one priced at another pace
-    else:
-      if saved and saved.get('pilot_rounds') == self.rounds:
-        self._refuse_resizing(saved, 'confirm')
-      design = self._sized(reading, steps, eval_every, unresolved)
+    design = (self._resumed(saved, saved and saved.get('pilot_rounds') == self.rounds, 'confirm')
+              or self._sized(reading, steps, eval_every, unresolved))
     if design['seeds'] < claims_lib.MIN_SEEDS:
       self.say(f'  no confirmation: the budget pays for {design["seeds"]} seeds, a verdict needs '
                f'{claims_lib.MIN_SEEDS}')
@@ -393,11 +389,8 @@ class Designer:
     if not ends or not self.settings.second_look:
       return None if self.dry_run else grid
     second = self.record.get('second_look')
-    if not (second and second.get('first_look', {}).get('lrs') == design['lrs']
-            and second.get('budget_seconds') == self._budget()):
-      if second and second.get('first_look', {}).get('lrs') == design['lrs']:
-        self._refuse_resizing(second, 'confirm_2')
-      second = self._second_look(design, ends)
+    second = (self._resumed(second, second and second.get('first_look', {}).get('lrs') == design['lrs'], 'confirm_2')
+              or self._second_look(design, ends))
     self.say(f'  the confirmation tuned an lr at the {" and ".join(sorted(ends))} end of its lrs: a second look on '
              f'{second["seeds"]} fresh seeds over {", ".join(f"{v:g}" for v in second["lrs"])}')
     if second['seeds'] < claims_lib.MIN_SEEDS:
@@ -406,22 +399,24 @@ class Designer:
     grid = self._run(confirmation_config(self.config, second), 'confirm_2')
     return None if self.dry_run else grid
 
-  def _budget(self):
-    """The budget as a design record keeps it (None: unlimited)."""
+  def _resumed(self, saved, same_inputs, stage):
+    """A stage's sizing saved by an earlier run, when it came from the same inputs and budget: the same
+    decision, not one priced at another pace. None where it must be sized again: another --budget
+    (rerunning with a larger one is what an underpowered note invites), refused once the stage sized at
+    the old budget has started, as its folder holds that sizing's seeds (a dry run refuses too: its plan
+    would not be what runs)."""
+    if not (saved and same_inputs):
+      return None
     budget = self.settings.budget_seconds
-    return budget if math.isfinite(budget) else None
-
-  def _refuse_resizing(self, saved, stage):
-    """A design resumed with another --budget is sized again (rerunning with a larger budget is what an
-    underpowered note invites), unless the stage sized at the old budget has started: its folder holds
-    that sizing's seeds, and a look's verdict must come from the seeds it was sized for."""
+    if saved.get('budget_seconds') == (budget if math.isfinite(budget) else None):
+      return saved
     folder = os.path.join(self.out, stage)
-    if Folder(folder).plan() is None:  # a dry run refuses too: its plan would not be what runs
-      return
-    old = saved.get('budget_seconds')
-    raise UserError(f'{folder} was sized for a budget of {command.duration(old) if old else "no limit"}, not '
-                    f'{command.duration(self.settings.budget_seconds) if self._budget() else "no limit"}: '
-                    f'rerun with that budget to continue it, or remove {stage} to size it again')
+    if Folder(folder).plan() is not None:
+      old = saved.get('budget_seconds')
+      raise UserError(f'{folder} was sized for a budget of {command.duration(old) if old else "no limit"}, not '
+                      f'{command.duration(budget) if math.isfinite(budget) else "no limit"}: '
+                      f'rerun with that budget to continue it, or remove {stage} to size it again')
+    return None
 
   def _second_look(self, design, ends):
     """The second look's design: the first look's lrs and two more past each end a series tuned at, fresh

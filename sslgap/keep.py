@@ -31,10 +31,7 @@ def sweep_folders(root):
   (itself included), sorted by folder."""
   found = []
   for folder, subfolders, _ in os.walk(root):
-    try:
-      record = Folder(folder).plan()
-    except errors.StoreError as e:
-      record = e
+    record = _plan(folder)
     if record is None:
       continue
     found.append((folder, record))
@@ -54,8 +51,8 @@ def keep(src, dest):
     if not Folder(folder).is_complete(record):
       left.append((relative, f'not finished (its chunk files stay in {src}; from the kept tree it would start over)'))
       continue
-    there = _plan_there(os.path.join(dest, relative))
-    if there is not None and there != record.config_hash:
+    there = _plan(os.path.join(dest, relative))
+    if there is not None and not isinstance(there, errors.StoreError) and there.config_hash != record.config_hash:
       left.append((relative, f'{os.path.join(dest, relative)} holds the grid of another config: remove it to keep this one'))
       continue
     for name in Folder(folder).result_files(record):
@@ -72,13 +69,12 @@ def keep(src, dest):
   return kept, left
 
 
-def _plan_there(folder):
-  """The config hash of the plan a destination folder holds already (None: none, or unreadable)."""
+def _plan(folder):
+  """The folder's PlanRecord, the StoreError of a damaged plan.json, or None without one."""
   try:
-    record = Folder(folder).plan()
-  except errors.StoreError:
-    return None
-  return record.config_hash if record is not None else None
+    return Folder(folder).plan()
+  except errors.StoreError as e:
+    return e
 
 
 def _copy(path, to):
@@ -93,7 +89,7 @@ def main(argv=None):
   parser.add_argument('dest', help='where the finished grids go (same relative paths)')
   args = parser.parse_args(argv)
   if not os.path.isdir(args.src):
-    command.fail(f'{args.src}: no such folder')
+    command.fail(f'{args.src}: ' + ('not a folder' if os.path.exists(args.src) else 'no such folder'))
   src, dest = os.path.realpath(args.src), os.path.realpath(args.dest)
   if dest == src or dest.startswith(src + os.sep) or src.startswith(dest + os.sep):
     command.fail(f'{args.dest}: is {args.src} or lies inside it or around it; keep the grids elsewhere')
