@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first-GPU check: budgeted for under 10 minutes on one GPU (not yet timed on one), JSON under OUT.
+# The first-GPU check: about 9 to 10 minutes on one NVIDIA H200 (docs/GPU_MEASURED.md), JSON under OUT.
 #
 #   bash benchmarks/gpu_check.sh OUT
 #

@@ -124,7 +124,7 @@ def gpu_markdown(projections):
       f'Each preset planned for one {GPU.upper()} (`--dry_run --device={GPU}`: its chunks hold what fits 80 GB) and timed',
       f'at {GPU_EFFICIENCY:.0%} of the float32 peak of an H100 or H200 ({GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s, '
       f'so {rate / 1e12:.1f} TFLOP/s),', 'the rate we assume for small vmapped matrices at `train.matmul_precision=highest`; '
-      '`bash benchmarks/gpu_check.sh` measures', 'the real rate (its `bench.json`), which replaces this assumption. '
+      '`bash benchmarks/gpu_check.sh` measures', 'the real rate (on an NVIDIA H200, 23 TFLOP/s for the Fig 6 sweep, 11.9 min: docs/GPU_MEASURED.md). '
       f'A preset longer than {JOB_HOURS} GPU-hours gets a Slurm', 'command: shards of about that length under a '
       '4-hour limit, and a signal delay of twice a segment\'s projected', 'time plus a minute (at least 120 s): a '
       'signalled shard checkpoints the chunk it is computing at its next segment boundary', '(`engine.segment_seconds`, '

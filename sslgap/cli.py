@@ -203,7 +203,8 @@ def projected_line(plan, named=False):
   """The dry run's `projected:` line: the sweep's computing time from its FLOPs at a stated rate."""
   device, rate = plan.device, rehearse.PREDICTED_FLOPS.get(plan.device.get('platform'), rehearse.PREDICTED_FLOPS['gpu'])
   where = f'{device["count"]} x {device["kind"]}' if device['count'] > 1 else device['kind']
-  source = ('an assumed rate, 10% of a GPU\'s float32 peak; benchmarks/gpu_check.sh measures it' if device['platform'] != 'cpu'
+  source = (('an assumed rate, 10% of a GPU\'s float32 peak; an H200 ran the paper Fig 6 sweep at 23,000: '
+             'docs/GPU_MEASURED.md') if device['platform'] != 'cpu'
             else 'the low end of what benchmarks/bench_sweep.py measured on 2-core CPUs')
   return (f'projected: about {command.duration(sweep.predicted_sweep_seconds(plan))} of computing on '
           f'{where if named else f"this machine ({where})"} at {rate / 1e9:,.0f} GFLOP/s per device ({source}), '

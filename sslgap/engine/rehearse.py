@@ -34,7 +34,8 @@ def choose_chunks(plan, shard, finished, count):
 
 # FLOP/s of one device, to predict how long a call takes before one has run (segment lengths): a
 # 2-core CPU's core runs these kernels at 25-80 GFLOP/s (benchmarks/bench_sweep.py); a GPU's rate is
-# the assumption of docs/PAPER_SCALE.md (10% of an H100's float32 peak) until gpu_check.sh measures it.
+# the assumption of docs/PAPER_SCALE.md (10% of an H100's float32 peak): an H200 measured 23 TFLOP/s on the Fig 6
+# MLP and 33 on the paper Transformer (docs/GPU_MEASURED.md), but narrower calls run slower, so the low figure stays.
 PREDICTED_FLOPS = {'cpu': 25e9, 'gpu': 6.7e12, 'tpu': 2e13}
 
 
