@@ -4,6 +4,9 @@ import tempfile
 
 # Tests run on the CPU with one device unless a test asks for more in a subprocess.
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+# One XLA device in the test processes, as in the commands they run (sweep_cli.env): a sweep run in a
+# test's own process then computes what its command computes, bitwise.
+os.environ.setdefault('SSLGAP_HOST_DEVICES', '1')
 # Many tests run the same tiny kernels in fresh processes: JAX's persistent compilation cache,
 # shared by the session, its xdist workers and their subprocesses, saves each a few seconds of
 # compiling. A size limit makes JAX lock the folder (filelock) around each read and write: without it

@@ -120,9 +120,28 @@ def record(presets=PRESETS, folder=None):
           f'in {time.perf_counter() - start:.1f} s', flush=True)
 
 
+def grid_on(name, preset, devices, folder):
+  """(axes, {metric: grid}) of the reduced preset computed in a fresh process on `devices` XLA devices (the
+  count is fixed when JAX starts): a recording made on another count than this process's is compared
+  against a grid computed on its own count, so that the comparison can be bitwise."""
+  import subprocess
+
+  import numpy as np
+  env = dict(os.environ, JAX_PLATFORMS='cpu', SSLGAP_HOST_DEVICES=str(devices))
+  env.pop('XLA_FLAGS', None)
+  done = subprocess.run([sys.executable, __file__, f'--to={folder}', f'{name}:{preset}'], cwd=ROOT, env=env,
+                        capture_output=True, text=True)
+  assert done.returncode == 0, done.stderr
+  with np.load(golden_path(name, preset, str(folder))) as got:
+    return ([(a, list(got[f'coord_{a}'])) for a in got['axis_names']],
+            {k[len('metric_'):]: got[k] for k in got.files if k.startswith('metric_')})
+
+
 if __name__ == '__main__':
   sys.path.insert(0, ROOT)
   os.environ.setdefault('JAX_PLATFORMS', 'cpu')
   default = '--default' in sys.argv[1:]
-  wanted = [a for a in sys.argv[1:] if a != '--default']
-  record([p for p in PRESETS if not wanted or f'{p[0]}:{p[1]}' in wanted], GOLDEN_DIR if default else None)
+  to = [a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--to=')]
+  wanted = [a for a in sys.argv[1:] if a != '--default' and not a.startswith('--to=')]
+  record([p for p in PRESETS if not wanted or f'{p[0]}:{p[1]}' in wanted],
+         to[0] if to else GOLDEN_DIR if default else None)

@@ -55,12 +55,25 @@ def _sigint_as_in_a_terminal():
   signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def run(out, *args, devices=1, wait=True, expect=0, **kwargs):
-  """Runs the script; returns its stderr (asserting the exit code) or, with wait=False, the process."""
+def _devices_here():
+  import jax
+  return jax.local_device_count()
+
+
+def run(out, *args, devices=1, wait=True, expect=0, process=False, **kwargs):
+  """Runs the script; returns its stderr (asserting the exit code) or, with wait=False, the process.
+
+  A run that is waited for on one device runs in this process (the script's main under a flagsaver, as
+  script_in_process): a fresh interpreter costs each of the suite's ~100 sweeps about 3 s of importing
+  JAX and reading compiled kernels back. A process is kept where the process itself is under test:
+  wait=False (signals, kills, two processes on a folder), devices > 1 (XLA's device count is fixed
+  when JAX starts), and process=True (one end-to-end run of each command, environment variables)."""
   cmd = command(out, *args, **kwargs)
   if not wait:
     return subprocess.Popen(cmd, cwd=ROOT, env=env(devices), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_sigint_as_in_a_terminal)
+  if not process and devices == _devices_here():
+    return script_in_process(*cmd[1:], expect=expect)
   done = subprocess.run(cmd, cwd=ROOT, env=env(devices), capture_output=True, text=True)
   assert done.returncode == expect, done.stderr
   return done.stderr
@@ -105,7 +118,7 @@ def script_in_process(script, *flags, expect=2):
   import runpy
   from absl.testing import flagsaver
   import sslgap.cli  # noqa: F401 - the engine flags, defined once for the process (a flagsaver would drop them)
-  with _as_a_command([script, *flags]) as (_, err), flagsaver.flagsaver():
+  with contextlib.chdir(ROOT), _as_a_command([script, *flags]) as (_, err), flagsaver.flagsaver():
     code = _exit_code(lambda: runpy.run_path(os.path.join(ROOT, script), run_name='__main__'))
   assert code == expect, err.getvalue()
   return err.getvalue()
@@ -123,8 +136,12 @@ def module_in_process(name, *args, expect=0):
   return out.getvalue(), err.getvalue()
 
 
-def module(*args, expect=0):
-  """python -m <args>: (stdout, stderr), asserting the exit code."""
+def module(*args, expect=0, process=False):
+  """python -m <args>: (stdout, stderr), asserting the exit code; in this process (module_in_process)
+  unless process=True (one end-to-end run of each command is kept as a process)."""
+  if not process:
+    with contextlib.chdir(ROOT):
+      return module_in_process(*args, expect=expect)
   done = subprocess.run([sys.executable, '-m', *map(str, args)], cwd=ROOT, env=env(), capture_output=True, text=True)
   assert done.returncode == expect, (done.stdout, done.stderr)
   return done.stdout, done.stderr

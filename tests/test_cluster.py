@@ -158,7 +158,7 @@ def test_merges_that_run_together_take_turns_and_never_shrink_a_grid(tmp_path):
 def test_files_follow_the_umask(tmp_path):
   previous = os.umask(0o027)
   try:
-    cli(tmp_path, *SHORT, '--chunk_size=6', '--keep_chunks', '--quiet')
+    cli(tmp_path, *SHORT, '--chunk_size=6', '--keep_chunks', '--quiet', process=True)  # the umask is the process's
   finally:
     os.umask(previous)
   made = [tmp_path / 'init_scale_heatmap.npz', tmp_path / 'init_scale_heatmap.png', folder_paths.plan_path(tmp_path),

@@ -133,7 +133,7 @@ def test_submitit_local_launcher_runs_shards_and_merges(reference, tmp_path):
 
 def test_persistent_compilation_cache_is_written(tmp_path):
   cache = tmp_path / 'cache'
-  cli(tmp_path / 'out', *SHORT, f'--compilation_cache={cache}', '--quiet')
+  cli(tmp_path / 'out', *SHORT, f'--compilation_cache={cache}', '--quiet', process=True)  # JAX's cache is set once a process
   assert os.listdir(cache)
 
 
