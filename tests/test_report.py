@@ -144,7 +144,7 @@ def test_show_never_replaces_the_experiments_figure(tmp_path):
   stdout, _ = module('sslgap.show', path, '--metric', 'test_loss', '--best', '')
   assert figure.read_bytes() == b'the experiment drew this' and (tmp_path / 'g.test_loss.png').exists()
   assert 'final test_loss per cell (seed mean):' in stdout and 'lr=0.1, dataset_size=64: 0.' in stdout
-  stdout, _ = module('sslgap.show', path)
+  stdout, _ = module('sslgap.show', path, process=True)  # show's one end-to-end process
   assert figure.read_bytes() == b'the experiment drew this' and 'kept' in stdout
   module('sslgap.show', path, '--out', figure)  # named: drawn anew
   assert figure.read_bytes().startswith(b'\x89PNG')
