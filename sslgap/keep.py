@@ -12,7 +12,9 @@ folder still running. A report then regenerates from DEST alone, nothing rerun:
 This is how a long tier that outlives one machine goes on: keep what finished, and start the next
 machine's runs on a copy of the kept tree (`sslgap.reproduce --out COPY`, `sslgap.design --out
 COPY/designs`): a finished grid of the current config is not recomputed; a folder that had not
-finished starts over. A destination folder holding another config's grid is not overwritten.
+finished starts over, unless `--unfinished` kept its plan and finished chunk files (not its
+checkpoints): then it resumes from those chunks. A destination folder holding another config's grid
+is not overwritten.
 """
 
 import os
@@ -39,25 +41,36 @@ def sweep_folders(root):
   return sorted(found, key=lambda f: f[0])
 
 
-def keep(src, dest):
-  """Copies the finished grids under src to dest (see the module's docstring); returns (relative paths
-  kept, [(relative path, why it was left)])."""
+def keep(src, dest, unfinished=False):
+  """Copies the finished grids under src to dest (see the module's docstring), and with unfinished=True
+  the finished chunk files of the folders still running; returns (relative paths kept, [(relative path,
+  why it was left)]); an unfinished folder kept is listed as 'PATH (unfinished: N chunk files)'."""
   kept, left, records = [], [], set()
   for folder, record in sweep_folders(src):
     relative = os.path.relpath(folder, src)
     if isinstance(record, errors.StoreError):
       left.append((relative, f'a damaged plan ({record})'))
       continue
-    if not Folder(folder).is_complete(record):
-      left.append((relative, f'not finished (its chunk files stay in {src}; from the kept tree it would start over)'))
+    complete = Folder(folder).is_complete(record)
+    if not complete and not unfinished:
+      left.append((relative, f'not finished (its chunk files stay in {src}; from the kept tree it would start over; '
+                             '--unfinished keeps them)'))
       continue
     there = _plan(os.path.join(dest, relative))
     if there is not None and not isinstance(there, errors.StoreError) and there.config_hash != record.config_hash:
       left.append((relative, f'{os.path.join(dest, relative)} holds the grid of another config: remove it to keep this one'))
       continue
-    for name in Folder(folder).result_files(record):
+    if complete:
+      names = Folder(folder).result_files(record)
+      for stale in Folder(os.path.join(dest, relative)).finished_chunk_files():  # kept while it was running
+        os.remove(os.path.join(dest, relative, stale))
+      kept.append(relative)
+    else:
+      chunks = Folder(folder).finished_chunk_files()
+      names = [n for n in Folder(folder).result_files(record) if n.startswith(Folder.CHUNK_DIR)] + chunks
+      kept.append(f'{relative} (unfinished: {len(chunks)} chunk file(s))')
+    for name in names:
       _copy(os.path.join(folder, name), os.path.join(dest, relative, name))
-    kept.append(relative)
     parent = folder
     while True:  # a record of this grid lies beside it or in a folder above it (a design's)
       records.update(os.path.join(parent, r) for r in RECORDS if os.path.exists(os.path.join(parent, r)))
@@ -87,6 +100,9 @@ def main(argv=None):
   parser = command.Parser(prog='python -m sslgap.keep', description=__doc__.splitlines()[0])
   parser.add_argument('src', help='a results tree (the --out of sslgap.reproduce or sslgap.design)')
   parser.add_argument('dest', help='where the finished grids go (same relative paths)')
+  parser.add_argument('--unfinished', action='store_true',
+                      help='also keep the plan and finished chunk files of folders still running (no checkpoints), '
+                           'so that a run on another machine resumes from them')
   args = parser.parse_args(argv)
   if not os.path.isdir(args.src):
     command.fail(f'{args.src}: ' + ('not a folder' if os.path.exists(args.src) else 'no such folder'))
@@ -94,14 +110,16 @@ def main(argv=None):
   if dest == src or dest.startswith(src + os.sep) or src.startswith(dest + os.sep):
     command.fail(f'{args.dest}: is {args.src} or lies inside it or around it; keep the grids elsewhere')
   try:
-    kept, left = keep(args.src, args.dest)
+    kept, left = keep(args.src, args.dest, unfinished=args.unfinished)
   except files.FileError as e:
     command.fail(f'keep failed: {e}')
   for relative in kept:
     print(f'kept {relative}')
   for relative, why in left:
     print(f'left {relative}: {why}')
-  print(f'{len(kept)} finished grid(s) in {args.dest}; {len(left)} folder(s) left')
+  running = sum('(unfinished' in k for k in kept)
+  print(f'{len(kept) - running} finished grid(s)' + (f' and {running} unfinished folder(s)' if args.unfinished else '')
+        + f' in {args.dest}; {len(left)} folder(s) left')
   return 0
 
 

@@ -84,3 +84,36 @@ def test_keep_refuses_a_missing_source_and_a_destination_inside_it(tmp_path):
   for dest in (tmp_path / 'kept', tmp_path, tmp_path.parent):
     _, err = module_in_process('sslgap.keep', tmp_path, dest, expect=2)
     assert 'keep the grids elsewhere' in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_unfinished_folder_kept_with_its_chunk_files_resumes_from_them(reference_sweep, tmp_path):
+  """--unfinished keeps a running folder's plan and finished chunk files (not its checkpoints or leases), a
+  sweep on the kept copy computes only the chunks that were missing and ends in the uninterrupted grid,
+  and keeping the finished folder later drops the chunk files kept while it ran."""
+  from sweep_cli import SHORT
+  from sweep_cli import run as cli
+  running = tmp_path / 'results' / 'medium' / 'running'
+  cli(running, *SHORT, '--chunk_size=4', '--shard=0/3', '--quiet')  # chunk 0 of 3 done
+  (running / 'chunks' / 'chunk_000001.partial.npz').write_bytes(b'a checkpoint')
+  (running / 'chunks' / 'chunk_000001.lease').write_bytes(b'a lease')
+  (running / 'wall.json').write_text('{"seconds": 1.0}')
+  dest = tmp_path / 'kept'
+  stdout, _ = module_in_process('sslgap.keep', tmp_path / 'results', dest, '--unfinished')
+  assert 'kept medium/running (unfinished: 1 chunk file(s))' in stdout, stdout
+  assert '0 finished grid(s) and 1 unfinished folder(s)' in stdout
+  assert _listing(dest) == ['medium/running/chunks/chunk_000000.npz', 'medium/running/chunks/plan.json',
+                            'medium/running/wall.json'], _listing(dest)
+  copy = dest / 'medium' / 'running'
+  log = cli(copy, *SHORT, '--chunk_size=4')
+  assert '1 of 3 chunk(s) done, 2 to run' in log and '8 runs in 2 chunk(s) (1 already done)' in log, log
+  out, _ = reference_sweep
+  for name, values in grid(out).metrics.items():
+    np.testing.assert_array_equal(grid(copy)[name], values, err_msg=name)
+  kept, left = keep.keep(str(dest), str(tmp_path / 'kept_again'))
+  assert kept == ['medium/running'] and left == []
+  keep.keep(str(tmp_path / 'results'), str(dest), unfinished=True)  # the kept folder, running again
+  assert 'medium/running/chunks/chunk_000000.npz' in _listing(dest)
+  shutil.rmtree(tmp_path / 'results')
+  shutil.copytree(copy, tmp_path / 'results' / 'medium' / 'running')
+  keep.keep(str(tmp_path / 'results'), str(dest))  # finished now: its kept chunk files go
+  assert not [f for f in _listing(dest) if 'chunk_0' in f], _listing(dest)

@@ -89,6 +89,12 @@ class Folder:
     layouts = [os.path.relpath(folder_paths.layout_path(self.out, n), self.out) for n in range(1, record.number + 1)]
     return [f for f in merged + plan + layouts if os.path.exists(os.path.join(self.out, f))]
 
+  def finished_chunk_files(self):
+    """The folder's finished chunk files (no checkpoints), relative to the folder: what is kept of an
+    unfinished folder beside its plan, so that another machine resumes from them."""
+    return sorted(os.path.relpath(p, self.out) for p in chunk_files.find(self.out).values()
+                  if not p.endswith('.partial.npz'))
+
   def index(self, record, geometry=None, read_only=False):
     """The folder's valid chunk files and checkpoints (chunk_files.ChunkIndex)."""
     return chunk_files.ChunkIndex(self.out, record, read_only=read_only, geometry=geometry)
