@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first-GPU check: about 9 to 10 minutes on one NVIDIA H200 (docs/GPU_MEASURED.md), JSON under OUT.
+# The first-GPU check: more than 10 minutes on one NVIDIA H200 (give it 12) (docs/GPU_MEASURED.md), JSON under OUT.
 #
 #   bash benchmarks/gpu_check.sh OUT
 #
@@ -15,7 +15,7 @@
 #    65,536, with and without train.scan_unroll, with XLA's command buffers for while loops off
 #    and on, and the fastest of each (benchmarks/bench_widths.py)
 #                                                             OUT/widths.json, OUT/widths.txt
-# What it measured goes into docs/PAPER_SCALE.md ("Measured on a GPU", with the device's name) and
+# What it measured goes into docs/GPU_MEASURED.md (with the device's name and the date) and
 # the fastest settings into the defaults (engine.max_chunk_size, train.scan_unroll). On a CPU the
 # script runs end to end with shorter settings and skips only what needs an accelerator
 # (nvidia-smi, TF32, command buffers), saying so in OUT/device.json and OUT/widths.txt.

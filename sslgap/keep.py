@@ -56,21 +56,28 @@ def keep(src, dest, unfinished=False):
       left.append((relative, f'not finished (its chunk files stay in {src}; from the kept tree it would start over; '
                              '--unfinished keeps them)'))
       continue
-    there = _plan(os.path.join(dest, relative))
-    if there is not None and not isinstance(there, errors.StoreError) and there.config_hash != record.config_hash:
+    kept_folder = Folder(os.path.join(dest, relative))
+    there = _plan(kept_folder.out)
+    if (there is not None and not isinstance(there, errors.StoreError) and there.config_hash != record.config_hash
+        and os.path.exists(kept_folder.merged_path(there))):  # a kept unfinished one is only chunks: replaced
       left.append((relative, f'{os.path.join(dest, relative)} holds the grid of another config: remove it to keep this one'))
       continue
+    chunks = [] if complete else Folder(folder).finished_chunk_files()
+    for stale in set(kept_folder.finished_chunk_files()) - set(chunks):  # kept while it ran, or of another plan
+      os.remove(os.path.join(kept_folder.out, stale))
     if complete:
       names = Folder(folder).result_files(record)
-      for stale in Folder(os.path.join(dest, relative)).finished_chunk_files():  # kept while it was running
-        os.remove(os.path.join(dest, relative, stale))
       kept.append(relative)
     else:
-      chunks = Folder(folder).finished_chunk_files()
-      names = [n for n in Folder(folder).result_files(record) if n.startswith(Folder.CHUNK_DIR)] + chunks
+      names = [n for n in Folder(folder).result_files(record) if n.startswith(Folder.CHUNK_DIR + os.sep)]
       kept.append(f'{relative} (unfinished: {len(chunks)} chunk file(s))')
     for name in names:
       _copy(os.path.join(folder, name), os.path.join(dest, relative, name))
+    for name in chunks:
+      try:
+        _copy(os.path.join(folder, name), os.path.join(dest, relative, name))
+      except FileNotFoundError:  # the running sweep merged it meanwhile: its grid is kept next time
+        pass
     parent = folder
     while True:  # a record of this grid lies beside it or in a folder above it (a design's)
       records.update(os.path.join(parent, r) for r in RECORDS if os.path.exists(os.path.join(parent, r)))

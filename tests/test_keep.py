@@ -117,3 +117,19 @@ def test_an_unfinished_folder_kept_with_its_chunk_files_resumes_from_them(refere
   shutil.copytree(copy, tmp_path / 'results' / 'medium' / 'running')
   keep.keep(str(tmp_path / 'results'), str(dest))  # finished now: its kept chunk files go
   assert not [f for f in _listing(dest) if 'chunk_0' in f], _listing(dest)
+
+
+def test_an_unfinished_folder_replaces_a_kept_unfinished_one_of_another_config_or_plan(reference_sweep, tmp_path):
+  _, running = _tree(reference_sweep, tmp_path / 'results')
+  (running / 'chunks' / 'chunk_000000.npz').write_bytes(b'a finished chunk')
+  dest = tmp_path / 'kept'
+  keep.keep(str(tmp_path / 'results'), str(dest), unfinished=True)
+  kept = dest / 'small' / 'running'
+  plan = kept / 'chunks' / 'plan.json'
+  record = json.loads(plan.read_text())
+  plan.write_text(json.dumps(dict(record, config_hash='another')))
+  (kept / 'chunks' / 'chunk_000005.npz').write_bytes(b'a chunk of another plan')
+  stdout, _ = module_in_process('sslgap.keep', tmp_path / 'results', dest, '--unfinished')
+  assert 'kept small/running (unfinished: 1 chunk file(s))' in stdout and 'another config' not in stdout, stdout
+  assert json.loads(plan.read_text())['config_hash'] == record['config_hash']
+  assert sorted(os.listdir(kept / 'chunks')) == ['chunk_000000.npz', 'plan.json']
