@@ -120,18 +120,21 @@ def record(presets=PRESETS, folder=None):
           f'in {time.perf_counter() - start:.1f} s', flush=True)
 
 
-def grid_on(name, preset, devices, folder):
-  """(axes, {metric: grid}) of the reduced preset computed in a fresh process on `devices` XLA devices (the
-  count is fixed when JAX starts): a recording made on another count than this process's is compared
-  against a grid computed on its own count, so that the comparison can be bitwise."""
+def record_on(presets, devices, folder):
+  """Records the reduced presets into folder in one fresh process on `devices` XLA devices (the count is
+  fixed when JAX starts): a recording made on another count than a test's process is compared against
+  grids computed on its own count, so that the comparison can be bitwise (grid_on reads them)."""
   import subprocess
-
-  import numpy as np
   env = dict(os.environ, JAX_PLATFORMS='cpu', SSLGAP_HOST_DEVICES=str(devices))
   env.pop('XLA_FLAGS', None)
-  done = subprocess.run([sys.executable, __file__, f'--to={folder}', f'{name}:{preset}'], cwd=ROOT, env=env,
-                        capture_output=True, text=True)
+  done = subprocess.run([sys.executable, __file__, f'--to={folder}', *(f'{n}:{p}' for n, p in presets)], cwd=ROOT,
+                        env=env, capture_output=True, text=True)
   assert done.returncode == 0, done.stderr
+
+
+def grid_on(name, preset, folder):
+  """(axes, {metric: grid}) of a reduced preset that record_on computed into folder."""
+  import numpy as np
   with np.load(golden_path(name, preset, str(folder))) as got:
     return ([(a, list(got[f'coord_{a}'])) for a in got['axis_names']],
             {k[len('metric_'):]: got[k] for k in got.files if k.startswith('metric_')})
