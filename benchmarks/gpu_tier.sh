@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One tier's experiments on one GPU, each in its own process at once, their folders packed into one file.
+#
+#   bash benchmarks/gpu_tier.sh OUT SECONDS [SCALE] [ID ...]
+#
+# A tier of small Transformer sweeps is mostly compiling (a kernel or more per experiment, each a
+# minute of XLA at most) and a few seconds of GPU each, so one process per experiment lets the
+# machine's CPU cores compile side by side while the GPU interleaves their runs (memory is taken
+# as needed, not preallocated, so the processes share it). Every process stops after SECONDS as a
+# signal stops any sweep: finished chunks are kept and the folder resumes anywhere, on a CPU too
+# (README: what is bitwise). The folders are laid out as reproduce writes them (<scale>/<id>), so
+#
+#   tar xzf OUT/tier.tgz -C results && python -m sslgap.reproduce --scale SCALE --out results
+#
+# reports them, running on this machine only what the GPU did not finish. OUT/tier.txt says what
+# each process did; OUT/device.txt names the device.
+set -uo pipefail
+OUT=${1:?usage: bash benchmarks/gpu_tier.sh OUT SECONDS [SCALE] [ID ...]}
+SECONDS_EACH=${2:?usage: bash benchmarks/gpu_tier.sh OUT SECONDS [SCALE] [ID ...]}
+SCALE=${3:-medium}
+shift $(( $# < 3 ? $# : 3 ))
+cd "$(dirname "$0")/.."
+mkdir -p "$OUT" || exit 2
+export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+work=$(mktemp -d)
+mkdir -p "$work/$SCALE" "$work/logs"
+
+python - "$SCALE" "$@" > "$work/commands" <<'EOF' || { echo "error: cannot list the $SCALE tier" >&2; exit 2; }
+import sys
+from sslgap.paper import catalog
+scale, ids = sys.argv[1], set(sys.argv[2:])
+for e in catalog.for_scale(scale):
+  if not ids or e.id in ids:
+    print(e.id, e.command(scale))
+EOF
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo 'no nvidia-smi';
+  python -c 'import jax; print(jax.__version__, jax.devices())'; git rev-parse HEAD 2>/dev/null; } > "$OUT/device.txt" 2>&1
+
+start=$(date +%s)
+while read -r id command; do
+  ( t0=$(date +%s)
+    timeout -s TERM -k 30 "$SECONDS_EACH" $command --out="$work/$SCALE/$id" --quiet > "$work/logs/$id.log" 2>&1
+    echo "$id rc=$? $(( $(date +%s) - t0 )) s" >> "$work/logs/tier.txt" ) &
+done < "$work/commands"
+wait
+echo "all done in $(( $(date +%s) - start )) s" >> "$work/logs/tier.txt"
+cp "$work/logs/tier.txt" "$OUT/tier.txt"
+tar czf "$OUT/tier.tgz" -C "$work" "$SCALE" logs
+cat "$OUT/tier.txt"
