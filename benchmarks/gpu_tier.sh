@@ -3,10 +3,12 @@
 #
 #   bash benchmarks/gpu_tier.sh OUT SECONDS [SCALE] [ID ...]
 #
-# A tier of small Transformer sweeps is mostly compiling (a kernel or more per experiment, each a
-# minute of XLA at most) and a few seconds of GPU each, so one process per experiment lets the
-# machine's CPU cores compile side by side while the GPU interleaves their runs (memory is taken
-# as needed, not preallocated, so the processes share it). Every process stops after SECONDS as a
+# A tier of small Transformer sweeps is mostly compiling: on an H200 each experiment computed in 5
+# to 13 s a chunk, and each of its kernels took about 50 s of the whole machine to compile (docs/
+# GPU_MEASURED.md). Processes let several experiments finish in one call (memory is taken as needed,
+# not preallocated, so they share the GPU); they do not make compiling cheaper, since the compiles
+# share the host's cores: 11 at once finished 3 one-kernel experiments in 450 s, 3 at once 5 kernels
+# in 268 s. Give SECONDS about a minute per kernel of the experiments named. Every process stops after SECONDS as a
 # signal stops any sweep: finished chunks are kept and the folder resumes anywhere, on a CPU too
 # (README: what is bitwise). The folders are laid out as reproduce writes them (<scale>/<id>), so
 #
