@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -158,6 +159,18 @@ def assert_same_grid(a, b, exact=False):
       np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     else:
       np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def wait_until(condition, process=None, what='the condition'):
+  """Polls until condition() holds, for as long as that takes: no wall-clock limit, since a busy machine
+  only makes a test slower, never wrong. If `process` (a Popen, or anything with done()) ends first, the
+  test fails with what it wrote instead of waiting for ever."""
+  while not condition():
+    ended = process.poll() is not None if hasattr(process, 'poll') else bool(process and process.done())
+    if ended:
+      detail = process.communicate()[1] if hasattr(process, 'communicate') else ''
+      raise AssertionError(f'the process ended before {what}: {detail}')
+    time.sleep(0.02)
 
 
 @contextlib.contextmanager

@@ -29,7 +29,7 @@ from sslgap import leases
 from sslgap import plan_file
 from sslgap import sweep
 from sweep_cli import LONGER, ROOT, SHORT, assert_same_grid, env, grid, module
-from sweep_cli import run_in_process, module_in_process
+from sweep_cli import run_in_process, module_in_process, wait_until
 from sweep_cli import run as cli
 
 
@@ -47,7 +47,7 @@ def test_concurrent_processes_agree_on_one_plan(tmp_path):
           'print(plan_file.open_plan(sys.argv[1], record)["layouts"][0]["chunk_size"])\n')
   processes = [subprocess.Popen([sys.executable, '-c', code, str(tmp_path), '7'], cwd=ROOT, env=env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(12)]
-  outputs = [p.communicate(timeout=60) for p in processes]
+  outputs = [p.communicate() for p in processes]
   assert all(p.returncode == 0 for p in processes), [o[1] for o in outputs]
   assert {o[0].strip() for o in outputs} == {'7'}
   assert sorted(os.listdir(folder_paths.chunk_dir(tmp_path))) == ['plan.json']  # no temporary file left
@@ -78,7 +78,7 @@ def test_two_processes_on_one_folder_split_the_work_and_end_in_one_grid(tmp_path
   """Two processes on one shard: neither computes a chunk twice (the one that waits for the last chunk
   finds it in the merged grid, though the merge removed its file), and no stray chunk is left."""
   first, second = (cli(tmp_path, *LONGER, '--quiet', wait=False) for _ in range(2))
-  logs = [p.communicate(timeout=300)[1] for p in (first, second)]
+  logs = [p.communicate()[1] for p in (first, second)]
   assert first.returncode == 0 and second.returncode == 0, logs
   counts = [len(re.findall(r'^chunk \d+ done', log, re.M)) for log in logs]  # --quiet: a line per chunk
   assert sum(counts) == 12 and min(counts) >= 1, (counts, logs)  # nothing computed twice
@@ -91,14 +91,12 @@ def test_two_processes_on_one_folder_split_the_work_and_end_in_one_grid(tmp_path
 def test_a_second_signal_abandons_the_chunk_at_once_and_leaves_no_lease(tmp_path):
   process = cli(tmp_path, '--config.train.steps=200000', '--config.train.eval_every=100000', '--chunk_size=1',
                 '--quiet', wait=False)
-  deadline = time.time() + 120
-  while time.time() < deadline and not any(n.endswith('.lease') for n in _listing(tmp_path)):
-    time.sleep(0.05)
+  wait_until(lambda: any(n.endswith('.lease') for n in _listing(tmp_path)), process, 'a lease was taken')
   time.sleep(0.5)  # XLA is computing the first chunk (about 10 s of work)
   process.send_signal(signal.SIGTERM)
   time.sleep(0.3)
   process.send_signal(signal.SIGTERM)
-  _, stderr = process.communicate(timeout=600)
+  _, stderr = process.communicate()
   assert process.returncode == 128 + signal.SIGTERM, stderr
   assert 'abandoning the current chunk' in stderr
   # Neither the chunk (the first signal's wait) nor a checkpoint at its next segment was written: the
@@ -145,7 +143,7 @@ def test_merges_that_run_together_take_turns_and_never_shrink_a_grid(tmp_path):
   shutil.copy(folder_paths.chunk_path(tmp_path, 0), tmp_path / 'chunk_0_copy')
   merges = [subprocess.Popen([sys.executable, '-m', 'sslgap.merge', str(tmp_path)], cwd=ROOT, env=env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
-  outputs = [m.communicate(timeout=120) for m in merges]
+  outputs = [m.communicate() for m in merges]
   assert all(m.returncode == 0 for m in merges), outputs
   assert np.all(grid(tmp_path).finished) and not chunk_files.find(tmp_path)
   complete = grid(tmp_path)
@@ -364,10 +362,7 @@ def test_a_preempted_or_timed_out_shard_is_requeued_by_submitit(uninterrupted_lo
   executor = submitit.AutoExecutor(folder=tmp_path / 'submitit', cluster='local')
   executor.update_parameters(timeout_min=10)
   job = executor.submit(launch.ShardJob(), config, str(tmp_path), 0, 1, runner.Options(chunk_size=1, keep_chunks=True))
-  deadline = time.time() + 120
-  while time.time() < deadline and not chunk_files.find(tmp_path):
-    time.sleep(0.05)
-  assert chunk_files.find(tmp_path), 'the job never finished a chunk'
+  wait_until(lambda: chunk_files.find(tmp_path), job, 'the job finished a chunk')
   for task in _children(int(job.job_id)):  # the controller's worker: where Slurm's signal lands
     os.kill(task, signum)
   resumed = job.result()  # the summary of the requeued task, which finished the sweep

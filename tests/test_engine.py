@@ -6,7 +6,6 @@ These run the experiment script as a user would, with a tiny grid of 12 runs.
 import os
 import shutil
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ from sslgap.folder import Folder
 from sslgap import errors
 from sslgap import sweep
 from sweep_cli import LONGER, SHORT, assert_same_grid, grid, module
-from sweep_cli import run_in_process
+from sweep_cli import run_in_process, wait_until
 from sweep_cli import run as cli
 
 
@@ -99,11 +98,9 @@ def uninterrupted(tmp_path_factory):
 def test_interrupted_sweep_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path):
   out = tmp_path / 'interrupted'
   process = cli(out, *LONGER, wait=False)
-  deadline = time.time() + 120
-  while time.time() < deadline and not chunk_files.find(out):
-    time.sleep(0.05)
+  wait_until(lambda: chunk_files.find(out), process, 'a chunk was done')
   process.send_signal(signal.SIGTERM)
-  _, stderr = process.communicate(timeout=120)
+  _, stderr = process.communicate()
   assert process.returncode == 128 + signal.SIGTERM, stderr
   assert 'Rerun the same command to resume' in stderr
   finished = chunk_files.find(out)

@@ -29,7 +29,7 @@ from sslgap import folder_paths
 from sslgap import sweep
 from sslgap import tasks
 from sweep_cli import LONGER, ROOT, SHORT, env, grid, module, tiny_config
-from sweep_cli import module_in_process, run_in_process, script_in_process
+from sweep_cli import module_in_process, run_in_process, script_in_process, wait_until
 from sweep_cli import command as cli_command
 from sweep_cli import run as cli
 
@@ -83,11 +83,9 @@ def test_a_process_stopped_by_another_ones_fresh_says_so_with_exit_code_2(tmp_pa
   slow = [a for a in LONGER if not a.startswith('--config.train.')] + ['--config.train.steps=60000',
                                                                        '--config.train.eval_every=30000']
   process = cli(tmp_path, *slow, '--quiet', wait=False)
-  deadline = time.time() + 120
-  while time.time() < deadline and not chunk_files.find(tmp_path):
-    time.sleep(0.05)
+  wait_until(lambda: chunk_files.find(tmp_path), process, 'a chunk was done')
   cli(tmp_path, *slow, '--fresh', '--max_chunks=1', '--quiet')
-  _, stderr = process.communicate(timeout=120)
+  _, stderr = process.communicate()
   assert process.returncode == 2, stderr
   assert stderr.strip().splitlines()[-1].startswith('error: ') and 'started over (--fresh)' in stderr
 
@@ -283,7 +281,7 @@ def test_ctrl_c_while_starting_up_stops_with_one_line(tmp_path, delay):
   process = cli(tmp_path, *SHORT, wait=False)
   time.sleep(delay)
   process.send_signal(signal.SIGINT)
-  _, stderr = process.communicate(timeout=120)
+  _, stderr = process.communicate()
   assert process.returncode == 128 + signal.SIGINT, stderr
   assert 'Traceback' not in stderr and 'nterrupted' in stderr.strip().splitlines()[-1], stderr
   assert not os.path.exists(tmp_path / 'init_scale_heatmap.npz')
@@ -371,12 +369,10 @@ def test_a_signal_to_the_report_reaches_the_experiment_it_runs(tmp_path):
             'try:\n  stopping.run_forwarding_signals([sys.executable, "-c", sys.argv[1]])\n'
             'except stopping.Interrupted as e:\n  sys.exit(128 + e.signum)\n')
   process = subprocess.Popen([sys.executable, '-c', parent, child], cwd=ROOT, env=env())
-  deadline = time.time() + 60
-  while time.time() < deadline and not marker.exists():
-    time.sleep(0.05)
+  wait_until(marker.exists, process, 'the child started')
   time.sleep(0.2)
   process.send_signal(signal.SIGTERM)
-  assert process.wait(timeout=60) == 128 + signal.SIGTERM
+  assert process.wait() == 128 + signal.SIGTERM
   assert os.path.exists(str(marker) + '.stopped')
   with pytest.raises(ProcessLookupError):
     os.kill(int(marker.read_text()), 0)

@@ -4,7 +4,6 @@ equals it computed in one call, bitwise, for every gradient source and schedule.
 import os
 import re
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from sslgap import config as config_lib
 from sslgap import folder_paths
 from sslgap import results
 from sslgap import sweep
-from sweep_cli import assert_same_grid, cpu_hog, grid, module
+from sweep_cli import assert_same_grid, cpu_hog, grid, module, wait_until
 from sweep_cli import run as cli
 
 WHOLE = 10**9  # more intervals per segment than any run has: one call
@@ -79,13 +78,9 @@ def uninterrupted_transformer(tmp_path_factory):
   return grid(out, TRANSFORMER['name'])
 
 
-def _started(out, process, timeout=120):
+def _started(out, process):
   """Waits until the first chunk has a checkpoint."""
-  deadline = time.time() + timeout
-  while time.time() < deadline and not os.path.exists(folder_paths.partial_path(out, 0)):
-    assert process.poll() is None, process.communicate()[1]
-    time.sleep(0.02)
-  assert os.path.exists(folder_paths.partial_path(out, 0))
+  wait_until(lambda: os.path.exists(folder_paths.partial_path(out, 0)), process, 'chunk 0 had a checkpoint')
 
 
 @pytest.mark.parametrize('signum,workload', [(signal.SIGTERM, 'mlp'), (signal.SIGKILL, 'transformer')])
@@ -104,7 +99,7 @@ def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(request, tmp_path, 
   process = cli(out, *args, wait=False, **kwargs)
   _started(out, process)
   process.send_signal(signum)
-  _, stderr = process.communicate(timeout=120)
+  _, stderr = process.communicate()
   assert process.returncode in ((128 + signum,) if signum == signal.SIGTERM else (-signum, 128 + signum)), stderr
   if signum == signal.SIGTERM:
     assert 'chunk 0 stopped at interval' in stderr and 'saved as its checkpoint' in stderr
@@ -125,7 +120,7 @@ def test_a_checkpoint_made_on_two_devices_is_not_continued_on_one(uninterrupted,
   process = cli(out, *SEGMENTED, wait=False, devices=2)
   _started(out, process)
   process.send_signal(signal.SIGKILL)
-  process.communicate(timeout=60)
+  process.communicate()
   log = cli(out, *SEGMENTED, devices=1)
   assert ("chunk 0's checkpoint was computed 12 runs per call on 2 x cpu, this process computes 12 runs per call "
           'on cpu: its numbers would differ in the last bits, so the chunk starts over from step 0') in log
@@ -138,7 +133,7 @@ def test_a_damaged_checkpoint_is_named_and_the_chunk_starts_over(uninterrupted, 
   process = cli(out, *SEGMENTED, wait=False)
   _started(out, process)
   process.send_signal(signal.SIGKILL)
-  process.communicate(timeout=60)
+  process.communicate()
   path = folder_paths.partial_path(out, 0)
   with open(path, 'r+b') as f:
     f.truncate(os.path.getsize(path) // 2)
@@ -154,7 +149,7 @@ def test_a_partial_merge_holds_the_curves_of_the_chunks_in_flight(uninterrupted,
   process = cli(out, *SEGMENTED, wait=False)
   _started(out, process)
   process.send_signal(signal.SIGTERM)
-  process.communicate(timeout=120)
+  process.communicate()
   module('sslgap.merge', out, '--allow_missing')
   partial = results.load(str(out / 'init_scale_heatmap.npz'))
   done = partial.evaluations_done
@@ -179,11 +174,11 @@ def test_two_processes_on_a_folder_with_a_checkpoint_resume_it_once(uninterrupte
   process = cli(out, *SEGMENTED, wait=False)
   _started(out, process)
   process.send_signal(signal.SIGKILL)
-  process.communicate(timeout=60)
+  process.communicate()
   both = [cli(out, *SEGMENTED, wait=False) for _ in range(2)]
   logs = []
   for p in both:
-    _, stderr = p.communicate(timeout=300)
+    _, stderr = p.communicate()
     assert p.returncode == 0, stderr
     logs.append(stderr)
   assert sum('chunk 0 resumes from its checkpoint at step' in log for log in logs) == 1, logs
@@ -212,10 +207,7 @@ def test_a_shard_preempted_mid_chunk_under_submitit_is_requeued_and_resumes_the_
   executor.update_parameters(timeout_min=30)
   with cpu_hog():
     job = executor.submit(launch.ShardJob(), config, str(tmp_path), 0, 1, runner.Options(chunk_size=12))
-    deadline = time.time() + 600
-    while time.time() < deadline and not os.path.exists(folder_paths.partial_path(tmp_path, 0)):
-      time.sleep(0.02)
-    assert os.path.exists(folder_paths.partial_path(tmp_path, 0)), 'the job never checkpointed its chunk'
+    wait_until(lambda: os.path.exists(folder_paths.partial_path(tmp_path, 0)), job, 'the job checkpointed its chunk')
     for task in _children(int(job.job_id)):
       os.kill(task, signal.SIGTERM)
     job.result()
