@@ -2,7 +2,10 @@
 # One tier's experiments on one GPU, each in its own process at once, their folders packed into one file.
 #
 #   bash benchmarks/gpu_tier.sh OUT SECONDS [SCALE] [ID ...]
+#   DESIGN_BUDGET=5m bash benchmarks/gpu_tier.sh OUT SECONDS design ID ...
 #
+# SCALE design runs `python -m sslgap.design --only ID --budget DESIGN_BUDGET` for each ID (its stages
+# sized by this machine's measured speed), into designs/<ID> as reproduce --scale design reads them.
 # A tier of small Transformer sweeps is mostly compiling: on an H200 each experiment computed in 5
 # to 13 s a chunk, and each of its kernels took about 50 s of the whole machine to compile (docs/
 # GPU_MEASURED.md). Processes let several experiments finish in one call (memory is taken as needed,
@@ -25,13 +28,19 @@ cd "$(dirname "$0")/.."
 mkdir -p "$OUT" || exit 2
 export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 work=$(mktemp -d)
-mkdir -p "$work/$SCALE" "$work/logs"
+folder=$([ "$SCALE" = design ] && echo designs || echo "$SCALE")  # where reproduce --scale SCALE looks
+mkdir -p "$work/$folder" "$work/logs"
 
 python - "$SCALE" "$@" > "$work/commands" <<'EOF' || { echo "error: cannot list the $SCALE tier" >&2; exit 2; }
-import sys
+import os, sys
 from sslgap.paper import catalog
 scale, ids = sys.argv[1], set(sys.argv[2:])
-for e in catalog.for_scale(scale):
+if scale == 'design':  # a design per id named (each costs a pilot and a confirmation): none by default
+  if not ids:
+    sys.exit('error: name the experiments to design (bash benchmarks/gpu_tier.sh OUT SECONDS design ID ...)')
+  for e in catalog.find(sorted(ids)):
+    print(e.id, f'python -m sslgap.design --only {e.id} --budget {os.environ.get("DESIGN_BUDGET", "5m")}')
+for e in catalog.for_scale(scale) if scale != 'design' else ():
   if not ids or e.id in ids:
     print(e.id, e.command(scale))
 EOF
@@ -41,11 +50,11 @@ EOF
 start=$(date +%s)
 while read -r id command; do
   ( t0=$(date +%s)
-    timeout -s TERM -k 30 "$SECONDS_EACH" $command --out="$work/$SCALE/$id" --quiet > "$work/logs/$id.log" 2>&1
+    timeout -s TERM -k 30 "$SECONDS_EACH" $command --out="$work/$folder$([ "$SCALE" = design ] || echo "/$id")" --quiet > "$work/logs/$id.log" 2>&1
     echo "$id rc=$? $(( $(date +%s) - t0 )) s" >> "$work/logs/tier.txt" ) &
 done < "$work/commands"
 wait
 echo "all done in $(( $(date +%s) - start )) s" >> "$work/logs/tier.txt"
 cp "$work/logs/tier.txt" "$OUT/tier.txt"
-tar czf "$OUT/tier.tgz" -C "$work" "$SCALE" logs
+tar czf "$OUT/tier.tgz" -C "$work" "$folder" logs
 cat "$OUT/tier.txt"
