@@ -161,13 +161,14 @@ def assert_same_grid(a, b, exact=False):
       np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
-def wait_until(condition, process=None, what='the condition'):
+def wait_until(condition, process, what='the condition'):
   """Polls until condition() holds, for as long as that takes: no wall-clock limit, since a busy machine
-  only makes a test slower, never wrong. If `process` (a Popen, or anything with done()) ends first, the
-  test fails with what it wrote instead of waiting for ever."""
+  only makes a test slower, never wrong (a hung test shows its stack after pytest's faulthandler_timeout).
+  If `process` (a Popen, or a submitit job: anything with poll() or done()) ends first and the condition
+  still does not hold, the test fails with what it wrote instead of waiting for ever."""
   while not condition():
-    ended = process.poll() is not None if hasattr(process, 'poll') else bool(process and process.done())
-    if ended:
+    ended = process.poll() is not None if hasattr(process, 'poll') else process.done()
+    if ended and not condition():
       detail = process.communicate()[1] if hasattr(process, 'communicate') else ''
       raise AssertionError(f'the process ended before {what}: {detail}')
     time.sleep(0.02)

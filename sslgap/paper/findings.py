@@ -364,7 +364,8 @@ def readme_tables(rows, reports):
   text = table(decided, reports, short=True) if decided else ''
   if undecided:
     lines = [f'**Not decided yet** ({len(undecided)}): why, and what would decide each; a design\'s command '
-             f'is a pilot of 4 seeds that sizes the lrs, the horizon and the seeds of a confirmation. The '
+             f'runs a pilot of 4 seeds that sizes the lrs, the horizon and the seeds of a confirmation, then the '
+             'confirmation. The '
              'reports give each one\'s numbers, the paper\'s sentence and how our setting departs.', '',
              '| fig | why undetermined | to decide | scale |', '|---|---|---|---|']
     for r in undecided:
