@@ -174,6 +174,12 @@ def test_a_claim_checked_at_several_values_gives_their_shared_outcome_or_mixed()
   one = catalog.Experiment('two', '2', 'learning_curves', 'two', (('small', ''),))
   [row] = findings.of_entries([_entry(one, per_lr, dict(headline='f'))])
   assert row['outcome'] == findings.UNDETERMINED and row['reason'].startswith('mixed: 1 of 2 values reproduced')
+  slow = _grid(np.stack([SLOW, SLOW]), np.stack([SLOW, SLOW]), noise=0.01, axes={'lr': [0.1, 0.2]}, seeds=2)
+  per_lr = [claims.evaluate(c, slow) for c in claims.expand(dict(faster, per='lr'), slow)]
+  assert {v.verdict for v in per_lr} == {claims.UNDETERMINED}
+  [row] = findings.of_entries([_entry(one, per_lr, dict(headline='f'))])
+  assert row['reason'].endswith(': at each of the 2 values it is checked at'), row['reason']  # a reason, not counts
+  assert findings.totals([row]).endswith(f"1 undetermined (1 {row['reason'].split(':')[0]})")
 
 
 def _row(i, outcome, sentence, scale='small', figure=None, reason=''):

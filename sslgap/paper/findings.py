@@ -153,8 +153,18 @@ def _combined(verdicts):
                     for v in verdicts)
   if len(outcomes) == 1 and claims_lib.ERROR not in outcomes:
     outcome = outcomes.pop()
-    return outcome, (f'{counts}' if outcome == UNDETERMINED else ''), words
+    return outcome, (_shared_reason(verdicts) if outcome == UNDETERMINED else ''), words
   return UNDETERMINED, f'mixed: {counts}', words
+
+
+def _shared_reason(verdicts):
+  """Why a claim is undetermined at every value it is checked at, by the reasons' names (what the totals
+  count): 'grid edge: at each of the 3 values', or 'several reasons: 2 grid edge, 1 underpowered'."""
+  names = [why(v).split(':')[0] for v in verdicts]
+  if len(set(names)) == 1:
+    return f'{names[0]}: at each of the {len(names)} values it is checked at'
+  counted = sorted(((names.count(n), n) for n in set(names)), key=lambda cn: (-cn[0], cn[1]))
+  return 'several reasons: ' + ', '.join(f'{c} {n}' for c, n in counted)
 
 
 def headline(entry):
