@@ -199,23 +199,25 @@ def test_a_larger_scale_supersedes_a_smaller_one_in_the_readme_table():
   assert findings.totals(small).endswith('1 undetermined (1 underpowered)')
 
 
-def test_readme_lists_the_undecided_rows_apart_a_line_each_with_why_and_what_would_decide_it():
-  """README's findings: the decided rows in full; the undetermined ones after them, each its reason and what
-  would decide it, not its sentence (a number that decides nothing), the pilot explained once. A design's row
-  written before rows carried what would decide them gets it from its own record."""
+def test_readme_lists_the_undecided_rows_apart_by_why_with_what_would_decide_each():
+  """README's findings: the decided rows in full; the undetermined ones after them, grouped by the name of
+  their reason, each linked to its report row, not their sentences (numbers that decide nothing), the
+  design of a preset said once. A design's row written before rows carried what would decide them gets it
+  from its own record."""
   edge = 'grid edge: tuned at an end of its grid (lr 0.8 for a; lr 0.8 for b): the optimum may lie beyond it'
   rows = [_row('x1', findings.REPRODUCED, 'sentence of x1'),
           dict(_row('y2', findings.UNDETERMINED, 'sentence of y2', reason='underpowered: 2 seeds, a verdict needs at '
                     'least 4'), to_decide=findings.to_decide('y2', 'underpowered')),
-          dict(_row('z3', findings.UNDETERMINED, 'sentence of z3', scale='design', reason=edge), design={'seeds': 16})]
+          dict(_row('z3', findings.UNDETERMINED, 'sentence of z3', scale='design', reason=edge), design={'seeds': 16}),
+          dict(_row('w4', findings.UNDETERMINED, 'sentence of w4', reason=edge), to_decide=findings.to_decide('w4', edge))]
   text = findings.readme_tables(rows, {'small': 'S.md', 'design': 'D.md'})
-  decided, undecided = text.split('**Not decided yet** (2)')
-  assert 'sentence of x1' in decided and 'y2' not in decided and 'z3' not in decided
+  decided, undecided = text.split('**Not decided yet** (3)')
+  assert 'sentence of x1' in decided and not any(i in decided for i in ('y2', 'z3', 'w4'))
   assert 'sentence of' not in undecided and undecided.count('a pilot of 4 seeds') == 1
-  assert '| underpowered: 2 seeds, a verdict needs at least 4 | `python -m sslgap.design --only y2` | [small](S.md#y2) |' \
-      in undecided
-  assert '| grid edge: lr 0.8 for a; lr 0.8 for b at an end of its grid | lrs past the end' in undecided
-  assert '`python -m sslgap.design --only z3` into a fresh --out) | [design](D.md#z3) |' in undecided
+  assert '- **underpowered** (1): [2](S.md#y2).' in undecided
+  assert '- **grid edge** (2): [3](D.md#z3) (design; to decide: lrs past the end' in undecided
+  assert '`python -m sslgap.design --only z3` into a fresh --out)), [4](S.md#w4).' in undecided
+  assert undecided.index('grid edge') < undecided.index('underpowered')  # the commonest reason first
   assert 'Not decided' not in findings.readme_tables(rows[:1], {'small': 'S.md'})
 
 

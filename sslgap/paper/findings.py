@@ -366,28 +366,31 @@ def readme_section(reports, root='.'):
 
 
 def readme_tables(rows, reports):
-  """README's two tables: the decided rows in full (the sentence, the paper, the departure), then the
-  undecided ones, a line each: why, and what would decide it (their numbers decide nothing; the reports
-  give them). reports: {scale: link to its report}."""
+  """README's findings below the totals: the decided rows in a table (the sentence, the paper, the
+  departure), then the undecided ones by why, a line per reason listing each experiment (linked to its
+  report row, which gives its numbers) with what would decide it where that is not the design of its
+  preset. reports: {scale: link to its report}."""
   decided = [r for r in rows if r['outcome'] != UNDETERMINED]
   undecided = [r for r in rows if r['outcome'] == UNDETERMINED]
   text = table(decided, reports, short=True) if decided else ''
-  if undecided:
-    lines = [f'**Not decided yet** ({len(undecided)}): why, and what would decide each; a design\'s command '
-             f'runs a pilot of 4 seeds that sizes the lrs, the horizon and the seeds of a confirmation, then the '
-             'confirmation. The '
-             'reports give each one\'s numbers, the paper\'s sentence and how our setting departs.', '',
-             '| fig | why undetermined | to decide | scale |', '|---|---|---|---|']
-    for r in undecided:
+  if not undecided:
+    return text
+  by_reason = {}
+  for r in undecided:
+    by_reason.setdefault((r.get('reason') or 'undetermined').split(':')[0], []).append(r)
+  lines = [f'**Not decided yet** ({len(undecided)}), by why; `python -m sslgap.design --only ID` decides a hand-sized '
+           'preset\'s (a pilot of 4 seeds sizes the lrs, the horizon and the seeds of a confirmation, which then '
+           'runs), and each link leads to the numbers:', '']
+  for reason, found in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    items = []
+    for r in found:
       link = reports.get(r['scale'])
-      where = f'[{r["scale"]}]({link}#{r["id"]})' if link is not None else r['scale']
+      name = f'[{r["figure"]}]({link}#{r["id"]})' if link is not None else r['figure']
       decide = r.get('to_decide') or to_decide(r['id'], r.get('reason') or '', r.get('design'))  # rows of before it
-      reason = re.sub(r'tuned at an end of its grid \((.*)\): the optimum may lie beyond it', r'\1 at an end of its grid',
-                      r.get('reason') or '')
-      lines.append(f'| {r["figure"]} | {cell(reason)} | {cell(decide.replace(" " + PILOT_NOTE, ""))} | '
-                   f'{where} |')
-    text += ('\n\n' if text else '') + '\n'.join(lines)
-  return text
+      plain = f'`python -m sslgap.design --only {r["id"]}` {PILOT_NOTE}'
+      items.append(name + (f' ({r["scale"]}; to decide: {decide})' if decide != plain else ''))
+    lines.append(f'- **{reason}** ({len(found)}): ' + ', '.join(items) + '.')
+  return text + ('\n\n' if text else '') + '\n'.join(lines)
 
 
 def update_readme(readme, section):
