@@ -59,6 +59,7 @@ from sslgap.setup import config as config_lib
 from sslgap.base import files
 from sslgap.folder import Folder
 from sslgap.science import results as results_lib
+from sslgap.engine import rehearse
 from sslgap.engine import runner
 from sslgap.science import stats
 from sslgap.engine import sweep
@@ -265,6 +266,7 @@ class Designer:
     self.record_path = os.path.join(out, RECORD)
     self.record = json.load(open(self.record_path)) if os.path.exists(self.record_path) else {}
     self.pace = self.record.get('seconds_per_run_step')
+    self.paced_at = self.record.get('paced_at')  # (steps, eval_every) of the stage the pace was timed on
     self.rounds = []
 
   def _save(self, **fields):
@@ -294,8 +296,8 @@ class Designer:
       raise
     if pace:  # something ran (a stage found complete adds nothing)
       self._add_seconds(name, time.time() - start)
-      self.pace = pace
-      self._save(seconds_per_run_step=pace)
+      self.pace, self.paced_at = pace, [int(config.train.steps), int(config.train.eval_every)]
+      self._save(seconds_per_run_step=pace, paced_at=self.paced_at)
     return grid
 
   def _projection(self, plan):
@@ -443,7 +445,13 @@ class Designer:
     """(the seeds of a confirmation over `lrs` that the budget pays for, at most `wanted`; its seconds per
     seed at the pilot's pace, or predicted from FLOPs), priced on a plan of `probe_seeds` seeds."""
     probe = stage_config(self.config, self.claim, lrs, steps, eval_every, range(probe_seeds))
-    per_seed = sweep.make_plan(probe).num_runs // probe_seeds * steps * (self.pace or _predicted_pace(probe))
+    pace = self.pace or _predicted_pace(probe)
+    if self.pace and self.paced_at and list(self.paced_at) != [steps, eval_every]:
+      # the pace was timed at another horizon or spacing: a stage evaluating more often costs more per step
+      # where evaluating is a real share of the work (FLOPs per run-step, evaluations included)
+      timed = stage_config(self.config, self.claim, lrs, *self.paced_at, range(probe_seeds))
+      pace *= _flops_per_run_step(probe) / _flops_per_run_step(timed)
+    per_seed = sweep.make_plan(probe).num_runs // probe_seeds * steps * pace
     budget = self.settings.budget_seconds
     return (min(wanted, int(budget // per_seed)) if math.isfinite(budget) else wanted), per_seed
 
@@ -484,6 +492,12 @@ def confirmation_config(config, design):
   start = int(design.get('seed_start') or 0)
   return stage_config(config, claim, design['lrs'], design['steps'], design['eval_every'],
                       range(start, start + design['seeds']), design=design)
+
+
+def _flops_per_run_step(config):
+  """FLOPs per run-step of a stage, its evaluations included (rehearse.run_flops), over its static points."""
+  plan = sweep.make_plan(config)
+  return sum(rehearse.run_flops(g.spec) for g in plan.subgrids) / max(len(plan.subgrids) * config.train.steps, 1)
 
 
 def _predicted_pace(config):

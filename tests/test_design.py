@@ -120,7 +120,10 @@ def test_the_confirmation_seeds_follow_the_power_formula_and_never_overlap_the_p
 def test_a_budget_too_small_says_what_deciding_would_take_before_the_confirmation_runs(tmp_path, monkeypatch):
   events = []
   stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4, ran=events)
-  budget = 16 * 2 * 5 * 40 * 1e-5 * 0.5  # half of what 16 seeds cost: 2 series x 5 lrs x 40 steps at 1e-5 s a step
+  _design(tmp_path / 'free', monkeypatch, _config(lrs=(0.01, 0.08)), stage)  # what the seeds cost, unbounded
+  free = json.load(open(tmp_path / 'free' / 'd' / design.RECORD))['design']
+  budget = 0.5 * free['projected_seconds']  # half of what the seeds it needs cost
+  events.clear()
   _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget, said=events)
   record = json.load(open(tmp_path / 'd' / design.RECORD))['design']
   assert record['steps'] == 40  # the pace above assumed the preset's horizon
@@ -129,6 +132,21 @@ def test_a_budget_too_small_says_what_deciding_would_take_before_the_confirmatio
   assert claims.MIN_SEEDS <= record['seeds'] < record['seeds_needed']
   confirm = next(i for i, e in enumerate(events) if isinstance(e, tuple) and e[0] == 'confirm')
   assert note < confirm and len(events[confirm][1].sweep.seed) == record['seeds']  # said first, then run
+
+
+def test_a_confirmation_evaluating_more_often_than_the_pilot_is_priced_at_its_own_spacing(tmp_path):
+  """The pilot's pace (seconds per run-step) is timed at its own evaluation spacing; a confirmation that
+  evaluates more often costs more per step, by the ratio of FLOPs per run-step, evaluations included."""
+  config = _config(lrs=(0.01, 0.08))
+  designer = design.Designer(config, design.headline_claim(config), str(tmp_path / 'd'), design.Settings())
+  designer.pace, designer.paced_at = 1e-5, [40, 10]
+  _, same = designer._affordable([0.02, 0.04], 40, 10, 16, probe_seeds=2)
+  _, denser = designer._affordable([0.02, 0.04], 40, 2, 16, probe_seeds=2)
+  assert same == pytest.approx(2 * 2 * 40 * 1e-5)  # 2 series x 2 lrs a seed, at the timed spacing: the pace alone
+  probe = design.stage_config(config, designer.claim, [0.02, 0.04], 40, 2, range(2))
+  timed = design.stage_config(config, designer.claim, [0.02, 0.04], 40, 10, range(2))
+  ratio = design._flops_per_run_step(probe) / design._flops_per_run_step(timed)
+  assert ratio > 1.5 and denser == pytest.approx(same * ratio)
 
 
 def test_a_confirmation_needing_more_seeds_than_a_look_holds_says_so_not_the_budget(tmp_path, monkeypatch):
@@ -165,7 +183,8 @@ def test_a_preset_of_one_lr_gets_a_pilot_grid_around_it():
 def test_a_resumed_design_keeps_its_sizing_decision(tmp_path, monkeypatch):
   """Sized once, the confirmation's seeds are not priced again at another pace when the design resumes."""
   stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4)
-  budget = 16 * 2 * 5 * 40 * 1e-5 * 0.5  # half of what 16 seeds cost: the sizing binds
+  _design(tmp_path / 'free', monkeypatch, _config(lrs=(0.01, 0.08)), stage)
+  budget = 0.5 * json.load(open(tmp_path / 'free' / 'd' / design.RECORD))['design']['projected_seconds']  # binds
   _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget)
   first = json.load(open(tmp_path / 'd' / design.RECORD))['design']
 
@@ -182,7 +201,8 @@ def test_a_design_resumed_with_another_budget_is_sized_again_unless_its_confirma
   (it kept the old sizing once, silently); where the confirmation sized at the old budget has started,
   its folder holds that sizing's seeds, so the rerun refuses in one line naming both budgets."""
   stage = synthetic_stage(0.028, {32: 10, 'online': 12}, spread=0.4)
-  budget = 16 * 2 * 5 * 40 * 1e-5 * 0.5  # half of what 16 seeds cost: the sizing binds
+  _design(tmp_path / 'free', monkeypatch, _config(lrs=(0.01, 0.08)), stage)
+  budget = 0.5 * json.load(open(tmp_path / 'free' / 'd' / design.RECORD))['design']['projected_seconds']  # binds
   _design(tmp_path, monkeypatch, _config(lrs=(0.01, 0.08)), stage, budget=budget)
   first = json.load(open(tmp_path / 'd' / design.RECORD))['design']
   assert first['seeds'] < first['seeds_needed'] == 16
