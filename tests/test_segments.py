@@ -112,6 +112,20 @@ def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(request, tmp_path, 
   assert_same_grid(grid(out, name), whole, exact=True)
 
 
+def test_a_resumed_chunks_time_counts_its_checkpoints_seconds(tmp_path, monkeypatch):
+  """A chunk resumed from a checkpoint had computed for the checkpoint's seconds before this process began:
+  its file and the summary's run-steps/s (which a design prices its confirmation by) count them. Counted
+  from the resume alone, a design priced a confirmation at 162 s that took 529."""
+  from sslgap.engine import runner
+  from sweep_cli import SHORT
+  real = runner._FolderRun._resume
+  monkeypatch.setattr(runner._FolderRun, '_resume', lambda self, chunk_id: (real(self, chunk_id)[0], 1000.0))
+  cli(tmp_path, *SHORT, '--chunk_size=12', '--keep_chunks', '--quiet')  # in this process: the patch holds
+  [path] = chunk_files.find(tmp_path).values()
+  with np.load(path) as chunk:
+    assert 1000.0 <= float(chunk['seconds']) < 1000.0 + 600
+
+
 def test_a_checkpoint_made_on_two_devices_is_not_continued_on_one(uninterrupted, tmp_path):
   """A checkpoint records the device kind and count and the call width it was computed at: a rerun under
   other numerics (here 1 CPU device instead of 2) says so and computes the chunk from step 0, so that no
