@@ -34,7 +34,7 @@ work=$(mktemp -d)
 folder=$([ "$SCALE" = design ] && echo designs || echo "$SCALE")  # where reproduce --scale SCALE looks
 mkdir -p "$work/$folder" "$work/logs"
 
-python - "$SCALE" "$@" > "$work/commands" <<'EOF' || { echo "error: cannot list the $SCALE tier" >&2; exit 2; }
+python - "$SCALE" "$@" > "$work/commands" <<'EOF' || exit 2  # its one-line error said why
 import os, sys
 from sslgap.paper import catalog
 scale, ids = sys.argv[1], set(sys.argv[2:])

@@ -68,3 +68,15 @@ def test_bench_widths_measures_its_matrix_and_names_what_it_skipped(tmp_path):
   assert found['fastest']['fig6'] in found['rows']
   assert 'skipped: setting on: command buffers are a GPU feature' in stdout  # a CPU
   assert 'x1 the baseline (width 4, unroll 1, command buffers off)' in stdout and 'fastest for fig6: width 4' in stdout
+
+
+@pytest.mark.parametrize('args,said', [
+    (['medium', 'nonsense'], 'error: not at the medium scale: nonsense'),
+    (['design'], 'error: name the experiments to design'),
+])
+def test_gpu_tier_refuses_an_id_it_cannot_run_in_one_line_before_anything_runs(tmp_path, args, said):
+  out = subprocess.run(['bash', 'benchmarks/gpu_tier.sh', str(tmp_path / 'out'), '5', *args], cwd=ROOT,
+                       env=dict(os.environ, JAX_PLATFORMS='cpu'), capture_output=True, text=True)
+  assert out.returncode == 2, out.stderr
+  assert out.stderr.strip().splitlines() == [next(l for l in out.stderr.splitlines() if l.startswith('error:'))]
+  assert out.stderr.strip().startswith(said) and not os.path.exists(tmp_path / 'out' / 'tier.tgz')
