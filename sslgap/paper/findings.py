@@ -281,23 +281,22 @@ def totals(rows):
   reasons = {}
   for r in rows:
     if r['outcome'] == UNDETERMINED:
-      key = r['reason'].split(':')[0] if r['reason'] else 'undetermined'
-      reasons[key] = reasons.get(key, 0) + 1
+      reasons[_reason_name(r)] = reasons.get(_reason_name(r), 0) + 1
   why_text = ', '.join(f'{n} {k}' for k, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
   return (f'{len(rows)} experiments: ' + ', '.join(f'{n} {k}' for k, n in counts.items())
           + (f' ({why_text})' if why_text else ''))
 
 
-def _reason(r, short=False):
+def _reason_name(r):
+  """An undetermined row's reason by name ('grid edge', 'underpowered', ...): what the totals count."""
+  return (r.get('reason') or 'undetermined').split(':')[0]
+
+
+def _outcome_cell(r, short=False):
   reason = r.get('reason', '')
   if short and reason:  # the reason's name and its number; the report says the rest
     reason = reason.split(': ')[0] + (': ' + reason.split(': ')[1] if reason.startswith(('underpowered', 'mixed'))
                                       and ': ' in reason else '')
-  return reason
-
-
-def _outcome_cell(r, short=False):
-  reason = _reason(r, short)
   return f'**{r["outcome"]}**' + (f' ({cell(reason)})' if reason else '')
 
 
@@ -377,17 +376,16 @@ def readme_tables(rows, reports):
     return text
   by_reason = {}
   for r in undecided:
-    by_reason.setdefault((r.get('reason') or 'undetermined').split(':')[0], []).append(r)
+    by_reason.setdefault(_reason_name(r), []).append(r)
   lines = [f'**Not decided yet** ({len(undecided)}), by why; `python -m sslgap.design --only ID` decides a hand-sized '
-           'preset\'s (a pilot of 4 seeds sizes the lrs, the horizon and the seeds of a confirmation, which then '
-           'runs), and each link leads to the numbers:', '']
+           f'preset\'s {PILOT_NOTE[:-1]}, which then runs), and each link leads to the numbers:', '']
   for reason, found in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
     items = []
     for r in found:
       link = reports.get(r['scale'])
       name = f'[{r["figure"]}]({link}#{r["id"]})' if link is not None else r['figure']
       decide = r.get('to_decide') or to_decide(r['id'], r.get('reason') or '', r.get('design'))  # rows of before it
-      plain = f'`python -m sslgap.design --only {r["id"]}` {PILOT_NOTE}'
+      plain = to_decide(r['id'], '')  # its preset's design: said once above
       items.append(name + (f' ({r["scale"]}; to decide: {decide})' if decide != plain else ''))
     lines.append(f'- **{reason}** ({len(found)}): ' + ', '.join(items) + '.')
   return text + ('\n\n' if text else '') + '\n'.join(lines)
