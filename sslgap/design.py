@@ -71,7 +71,7 @@ PILOT_SEED_START = 1000  # pilot seeds are 1000, 1001, ...; the confirmation's 0
 SECOND_LOOK_SEED_START = 500  # a second look's: 500, 501, ... (at most 500 seeds a look, checked)
 CONFIRMATION_STEPS = (-2, -1, 0, 1, 2)  # the confirmation's lrs: the pilot's best times sqrt(2)**k
 RATIO = math.sqrt(2)  # the lr grid's spacing
-MIN_CONFIRMATION_SEEDS = 16
+MIN_CONFIRMATION_SEEDS = claims_lib.CONFIRMATION_SEEDS
 MAX_CENSORED = 0.1  # more than this share of a series' pilot seeds never reaching the target extends the horizon
 RECORD = 'design.json'
 TIME_KINDS = ('faster', 'as_fast')
@@ -616,6 +616,9 @@ def entries(out_root, ids=()):
     if grid is None:
       continue
     design = dict(record.get('second_look' if second else 'design') or {})
+    measured = (record.get('stage_seconds') or {}).get('confirm_2' if second else 'confirm')
+    if measured:  # what the deciding look took: the pace a row that wants more seeds is priced at
+      design['confirm_seconds'] = measured
     entry = report.Entry(experiment, 'design', folder, grid, design=design,
                          preset_scale=design.get('scale') or 'small',
                          wall_seconds=sum((record.get('stage_seconds') or {}).values()) or None)

@@ -3,13 +3,15 @@
   python -m sslgap.reproduce                                   # the small scale -> docs/REPRODUCTION.md
   python -m sslgap.reproduce --scale medium                   # -> docs/REPRODUCTION_MEDIUM.md
   python -m sslgap.reproduce --scale paper --only fig6_init,fig2_parity_gd --out results/
+  python -m sslgap.reproduce --scale design --out docs/grids --only fig6_init --update   # these rows of the docs' report
 
 Each experiment (sslgap.catalog) runs into <out>/<scale>/<experiment> unless its grid is complete
 there (an interrupted one resumes), then its claims are checked on the grid (sslgap.claims: a t
 interval over seeds, tuning cross-fitted) and the report is written from the grids alone, with each figure drawn from its grid beside it.
 The report goes to --report; by default to docs/ when every experiment of a scale runs into
 results/, else next to the grids (<out>/<scale>/REPORT.md), so a partial run never replaces
-the docs' report. SIGINT or SIGTERM is passed on to the experiment running, which saves its
+the docs' report; --update regenerates the --only experiments in the report (by default the docs' report
+of the scale) and keeps its other rows as written, each marked with the day it was. SIGINT or SIGTERM is passed on to the experiment running, which saves its
 chunks; then this exits with 128 + the signal number.
 """
 
@@ -44,7 +46,12 @@ def main(argv=None):
   parser.add_argument('--report', default=None, help='the markdown file to write (default: by scale, '
                       + ', '.join(f'{k}: {v}' for k, v in REPORTS.items()) + f', when every experiment runs into '
                       f'{DEFAULT_OUT}/; else <out>/<scale>/REPORT.md)')
+  parser.add_argument('--update', action='store_true', help='regenerate only the --only experiments in the report '
+                      '(default: the docs\' report of the scale) and keep its other rows as written, marked with the day '
+                      'they were (their grids may be gone); README follows when it is the docs\' report')
   args = parser.parse_args(argv)
+  if args.update and not args.only:
+    command.fail('--update: give the experiments to regenerate with --only (the others are kept as written)')
   if args.only is not None and not [i for i in args.only.split(',') if i.strip()]:
     command.fail('--only: give experiment ids, e.g. --only fig1_parity,fig6_init (leave it out for every experiment)')
   ids = [i.strip() for i in (args.only or '').split(',') if i.strip()]
@@ -61,13 +68,20 @@ def main(argv=None):
                    '(python -m sslgap.design runs them)')
   if not experiments:
     command.fail(f'no experiment has a preset at the {args.scale!r} scale' + (f' among {ids}' if ids else ''))
-  report = args.report or default_report(args.scale, args.out, bool(ids))
+  report = args.report or (REPORTS[args.scale] if args.update else default_report(args.scale, args.out, bool(ids)))
   invocation = 'python -m sslgap.reproduce' + (f' --scale {args.scale}' if args.scale != 'small' else '') + \
-      (f' --only {args.only}' if ids else '')
+      (f' --only {args.only}' if ids else '') + (' --update' if args.update else '')
+  if args.update:
+    try:  # said before anything runs
+      report_lib.kept_of(report, [e.id for e in experiments])
+    except ValueError as e:
+      command.fail(f'--update: {e}')
   try:
-    in_docs = os.path.normpath(report) == os.path.normpath(REPORTS[args.scale]) and not ids  # all of them
-    entries = report_lib.generate(experiments, args.scale, args.out, report, command=invocation, found=found, other_reports={s: p for s, p in REPORTS.items() if os.path.exists(p)}
-                                  if in_docs else None)
+    # the docs' report, whole: every experiment, or some and the others kept as written
+    in_docs = os.path.normpath(report) == os.path.normpath(REPORTS[args.scale]) and (not ids or args.update)
+    entries = report_lib.generate(experiments, args.scale, args.out, report, command=invocation, found=found,
+                                  other_reports={s: p for s, p in REPORTS.items() if os.path.exists(p)}
+                                  if in_docs else None, update=args.update)
     if in_docs and os.path.exists('README.md'):
       try:
         findings.refresh_readme(REPORTS)  # README's "What we found" follows the docs' reports

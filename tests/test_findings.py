@@ -312,3 +312,29 @@ def test_an_undetermined_row_says_what_would_decide_it():
   decided = claims.evaluate(dict(claim, kind='faster', target=0.9), _grid(RISE, SLOW, noise=0.01))
   [row] = findings.of_entries([_entry(one, [decided], dict(headline='b'))])
   assert row['outcome'] == findings.REPRODUCED and 'to_decide' not in row
+
+
+def test_a_decided_row_on_fewer_seeds_than_a_design_confirms_on_says_how_to_confirm_it():
+  """A verdict on 4 seeds holds its level, but a findings row resting on them says so and names the design
+  that would confirm it; a row on 16 seeds, or a design's, says nothing of the kind."""
+  few = dict(_row('x1', findings.REPRODUCED, 'sentence of x1'), seeds=4)
+  enough = dict(_row('y2', findings.OPPOSITE, 'sentence of y2'), seeds=claims.CONFIRMATION_SEEDS)
+  designed = dict(_row('z3', findings.REPRODUCED, 'sentence of z3', scale='design'), seeds=11, design={'seeds': 11})
+  table = findings.table([few, enough, designed], {'small': 'S.md', 'design': 'D.md'}, short=True)
+  line = next(t for t in table.splitlines() if 'x1' in t)
+  assert ('sentence of x1. To confirm: on 4 seeds; `python -m sslgap.design --only x1` would confirm it on at '
+          f'least {claims.CONFIRMATION_SEEDS} fresh seeds |') in line
+  assert table.count('To confirm') == 1
+
+
+def test_a_design_wanting_more_seeds_is_priced_at_the_pace_its_confirmation_measured():
+  reason = 'underpowered: about 53 seeds would decide it'
+  measured = {'seeds': 16, 'projected_seconds': 162.0, 'confirm_seconds': 528.0}
+  assert findings.to_decide('w', reason, measured) == \
+      'about 53 seeds, about 29 min of a confirmation on this machine (this design ran 16)'
+  assert '9 min' in findings.to_decide('w', reason, dict(measured, confirm_seconds=None))  # projected: 162 s
+  assert findings.to_decide('w', reason, {'seeds': 16}) == 'about 53 seeds (this design ran 16)'
+  unpaid = {'seeds': 11, 'note': 'underpowered at this budget: needs 16 seeds, about 29.0 min (the budget, 20.0 '
+            'min, pays for 11)'}
+  assert findings.to_decide('w', 'grid edge: tuned at an end', unpaid).endswith(
+      'into a fresh --out), and 16 seeds, about 29.0 min on this machine (the budget paid for 11)')

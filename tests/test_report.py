@@ -16,6 +16,7 @@ from sslgap import catalog
 from sslgap import findings
 from sslgap import claims
 from sslgap import report
+from sslgap.paper import report_sections
 from sslgap import results
 from sweep_cli import ROOT, env, module
 from sweep_cli import module_in_process
@@ -85,6 +86,51 @@ def test_finished_grids_are_not_run_again(generated):
     assert a.grid == b.grid and a.wall_seconds == b.wall_seconds  # no new invocation was timed
     runs = json.load(open(os.path.join(a.folder, report.WALL_FILE)))['runs']
     assert len(runs) == 1
+
+
+def test_an_update_regenerates_some_experiments_and_keeps_the_others_as_written(generated, tmp_path):
+  """--update: the experiments named are computed again from their grids; every other row, section and line
+  of the claims table is the earlier report's, byte for byte, marked once with the day it was written,
+  even when its grids are gone; updating again changes nothing."""
+  entries, _, text, doc = generated
+  faster, better = (e.experiment for e in entries)
+  path = tmp_path / 'docs' / 'REPORT.md'
+  path.parent.mkdir()
+  rows = findings.read(findings.json_path(str(doc)))
+  rows[1]['sentence'] = 'as written then'  # what the earlier report said of tiny_better, whose grids are gone
+  earlier = text.replace(f'`{better.id}`\n', f'`{better.id}`\n\nA line only the earlier report has.\n', 1)
+  earlier = earlier.replace('A note only a person can write', 'STALE', 1)  # tiny_faster's section, regenerated
+  path.write_text(earlier)
+  open(findings.json_path(str(path)), 'w').write(json.dumps(rows))
+  report.generate([faster], 'small', str(doc.parent.parent / 'results'), str(path), log=lambda _: None, update=True)
+  updated = path.read_text()
+  kept = report_sections.sections(updated)[better.id]
+  assert 'A line only the earlier report has.' in kept and kept.count('*Kept from the report of') == 1
+  assert kept.replace(kept.splitlines()[2] + '\n\n', '', 1) == report_sections.sections(earlier)[better.id]
+  assert report_sections.sections(updated)[faster.id] == report_sections.sections(text)[faster.id]  # STALE gone
+  assert report_sections.claim_lines(updated) == report_sections.claim_lines(text)
+  assert '`tiny_better`) are kept from the report(s) of' in updated
+  new_rows = findings.read(findings.json_path(str(path)))
+  assert [r['id'] for r in new_rows] == [faster.id, better.id]
+  assert new_rows[1]['sentence'] == 'as written then' and new_rows[1]['kept_from'] == report_sections.written_on(text)
+  assert 'as written then' in updated.split('## Method')[0]  # the findings table reads the kept row
+  report.generate([faster], 'small', str(doc.parent.parent / 'results'), str(path), log=lambda _: None, update=True)
+  assert path.read_text() == updated
+  rows.append(dict(rows[0], id='tiny_gone'))  # a row the markdown has no section of: said, nothing written
+  open(findings.json_path(str(path)), 'w').write(json.dumps(rows))
+  with pytest.raises(ValueError, match="REPORT.md: its JSON has 'tiny_gone', its markdown has no section of it"):
+    report.generate([faster], 'small', str(doc.parent.parent / 'results'), str(path), log=lambda _: None, update=True)
+  assert path.read_text() == updated
+
+
+def test_reproduce_update_names_what_it_lacks_before_anything_runs(tmp_path):
+  _, stderr = module_in_process('sslgap.reproduce', '--update', expect=2)
+  assert stderr.strip() == 'error: --update: give the experiments to regenerate with --only (the others are kept as written)'
+  missing = tmp_path / 'R.md'
+  _, stderr = module_in_process('sslgap.reproduce', '--only', 'fig1_parity', '--update', '--report', missing,
+                                '--out', tmp_path, expect=2)
+  assert stderr.strip() == f'error: --update: {missing}: no report (and R.json beside it) to update'
+  assert not (tmp_path / 'small').exists()
 
 
 def test_reproduce_names_bad_input():

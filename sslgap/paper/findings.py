@@ -204,17 +204,41 @@ def to_decide(experiment_id, reason, design=None):
   if not design:
     return f'{command_line} {PILOT_NOTE}'
   note = str(design.get('note') or '')
+  found = re.search(r'needs ([\d,]+) seeds, about ([^()]+?)\s*\(', note)
+  unpaid = (f'{found.group(1)} seeds, about {found.group(2)} on this machine (the budget paid for {design.get("seeds")})'
+            if found else '')
   if kind == claims_lib.UNDERPOWERED:
-    found = re.search(r'needs ([\d,]+) seeds, about ([^()]+?)\s*\(', note)
-    if found:
-      return f'{found.group(1)} seeds, about {found.group(2)} on this machine (the budget paid for {design.get("seeds")})'
-    return f'more seeds than the {design.get("seeds")} this design ran'
+    return unpaid or _seeds_priced(reason, design) or f'more seeds than the {design.get("seeds")} this design ran'
   if kind == claims_lib.GRID_EDGE:
     return ('lrs past the end its series tuned at even after a second look: a design whose pilot grid holds them '
-            f'({command_line} into a fresh --out)')
+            f'({command_line} into a fresh --out)' + (f', and {unpaid}' if unpaid else ''))
   if kind == claims_lib.CENSORED:
     return f'a horizon past {design.get("steps", 0):,} steps (--horizon_cap)'
   return f'{command_line} into a fresh --out'
+
+
+def _seeds_priced(reason, design):
+  """'about N seeds, about T on this machine' from an underpowered verdict's seeds and the pace of its design's
+  confirmation (measured, else projected), or '' when the verdict names no seed count."""
+  needed = re.search(r'about ([\d,]+) seeds would decide it', reason)
+  ran, projected = design.get('seeds') or 0, design.get('confirm_seconds') or design.get('projected_seconds') or 0
+  if not needed:
+    return ''
+  seeds = int(needed.group(1).replace(',', ''))
+  if not (ran and projected):
+    return f'about {seeds:,} seeds (this design ran {ran})'
+  seconds = projected * seeds / ran
+  when = f'{seconds / 3600:.1f} hours' if seconds >= 5400 else f'{seconds / 60:.0f} min'
+  return f'about {seeds:,} seeds, about {when} of a confirmation on this machine (this design ran {ran})'
+
+
+def to_confirm(row):
+  """What would confirm a decided row resting on fewer seeds than a design confirms on ('' when it has them):
+  its verdict holds its level, but a row of the findings should not rest on a handful of seeds."""
+  if row['outcome'] == UNDETERMINED or not row.get('seeds') or row['seeds'] >= claims_lib.CONFIRMATION_SEEDS or row.get('design'):
+    return ''
+  return (f'on {row["seeds"]} seeds; `python -m sslgap.design --only {row["id"]}` would confirm it on at least '
+          f'{claims_lib.CONFIRMATION_SEEDS} fresh seeds')
 
 
 def design_departs(design, departs):
@@ -237,7 +261,11 @@ def json_path(report_path):
 
 
 def write(report_path, entries):
-  rows = of_entries(entries)
+  return write_rows(report_path, of_entries(entries))
+
+
+def write_rows(report_path, rows):
+  """The report's findings rows as JSON beside it."""
   files.write_text(json_path(report_path), json.dumps(rows, indent=1) + '\n')
   return rows
 
@@ -315,6 +343,7 @@ def table(rows, reports, superseded=(), short=False):
     else:
       quote = f'"{cell(r["quote"])}" ({cell(r["where"])})' if r.get('quote') else cell(r.get('claim', ''))
     decide = f'. To decide: {cell(r["to_decide"])}' if r.get('to_decide') else ''
+    decide += f'. To confirm: {cell(to_confirm(r))}' if to_confirm(r) else ''
     lines.append(f'| {r["figure"]} | {_outcome_cell(r, short)}: {cell(r["sentence"])}{decide} | {quote} | '
                  f'{cell(r.get("departs", ""))} | {where} |')
   return '\n'.join(lines)
