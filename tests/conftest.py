@@ -14,11 +14,45 @@ os.environ.setdefault('SSLGAP_HOST_DEVICES', '1')
 os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='sslgap-tests-jax-cache-'))
 os.environ.setdefault('JAX_COMPILATION_CACHE_MAX_SIZE', str(64 << 30))
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+# Most of a test's time is XLA compiling tiny kernels, and most of that is LLVM optimising code that then
+# runs for a second: the suite compiles with JAX's `jax_disable_most_optimizations` (measured: test_train.py
+# and test_transformer.py in 156 s against 250 s), in its processes and the commands they start. What the
+# optimisations may change is the last bits, so the tests whose point is bits users get, the golden grids
+# and a vmapped run against the run alone, are marked `optimized` and compile at XLA's default level.
+os.environ.setdefault('JAX_DISABLE_MOST_OPTIMIZATIONS', '1')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pytest  # noqa: E402
 
 from sslgap import config as config_lib  # noqa: E402
+
+
+def pytest_configure(config):
+  config.addinivalue_line('markers', 'optimized: compiled at XLA\'s default optimisation level, as users run '
+                          '(the suite compiles with most optimisations off: conftest.py)')
+
+
+@pytest.fixture(autouse=True)
+def _optimization_level(request):
+  """A test marked `optimized` compiles at XLA's default level, in its process and the commands it starts;
+  the caches of compiled functions are cleared either side, so no kernel crosses levels."""
+  if request.node.get_closest_marker('optimized') is None:
+    yield
+    return
+  import jax
+  before, env_before = jax.config.values['jax_disable_most_optimizations'], os.environ.get('JAX_DISABLE_MOST_OPTIMIZATIONS')
+  jax.clear_caches()
+  jax.config.update('jax_disable_most_optimizations', False)
+  os.environ['JAX_DISABLE_MOST_OPTIMIZATIONS'] = '0'
+  try:
+    yield
+  finally:
+    jax.clear_caches()
+    jax.config.update('jax_disable_most_optimizations', before)
+    if env_before is None:
+      os.environ.pop('JAX_DISABLE_MOST_OPTIMIZATIONS', None)
+    else:
+      os.environ['JAX_DISABLE_MOST_OPTIMIZATIONS'] = env_before
 
 
 @pytest.fixture

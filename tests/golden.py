@@ -127,6 +127,7 @@ def record_on(presets, devices, folder):
   import subprocess
   env = dict(os.environ, JAX_PLATFORMS='cpu', SSLGAP_HOST_DEVICES=str(devices))
   env.pop('XLA_FLAGS', None)
+  env.pop('JAX_DISABLE_MOST_OPTIMIZATIONS', None)  # the recorded bits are of XLA's default level, as users run
   done = subprocess.run([sys.executable, __file__, f'--to={folder}', *(f'{n}:{p}' for n, p in presets)], cwd=ROOT,
                         env=env, capture_output=True, text=True)
   assert done.returncode == 0, done.stderr
@@ -143,6 +144,8 @@ def grid_on(name, preset, folder):
 if __name__ == '__main__':
   sys.path.insert(0, ROOT)
   os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+  import jax
+  jax.config.update('jax_disable_most_optimizations', False)  # a recording holds the bits users get
   default = '--default' in sys.argv[1:]
   to = [a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--to=')]
   wanted = [a for a in sys.argv[1:] if a != '--default' and not a.startswith('--to=')]

@@ -186,3 +186,19 @@ def test_diverged_runs_are_counted_and_kept_as_nan(tmp_path):
   assert bad and all(point['init_scale_rest'] == 1000.0 for point in bad)
   assert f'{len(bad)} diverged run(s)' in log and 'diverged (NaN), for example' in log
   assert np.all(np.isfinite(r.sel(init_scale_rest=1.0).final('test_loss')))
+
+
+def test_the_suite_compiles_with_most_optimizations_off_and_its_commands_too():
+  """conftest.py: tests compile fast (most of XLA's optimisations off), here and in the commands they start."""
+  import jax
+  assert jax.config.values['jax_disable_most_optimizations']
+  assert os.environ['JAX_DISABLE_MOST_OPTIMIZATIONS'] == '1'
+
+
+@pytest.mark.optimized
+def test_a_test_marked_optimized_compiles_at_the_default_level_as_users_run():
+  """The bits users get (golden grids, a vmapped run against the run alone) are checked at XLA's default level,
+  in the test's process and in any command it starts."""
+  import jax
+  assert not jax.config.values['jax_disable_most_optimizations']
+  assert os.environ['JAX_DISABLE_MOST_OPTIMIZATIONS'] == '0'

@@ -37,6 +37,8 @@ CI_PRESETS = [
     ('tfm_fig20_modadd_warmup', 'small'),  # Transformer decoder, classes, random labels
 ]
 
+pytestmark = pytest.mark.optimized  # recorded at XLA's default level, as users run (conftest.py)
+
 SELECTED = golden.PRESETS if os.environ.get('SSLGAP_GOLDEN') == 'all' else CI_PRESETS
 
 

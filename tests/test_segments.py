@@ -22,7 +22,8 @@ WHOLE = 10**9  # more intervals per segment than any run has: one call
 
 @pytest.mark.parametrize('name,preset', [
     ('init_scale_heatmap', 'small'),  # mini-batch SGD
-    ('fig2_parity_gd', 'small'),  # full-batch GD over phase datasets
+    # full-batch GD over phase datasets; compute-bound: 35 s at XLA's default level, 105 s without (conftest.py)
+    pytest.param('fig2_parity_gd', 'small', marks=pytest.mark.optimized),
     ('fig19_auto_schedule', 'small'),  # the auto schedule moves its phase in the state
     ('fig4_random_labels', 'small'),  # random-label phases
     ('tfm_fig30_param_source', 'small'),  # per-group data (W_Q, W_K online, the rest on the subset), AdamW

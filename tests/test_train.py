@@ -17,6 +17,7 @@ def _data(config, seed=0):
   return data_lib.select_seed(data_lib.build_data(task, pool, config.task.test_size, [seed]), 0), pool
 
 
+@pytest.mark.optimized  # the bits users get: XLA's default level (conftest.py)
 def test_a_run_in_a_vmapped_chunk_equals_the_same_run_alone(tiny_config, check_chunk_equals_runs_alone):
   c = tiny_config
   c.model.hidden_layers = 2

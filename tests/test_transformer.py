@@ -161,6 +161,7 @@ def test_online_groups_take_their_gradient_from_fresh_batches(transformer_config
   np.testing.assert_array_equal(np.asarray(plain['readout']['kernel']), np.asarray(mixed['readout']['kernel']))
 
 
+@pytest.mark.optimized  # the bits users get: XLA's default level (conftest.py)
 def test_a_transformer_run_in_a_vmapped_chunk_equals_the_run_alone(transformer_config, check_chunk_equals_runs_alone):
   c = transformer_config
   c.sweep.lr_mult_qk = (0.5, 2.0)
