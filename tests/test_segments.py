@@ -22,14 +22,13 @@ WHOLE = 10**9  # more intervals per segment than any run has: one call
 
 @pytest.mark.parametrize('name,preset', [
     ('init_scale_heatmap', 'small'),  # mini-batch SGD
-    # full-batch GD over phase datasets; compute-bound: 35 s at XLA's default level, 105 s without (conftest.py)
-    pytest.param('fig2_parity_gd', 'small', marks=pytest.mark.optimized),
+    ('fig2_parity_gd', 'small'),  # full-batch GD over phase datasets
     ('fig19_auto_schedule', 'small'),  # the auto schedule moves its phase in the state
     ('fig4_random_labels', 'small'),  # random-label phases
     ('tfm_fig30_param_source', 'small'),  # per-group data (W_Q, W_K online, the rest on the subset), AdamW
 ])
 def test_a_run_in_segments_equals_it_in_one_call(name, preset):
-  config = golden.reduced(golden.load_config(name, preset))
+  config = golden.reduced(golden.load_config(name, preset), steps=40)  # 4 intervals, each a segment: enough
   for axis, values in config_lib.sweep_axes(config):
     config.sweep[axis] = tuple(values[-1:]) if axis != 'seed' else tuple(values)
   config.engine.segment_intervals = WHOLE
@@ -48,12 +47,12 @@ SEGMENTED = ['--config.train.steps=4000', '--config.train.eval_every=100', '--co
              '--config.engine.checkpoint_minutes=0.0001', '--chunk_size=12', '--config.engine.call_width=12']
 
 
-# A Transformer sweep of one chunk (6 runs: 3 schedules x 2 seeds), 40 intervals, a checkpoint at each;
+# A Transformer sweep of one chunk (6 runs: 3 schedules x 2 seeds), 20 intervals, a checkpoint at each;
 # small evaluation sets, which would otherwise take most of its time.
 TRANSFORMER = dict(script='experiments/learning_curves.py', tiny=False, name='tfm_fig1_parity', args=[
     '--config=sweeps/tfm_fig1.py:small', '--config.model.dim=16', '--config.model.layers=1',
     '--config.task.test_size=256', '--config.data.eval_train_size=256', '--config.data.eval_batch_size=256',
-    '--config.sweep.lr=(0.003,)', '--config.sweep.seed=(0,1)', '--config.train.steps=600',
+    '--config.sweep.lr=(0.003,)', '--config.sweep.seed=(0,1)', '--config.train.steps=300',
     '--config.train.eval_every=15', '--config.engine.segment_intervals=1', '--config.engine.checkpoint_minutes=0.0001',
     '--chunk_size=6', '--config.engine.call_width=6'])
 
@@ -90,10 +89,10 @@ def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(request, tmp_path, 
   way the rerun continues the chunk from there, not from step 0 (the log says from which step), and
   ends in the uninterrupted grid, bitwise."""
   if workload == 'mlp':
-    args, kwargs, name, steps = SEGMENTED, {}, 'init_scale_heatmap', 4000
+    args, kwargs, name, steps, intervals = SEGMENTED, {}, 'init_scale_heatmap', 4000, 40
     whole = request.getfixturevalue('uninterrupted')
   else:
-    args, name, steps = TRANSFORMER['args'], TRANSFORMER['name'], 600
+    args, name, steps, intervals = TRANSFORMER['args'], TRANSFORMER['name'], 300, 20
     kwargs = dict(script=TRANSFORMER['script'], tiny=False)
     whole = request.getfixturevalue('uninterrupted_transformer')
   out = tmp_path / 'stopped'
@@ -106,9 +105,9 @@ def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(request, tmp_path, 
     assert 'chunk 0 stopped at interval' in stderr and 'saved as its checkpoint' in stderr
   assert not chunk_files.find(out) and os.path.exists(folder_paths.partial_path(out, 0))
   log = cli(out, *args, **kwargs)
-  found = re.search(rf'chunk 0 resumes from its checkpoint at step ([\d,]+) of {steps:,} \(interval (\d+) of 40\)', log)
+  found = re.search(rf'chunk 0 resumes from its checkpoint at step ([\d,]+) of {steps:,} \(interval (\d+) of {intervals}\)', log)
   step, resumed_at = int(found.group(1).replace(',', '')), int(found.group(2))
-  assert 0 < resumed_at < 40 and step == steps // 40 * resumed_at
+  assert 0 < resumed_at < intervals and step == steps // intervals * resumed_at
   assert not os.path.exists(folder_paths.partial_path(out, 0))
   assert_same_grid(grid(out, name), whole, exact=True)
 
