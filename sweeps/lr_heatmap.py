@@ -40,7 +40,7 @@ def get_config(arg=None):
   c = _fig6.figure6_base()
   c.name = 'lr_heatmap'
   c.plot.x, c.plot.y = 'lr_mult_first', 'lr_mult_rest'
-  c.plot.labels = dict(lr_mult_first='first-layer lr / 0.1', lr_mult_rest='other-layers lr / 0.1')
+  c.plot.labels = dict(lr_mult_first='first-layer lr / base lr', lr_mult_rest='other-layers lr / base lr')  # a design tunes the base
   c.plot.title = 'Fig 6: learning rates of the first layer and the other layers'
   preset = figures.preset(arg)
   if preset == 'small':

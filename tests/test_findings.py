@@ -338,3 +338,7 @@ def test_a_design_wanting_more_seeds_is_priced_at_the_pace_its_confirmation_meas
             'min, pays for 11)'}
   assert findings.to_decide('w', 'grid edge: tuned at an end', unpaid).endswith(
       'into a fresh --out), and 16 seeds, about 29.0 min on this machine (the budget paid for 11)')
+  second_look = {'seeds': 7, 'seeds_needed': 16, 'confirm_seconds': 1470.0,
+                 'note': "the second look is underpowered at this budget: it pays for 7 of the first look's 8 seeds"}
+  assert findings.to_decide('w', 'grid edge: tuned at an end', second_look).endswith(
+      'into a fresh --out), and about 16 seeds, about 56 min of a confirmation on this machine (this design ran 7)')

@@ -206,7 +206,8 @@ def to_decide(experiment_id, reason, design=None):
   note = str(design.get('note') or '')
   found = re.search(r'needs ([\d,]+) seeds, about ([^()]+?)\s*\(', note)
   unpaid = (f'{found.group(1)} seeds, about {found.group(2)} on this machine (the budget paid for {design.get("seeds")})'
-            if found else '')
+            if found else _seeds_priced(f'about {design.get("seeds_needed")} seeds would decide it', design)
+            if (design.get('seeds_needed') or 0) > (design.get('seeds') or 0) else '')
   if kind == claims_lib.UNDERPOWERED:
     return unpaid or _seeds_priced(reason, design) or f'more seeds than the {design.get("seeds")} this design ran'
   if kind == claims_lib.GRID_EDGE:
