@@ -3,7 +3,7 @@
   python -m sslgap.reproduce                                   # the small scale -> docs/REPRODUCTION.md
   python -m sslgap.reproduce --scale medium                   # -> docs/REPRODUCTION_MEDIUM.md
   python -m sslgap.reproduce --scale paper --only fig6_init,fig2_parity_gd --out results/
-  python -m sslgap.reproduce --scale design --out docs/grids --only fig6_init --update   # these rows of the docs' report
+  python -m sslgap.reproduce --scale design --out docs/grids --only fig6_init --update
 
 Each experiment (sslgap.catalog) runs into <out>/<scale>/<experiment> unless its grid is complete
 there (an interrupted one resumes), then its claims are checked on the grid (sslgap.claims: a t
@@ -63,6 +63,10 @@ def main(argv=None):
   if args.scale == 'design':
     found = design.entries(args.out, ids)
     experiments = [e.experiment for e in found]
+    missing = [i for i in ids if i not in {e.experiment.id for e in found}]
+    if missing and args.update:  # else its earlier row would come back as kept, as if regenerated
+      command.fail(f'--only: no finished design of {", ".join(missing)} in {os.path.join(args.out, "designs")} '
+                   '(python -m sslgap.design runs it)')
     if not found:
       command.fail(f'no design has a finished confirmation in {os.path.join(args.out, "designs")} '
                    '(python -m sslgap.design runs them)')
@@ -70,6 +74,7 @@ def main(argv=None):
     command.fail(f'no experiment has a preset at the {args.scale!r} scale' + (f' among {ids}' if ids else ''))
   report = args.report or (REPORTS[args.scale] if args.update else default_report(args.scale, args.out, bool(ids)))
   invocation = 'python -m sslgap.reproduce' + (f' --scale {args.scale}' if args.scale != 'small' else '') + \
+      (f' --out {args.out}' if os.path.normpath(args.out) != DEFAULT_OUT else '') + \
       (f' --only {args.only}' if ids else '') + (' --update' if args.update else '')
   if args.update:
     try:  # said before anything runs

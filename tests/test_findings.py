@@ -306,7 +306,7 @@ def test_an_undetermined_row_says_what_would_decide_it():
   design = {'seeds': 18, 'note': 'underpowered at this budget: needs 162 seeds, about 3.0 h (the budget, 20 min, '
             'pays for 18)'}
   assert findings.to_decide('w', 'underpowered: about 162 seeds would decide it', design) == \
-      '162 seeds, about 3.0 h on this machine (the budget paid for 18)'
+      '162 seeds, about 3.0 h on the machine that ran it (the budget paid for 18)'
   assert findings.to_decide('w', 'grid edge: tuned at an end', {'seeds': 16}).startswith('lrs past the end')
   assert findings.to_decide('w', 'at the ceiling: both at 1', None).startswith('a harder task')
   decided = claims.evaluate(dict(claim, kind='faster', target=0.9), _grid(RISE, SLOW, noise=0.01))
@@ -322,8 +322,9 @@ def test_a_decided_row_on_fewer_seeds_than_a_design_confirms_on_says_how_to_conf
   designed = dict(_row('z3', findings.REPRODUCED, 'sentence of z3', scale='design'), seeds=11, design={'seeds': 11})
   table = findings.table([few, enough, designed], {'small': 'S.md', 'design': 'D.md'}, short=True)
   line = next(t for t in table.splitlines() if 'x1' in t)
-  assert ('sentence of x1. To confirm: on 4 seeds; `python -m sslgap.design --only x1` would confirm it on at '
-          f'least {claims.CONFIRMATION_SEEDS} fresh seeds |') in line
+  assert ('sentence of x1. To confirm: on 4 seeds; `python -m sslgap.design --only x1` would confirm it on fresh '
+          f'seeds, as many as its power calculation asks ({claims.CONFIRMATION_SEEDS} or more) where its budget pays '
+          'for them |') in line
   assert table.count('To confirm') == 1
 
 
@@ -331,14 +332,14 @@ def test_a_design_wanting_more_seeds_is_priced_at_the_pace_its_confirmation_meas
   reason = 'underpowered: about 53 seeds would decide it'
   measured = {'seeds': 16, 'projected_seconds': 162.0, 'confirm_seconds': 528.0}
   assert findings.to_decide('w', reason, measured) == \
-      'about 53 seeds, about 29 min of a confirmation on this machine (this design ran 16)'
+      'about 53 seeds, about 29 min of a confirmation on the machine that ran it (this design ran 16)'
   assert '9 min' in findings.to_decide('w', reason, dict(measured, confirm_seconds=None))  # projected: 162 s
   assert findings.to_decide('w', reason, {'seeds': 16}) == 'about 53 seeds (this design ran 16)'
   unpaid = {'seeds': 11, 'note': 'underpowered at this budget: needs 16 seeds, about 29.0 min (the budget, 20.0 '
             'min, pays for 11)'}
   assert findings.to_decide('w', 'grid edge: tuned at an end', unpaid).endswith(
-      'into a fresh --out), and 16 seeds, about 29.0 min on this machine (the budget paid for 11)')
+      'into a fresh --out), and 16 seeds, about 29.0 min on the machine that ran it (the budget paid for 11)')
   second_look = {'seeds': 7, 'seeds_needed': 16, 'confirm_seconds': 1470.0,
                  'note': "the second look is underpowered at this budget: it pays for 7 of the first look's 8 seeds"}
   assert findings.to_decide('w', 'grid edge: tuned at an end', second_look).endswith(
-      'into a fresh --out), and about 16 seeds, about 56 min of a confirmation on this machine (this design ran 7)')
+      'into a fresh --out), and about 16 seeds, about 56 min of a confirmation on the machine that ran it (this design ran 7)')

@@ -296,3 +296,13 @@ def test_a_figure_that_cannot_be_drawn_is_copied_as_it_ran_or_said_missing(gener
   report.draw_figure(entry, str(tmp_path / 'elsewhere'), str(tmp_path), log=said.append)
   assert said == [f'warning: {entry.experiment.id}: no figure (ValueError: no such metric)']
   assert entry.figure is None
+
+
+def test_reproduce_update_of_a_design_not_finished_is_refused_not_kept(tmp_path):
+  """--update --only of a design with no finished confirmation would bring its earlier row back as kept, as if
+  regenerated: refused in one line, naming it."""
+  (tmp_path / 'designs').mkdir()
+  _, stderr = module_in_process('sslgap.reproduce', '--scale', 'design', '--only', 'fig6_lr', '--update', '--out',
+                                tmp_path, expect=2)
+  assert stderr.strip() == (f'error: --only: no finished design of fig6_lr in {tmp_path / "designs"} '
+                            '(python -m sslgap.design runs it)')

@@ -205,7 +205,7 @@ def to_decide(experiment_id, reason, design=None):
     return f'{command_line} {PILOT_NOTE}'
   note = str(design.get('note') or '')
   found = re.search(r'needs ([\d,]+) seeds, about ([^()]+?)\s*\(', note)
-  unpaid = (f'{found.group(1)} seeds, about {found.group(2)} on this machine (the budget paid for {design.get("seeds")})'
+  unpaid = (f'{found.group(1)} seeds, about {found.group(2)} on the machine that ran it (the budget paid for {design.get("seeds")})'
             if found else _seeds_priced(f'about {design.get("seeds_needed")} seeds would decide it', design)
             if (design.get('seeds_needed') or 0) > (design.get('seeds') or 0) else '')
   if kind == claims_lib.UNDERPOWERED:
@@ -219,7 +219,7 @@ def to_decide(experiment_id, reason, design=None):
 
 
 def _seeds_priced(reason, design):
-  """'about N seeds, about T on this machine' from an underpowered verdict's seeds and the pace of its design's
+  """'about N seeds, about T on the machine that ran it' from an underpowered verdict's seeds and the pace of its design's
   confirmation (measured, else projected), or '' when the verdict names no seed count."""
   needed = re.search(r'about ([\d,]+) seeds would decide it', reason)
   ran, projected = design.get('seeds') or 0, design.get('confirm_seconds') or design.get('projected_seconds') or 0
@@ -230,7 +230,7 @@ def _seeds_priced(reason, design):
     return f'about {seeds:,} seeds (this design ran {ran})'
   seconds = projected * seeds / ran
   when = f'{seconds / 3600:.1f} hours' if seconds >= 5400 else f'{seconds / 60:.0f} min'
-  return f'about {seeds:,} seeds, about {when} of a confirmation on this machine (this design ran {ran})'
+  return f'about {seeds:,} seeds, about {when} of a confirmation on the machine that ran it (this design ran {ran})'
 
 
 def to_confirm(row):
@@ -238,8 +238,8 @@ def to_confirm(row):
   its verdict holds its level, but a row of the findings should not rest on a handful of seeds."""
   if row['outcome'] == UNDETERMINED or not row.get('seeds') or row['seeds'] >= claims_lib.CONFIRMATION_SEEDS or row.get('design'):
     return ''
-  return (f'on {row["seeds"]} seeds; `python -m sslgap.design --only {row["id"]}` would confirm it on at least '
-          f'{claims_lib.CONFIRMATION_SEEDS} fresh seeds')
+  return (f'on {row["seeds"]} seeds; `python -m sslgap.design --only {row["id"]}` would confirm it on fresh seeds, '
+          f'as many as its power calculation asks ({claims_lib.CONFIRMATION_SEEDS} or more) where its budget pays for them')
 
 
 def design_departs(design, departs):
