@@ -116,6 +116,11 @@ def test_an_update_regenerates_some_experiments_and_keeps_the_others_as_written(
   assert 'as written then' in updated.split('## Method')[0]  # the findings table reads the kept row
   report.generate([faster], 'small', str(doc.parent.parent / 'results'), str(path), log=lambda _: None, update=True)
   assert path.read_text() == updated
+  broken = catalog.Experiment(faster.id, 'T', 'no_such_script', faster.config, (('small', ''),))  # its run fails
+  report.generate([broken], 'small', str(tmp_path / 'elsewhere'), str(path), log=lambda _: None, update=True)
+  assert path.read_text().count('*Kept from the report of') == 2  # the failed run kept tiny_faster's earlier row
+  assert 'run failed' not in path.read_text()
+  path.write_text(updated)
   rows.append(dict(rows[0], id='tiny_gone'))  # a row the markdown has no section of: said, nothing written
   open(findings.json_path(str(path)), 'w').write(json.dumps(rows))
   with pytest.raises(ValueError, match="REPORT.md: its JSON has 'tiny_gone', its markdown has no section of it"):

@@ -432,14 +432,20 @@ def generate(experiments, scale, out_root, report_path, figures_dir=None, comman
   """Runs what is missing, checks every claim, writes the report and its findings (REPORT.json beside
   REPORT.md); returns the entries. other_reports: {scale: path} of the other scales' reports, linked.
   found: entries whose grids are already there (a design's confirmations) instead of running experiments.
-  update: the report at report_path keeps its other experiments as written (sslgap.report_sections); a
-  ValueError, before anything runs, when it has none to keep or its JSON and markdown disagree."""
-  kept = kept_of(report_path, [e.experiment.id for e in found] if found is not None else [e.id for e in experiments]) \
-      if update else {}
+  update: the report at report_path keeps its other experiments as written (sslgap.report_sections), and an
+  experiment whose run fails keeps its earlier row too, said in the log; a ValueError, before anything runs,
+  when there is no report (and JSON) to update or its JSON and markdown disagree."""
+  earlier = kept_of(report_path, []) if update else {}
+  regenerated = {e.experiment.id for e in found} if found is not None else {e.id for e in experiments}
+  kept = {i: k for i, k in earlier.items() if i not in regenerated}
   report_dir = os.path.dirname(os.path.abspath(report_path))
   figures_dir = figures_dir or os.path.join(report_dir, 'figures', scale)
   entries = []
   for entry in found if found is not None else (run_one(e, scale, out_root, log) for e in experiments):
+    if entry.error and entry.experiment.id in earlier:  # a failed run does not replace what an earlier one found
+      log(f'  {entry.experiment.id}: the run failed ({entry.error}); its earlier row is kept')
+      kept[entry.experiment.id] = earlier[entry.experiment.id]
+      continue
     entry = check(entry)
     entries.append(draw_figure(entry, figures_dir, report_dir, log))
     for v in entry.verdicts:
