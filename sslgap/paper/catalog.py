@@ -101,6 +101,13 @@ def find(ids):
   return [by_id[i] for i in ids] if ids else list(__getattr__('EXPERIMENTS'))
 
 
+def in_order(ids):
+  """ids in the catalog's order, any it does not know after them in the order given."""
+  known = {e.id: i for i, e in enumerate(__getattr__('EXPERIMENTS'))}
+  given = {i: n for n, i in reversed(list(enumerate(ids)))}
+  return sorted(ids, key=lambda i: (known.get(i, len(known)), given[i]))
+
+
 def load_config(experiment, scale):
   """The config of an experiment at a scale (config files are code: this runs get_config)."""
   preset = experiment.preset(scale)

@@ -385,8 +385,8 @@ def readme_section(reports, root='.'):
   experiment from the largest scale that ran it, in the catalog's order."""
   stale = []
   rows = rows_of(reports, root, stale)
-  order = {e.id: i for i, e in enumerate(catalog.EXPERIMENTS)}
-  found = sorted(merged(rows), key=lambda r: order.get(r['id'], len(order)))
+  by_id = {r['id']: r for r in merged(rows)}
+  found = [by_id[i] for i in catalog.in_order(list(by_id))]
   lines = [f'- **{s}** ([report]({reports[s]})): {totals(rows[s])}.' for s in SCALE_ORDER if s in rows]
   lines += [f'- **{s}** ([report]({reports[s]})): written by an older sslgap, before verdicts held their level; not '
             f'counted here until `python -m sslgap.reproduce --scale {s}` writes it again.' for s in stale]

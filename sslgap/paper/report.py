@@ -210,7 +210,7 @@ def markdown(entries, scale, machine, command, other_reports=None, other_rows=No
   superseded = [e.experiment.id for e in entries
                 if any(e.experiment.has(s) for s in other_reports if _larger(s, scale))]
   by_entry = {e.experiment.id: e for e in entries}
-  order = _report_order(list(by_entry) + [i for i in kept if i not in by_entry])
+  order = catalog.in_order(list(by_entry) + [i for i in kept if i not in by_entry])
   rows = _rows(entries, kept)
   kept_words = ''
   if kept:
@@ -383,14 +383,8 @@ def _second_look_words(d):
 def _rows(entries, kept):
   """The findings rows of the entries and of the kept experiments, in the report's order."""
   new_rows = {r['id']: r for r in findings_lib.of_entries(entries)}
-  order = _report_order([e.experiment.id for e in entries] + [i for i in kept if i not in new_rows])
+  order = catalog.in_order([e.experiment.id for e in entries] + [i for i in kept if i not in new_rows])
   return [new_rows[i] if i in new_rows else kept[i].row for i in order if i in new_rows or i in kept]
-
-
-def _report_order(ids):
-  """Experiments in the catalog's order, any others after them in the order given."""
-  known = {e.id: i for i, e in enumerate(catalog.EXPERIMENTS)}
-  return sorted(ids, key=lambda i: (known.get(i, len(known)), ids.index(i)))
 
 
 def _larger(scale, than):
