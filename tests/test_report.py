@@ -311,3 +311,12 @@ def test_reproduce_update_of_a_design_not_finished_is_refused_not_kept(tmp_path)
                                 tmp_path, expect=2)
   assert stderr.strip() == (f'error: --only: no finished design of fig6_lr in {tmp_path / "designs"} '
                             '(python -m sslgap.design runs it)')
+
+
+def test_an_update_of_a_report_that_names_no_day_is_refused(tmp_path):
+  """A kept row is marked with the day its report was generated: a header without one (edited by hand) is refused."""
+  path = tmp_path / 'R.md'
+  path.write_text('# Reproduction report\n\nWritten by hand.\n\n## <a id="x"></a>Fig 1: `x`\n\ntext\n')
+  (tmp_path / 'R.json').write_text(json.dumps([{'id': 'x', 'sentence': 's', 'config_hash': 'h'}]))
+  with pytest.raises(ValueError, match='R.md: its header names no day it was generated on'):
+    report.kept_of(str(path), [])
