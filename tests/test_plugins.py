@@ -19,7 +19,8 @@ from sslgap import spec as spec_lib
 from sslgap import sweep
 from sslgap import tasks
 from sslgap import train
-from sweep_cli import ROOT, env
+from sweep_cli import ROOT, env, script_in_process
+from sweep_cli import run as cli
 
 SHORT = ['--config.train.steps=20', '--config.train.eval_every=10', '--config.task.test_size=64',
          '--config.data.eval_train_size=64', '--config.sweep.seed=(0,)', '--quiet']
@@ -33,9 +34,9 @@ def _example(name, preset='small'):
 
 
 def _cli(config_arg, out, *args):
-  done = subprocess.run([sys.executable, 'experiments/learning_curves.py', f'--config={config_arg}', f'--out={out}',
-                         *SHORT, *args], cwd=ROOT, env=env(), capture_output=True, text=True)
-  assert done.returncode == 0, done.stderr
+  """The experiment script on an example's config, in this process (sweep_cli.run): the plug-in loads as it
+  does for a user's command; test_a_plug_in_beside_its_config_file... keeps one run as a process."""
+  cli(out, f'--config={config_arg}', *SHORT, *args, script='experiments/learning_curves.py', tiny=False)
   return results.load(os.path.join(out, f'{os.path.basename(config_arg).split(".")[0]}.npz'))
 
 
@@ -59,9 +60,9 @@ def test_the_staircase_task_labels_and_runs_through_the_normal_command(tmp_path)
 
 
 def test_a_task_checks_its_own_rules_before_anything_compiles(tmp_path):
-  done = subprocess.run([sys.executable, 'experiments/learning_curves.py', '--config=examples/staircase.py:small',
-                         '--config.task.k=30', f'--out={tmp_path}'], cwd=ROOT, env=env(), capture_output=True, text=True)
-  assert done.returncode == 2 and 'config.task.k: k=30 must not exceed n=24' in done.stderr
+  stderr = script_in_process('experiments/learning_curves.py', '--config=examples/staircase.py:small',
+                             '--config.task.k=30', f'--out={tmp_path}', expect=2)
+  assert 'config.task.k: k=30 must not exceed n=24' in stderr
 
 
 def test_the_residual_mlp_sweeps_its_own_groups_vmapped(tmp_path, check_chunk_equals_runs_alone):
