@@ -41,7 +41,15 @@ PILOT_NOTE = '(a pilot of 4 seeds sizes the lrs, the horizon and the seeds of a 
 # --- numbers as sentences ------------------------------------------------------------------------
 
 def _times(x):
-  return f'{x:.2g}x' if x < 10 else f'{x:.0f}x'
+  """A ratio in words: two significant digits, more where two would round a ratio that is not 1 to "1x" (an
+  interval [1.02x, 1.6x] that excludes 1 must not read [1x, 1.6x])."""
+  if x >= 10:
+    return f'{x:.0f}x'
+  for digits in (2, 3, 4):
+    said = f'{x:.{digits}g}'
+    if said != '1':
+      break
+  return f'{said}x'
 
 
 def _goal(c):
