@@ -7,6 +7,7 @@ import pytest
 
 from sslgap import config as config_lib
 from sslgap import data as data_lib
+from sslgap import models
 from sslgap import tasks
 from sslgap import train
 from sslgap.models import transformer
@@ -82,11 +83,11 @@ def test_icl_loss_is_on_the_last_token_only(transformer_config):
   c = config_lib.set_task(transformer_config, name='icl', d=3, context=5, test_size=64)
   c.loss, c.model.readout = 'square', 'last'
   trainer = train.Run(spec_lib.derive(c))
-  params, _ = trainer.init_params(spec_lib.run_hp(c), jax.random.key(0))
+  params = jax.jit(lambda hp, key: trainer.init_params(hp, key)[0])(spec_lib.run_hp(c), jax.random.key(0))
   x, y = trainer.spec.task.sample({}, jax.random.key(1), 8)
-  h = _hidden(trainer.net, params, x)
+  h = jax.jit(lambda p, x: _hidden(trainer.net, p, x))(params, x)  # compiled once, not op by op
   last = (h[:, -1] @ params['readout']['kernel'] + params['readout']['bias'])[:, 0]
-  np.testing.assert_allclose(float(trainer.mean_loss(params, x, y)), float(jnp.mean((last - y)**2)), rtol=1e-5)
+  np.testing.assert_allclose(float(jax.jit(trainer.mean_loss)(params, x, y)), float(jnp.mean((last - y)**2)), rtol=1e-5)
 
 
 def test_digit_encoding_round_trips_for_every_pair():
@@ -117,9 +118,12 @@ def test_qk_learning_rate_multiplier_touches_only_w_q_and_w_k(transformer_config
   task = tasks.make_task(c.task)
   data = data_lib.select_seed(data_lib.build_data(task, 64, 64, [0]), 0)
   trainer = train.Run(spec_lib.derive(c))
+  # compiled once: eagerly, each operation of a Transformer's init compiles on its own (87 compilations)
+  init_params = jax.jit(lambda hp, key: trainer.init_params(hp, key)[0])
   for frozen, moving in (('qk', 'rest'), ('rest', 'qk')):
     hp = spec_lib.run_hp(c, {f'lr_mult_{frozen}': 0.0})
-    init, groups = trainer.init_params(hp, jax.random.split(jax.random.key(hp['seed']), 4)[0])
+    init = init_params(hp, jax.random.split(jax.random.key(hp['seed']), 4)[0])
+    groups = models.layer_groups(init, trainer.spec.group_rules)
     final, _ = jax.jit(trainer.train)(hp, data)
     for (path, a), b, group in zip(jax.tree_util.tree_leaves_with_path(init), jax.tree_util.tree_leaves(final),
                                    jax.tree_util.tree_leaves(groups)):
