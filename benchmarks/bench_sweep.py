@@ -262,8 +262,9 @@ def matmuls_only_contender(w, chunk):
 
 def matmul_contender():
   n = 4096
-  # a matmul's speed does not depend on its values: constant operands, not 2 x 16.8M normal draws (which
-  # took 5 s of a 2-core CPU when compiled without optimisations, as the test suite compiles)
+  # a matmul's speed does not depend on its values: constant operands (jit arguments, so not folded), not
+  # 2 x 16.8M normal draws, which took 5 s of each benchmark process the test suite starts (the suite
+  # compiles without optimisations)
   a = jnp.full((n, n), 0.5, jnp.float32)
   b = jnp.full((n, n), 0.25, jnp.float32)
   product = jax.jit(jnp.matmul)

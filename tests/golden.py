@@ -87,12 +87,14 @@ def reduced(config, steps=None):
   return c
 
 
-def one_layer(config):
-  """A Transformer preset's model at one layer of width 16 (4 heads), for a test of the engine's mechanics
-  (chunks, segments) that needs the preset's data path, not its model: tracing and compiling the kernel is
-  most of such a test's time (measured: 40 s against 25 s for tfm_fig1's chunk sizes). Other models as given."""
+def narrow(config, layers=None):
+  """A Transformer preset's model at width 16 with 4 heads (and `layers` layers if given), for a test of the
+  engine's mechanics (chunks, segments) that needs the preset's data path, not its model's size: tracing
+  and compiling the kernel is most of such a test's time (measured: 40 s against 25 s for tfm_fig1's chunk
+  sizes at one layer). Other models as given."""
   if config.model.kind == 'transformer':
-    config.model.layers, config.model.dim = 1, 16
+    config.model.dim, config.model.heads = 16, 4
+    config.model.layers = layers or config.model.layers
   return config
 
 

@@ -161,7 +161,7 @@ def test_a_value_the_command_line_could_not_read_is_named():
 def test_a_grid_is_bitwise_equal_across_chunk_sizes(name, preset):
   """The same runs as one call of 4 a chunk, and as chunks of 3 (a call padded with a repeated run,
   and a run in another position of its call): before call widths, each chunk was one call of its size."""
-  config = golden.one_layer(golden.reduced(golden.load_config(name, preset)))
+  config = golden.narrow(golden.reduced(golden.load_config(name, preset)), layers=1)  # positions in a call, not depth
   for axis, values in config_lib.sweep_axes(config):
     config.sweep[axis] = tuple(range(6)) if axis == 'seed' else tuple(values[-1:])
   plan, whole = sweep.run_sweep(config, chunk_size=4, call_width=4)

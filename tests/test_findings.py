@@ -345,8 +345,8 @@ def test_a_design_wanting_more_seeds_is_priced_at_the_pace_its_confirmation_meas
       'into a fresh --out), and about 16 seeds, about 56 min of a confirmation on the machine that ran it (this design ran 7)')
 
 
-def test_a_ratio_bound_that_is_not_one_never_reads_1x():
+def test_a_ratio_bound_off_one_reads_with_the_digits_that_show_it():
   """An 'opposite' whose interval of log2 ratios is [-0.683, -0.0267] (tfm_fig30's design) excludes 1: its
-  bounds read 1.02x and 1.6x, not 1x and 1.6x; two digits where they do not round to 1."""
-  assert [findings._times(x) for x in (2**0.0267, 2**-0.0267, 1.0, 1.004, 1.6, 0.91, 12.4)] == [
-      '1.02x', '0.98x', '1x', '1.004x', '1.6x', '0.91x', '12x']
+  bounds read 1.02x and 1.6x, not 1x and 1.6x; two digits where they do not round to 1, up to seven."""
+  assert [findings._times(x) for x in (2**0.0267, 2**-0.0267, 1.0, 1.004, 1.00004, 0.99996, 1.6, 0.91, 12.4)] == [
+      '1.02x', '0.98x', '1x', '1.004x', '1.00004x', '0.99996x', '1.6x', '0.91x', '12x']

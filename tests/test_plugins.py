@@ -33,10 +33,12 @@ def _example(name, preset='small'):
   return module, module.get_config(preset)
 
 
-def _cli(config_arg, out, *args):
-  """The experiment script on an example's config, in this process (sweep_cli.run): the plug-in loads as it
-  does for a user's command; test_a_plug_in_beside_its_config_file... keeps one run as a process."""
-  cli(out, f'--config={config_arg}', *SHORT, *args, script='experiments/learning_curves.py', tiny=False)
+def _cli(config_arg, out, *args, process=False):
+  """The experiment script on an example's config: in this process (sweep_cli.run), where the test may have
+  imported the plug-in already, or with process=True in a fresh interpreter, where only the config's
+  `plugins` entry can load it (the staircase's test runs so, once)."""
+  cli(out, f'--config={config_arg}', *SHORT, *args, script='experiments/learning_curves.py', tiny=False,
+      process=process)
   return results.load(os.path.join(out, f'{os.path.basename(config_arg).split(".")[0]}.npz'))
 
 
@@ -54,7 +56,7 @@ def test_the_staircase_task_labels_and_runs_through_the_normal_command(tmp_path)
   population, _ = task.population(target, jax.random.key(2))
   assert len({tuple(row) for row in np.asarray(population)}) == 64  # every input once
   r = _cli('examples/staircase.py:small', tmp_path, '--config.task.n=8', '--config.task.k=3',
-           '--config.sweep.dataset_size=(64,"online")')
+           '--config.sweep.dataset_size=(64,"online")', process=True)
   assert r.axis_names == ['dataset_size', 'lr', 'seed'] and 'test_acc' not in r.metrics
   assert np.all(np.isfinite(r['test_loss']))
 

@@ -28,7 +28,7 @@ WHOLE = 10**9  # more intervals per segment than any run has: one call
     ('tfm_fig30_param_source', 'small'),  # per-group data (W_Q, W_K online, the rest on the subset), AdamW
 ])
 def test_a_run_in_segments_equals_it_in_one_call(name, preset):
-  config = golden.one_layer(golden.reduced(golden.load_config(name, preset)))
+  config = golden.narrow(golden.reduced(golden.load_config(name, preset)))  # every layer's state is carried
   first = {axis: values[0] for axis, values in config_lib.sweep_axes(config)}
   for axis, values in config_lib.sweep_axes(config):
     config.sweep[axis] = tuple(values[-1:]) if axis != 'seed' else tuple(values)

@@ -45,7 +45,7 @@ def _times(x):
   interval [1.02x, 1.6x] that excludes 1 must not read [1x, 1.6x])."""
   if x >= 10:
     return f'{x:.0f}x'
-  for digits in (2, 3, 4):
+  for digits in range(2, 8):
     said = f'{x:.{digits}g}'
     if said != '1':
       break
