@@ -67,11 +67,10 @@ def _shorter(values, keep):
   return tuple(values[:1] + values[-(keep - 1):]) if keep > 1 else tuple(values[:1])
 
 
-def reduced(config, steps=None):
-  """The preset's structure at a cost of seconds (see the module docstring); steps: fewer still (phase
-  lengths in steps scaled with them), for a test that needs only a few evaluation intervals."""
+def reduced(config):
+  """The preset's structure at a cost of seconds (see the module docstring)."""
   c = config
-  target = steps or (40 if c.model.kind == 'transformer' else 200)
+  target = 40 if c.model.kind == 'transformer' else 200
   ratio = min(1.0, target / c.train.steps)
   c.train.steps = min(c.train.steps, target)
   c.train.eval_every = c.train.steps // 4

@@ -211,11 +211,7 @@ def to_decide(experiment_id, reason, design=None):
     return 'another statistic: this one cannot differ between the series by construction'
   if not design:
     return f'{command_line} {PILOT_NOTE}'
-  note = str(design.get('note') or '')
-  found = re.search(r'needs ([\d,]+) seeds, about ([^()]+?)\s*\(', note)
-  unpaid = (f'{found.group(1)} seeds, about {found.group(2)} on the machine that ran it (the budget paid for {design.get("seeds")})'
-            if found else _seeds_priced(f'about {design.get("seeds_needed")} seeds would decide it', design)
-            if (design.get('seeds_needed') or 0) > (design.get('seeds') or 0) else '')
+  unpaid = _unpaid_seeds(design)
   if kind == claims_lib.UNDERPOWERED:
     return unpaid or _seeds_priced(reason, design) or f'more seeds than the {design.get("seeds")} this design ran'
   if kind == claims_lib.GRID_EDGE:
@@ -224,6 +220,18 @@ def to_decide(experiment_id, reason, design=None):
   if kind == claims_lib.CENSORED:
     return f'a horizon past {design.get("steps", 0):,} steps (--horizon_cap)'
   return f'{command_line} into a fresh --out'
+
+
+def _unpaid_seeds(design):
+  """The seeds a design's budget did not pay for and their time: as its note said before the confirmation
+  ran, else (a second look's note names none) priced at the confirmation's pace; '' when it paid for all."""
+  found = re.search(r'needs ([\d,]+) seeds, about ([^()]+?)\s*\(', str(design.get('note') or ''))
+  if found:
+    return (f'{found.group(1)} seeds, about {found.group(2)} on the machine that ran it '
+            f'(the budget paid for {design.get("seeds")})')
+  if (design.get('seeds_needed') or 0) > (design.get('seeds') or 0):
+    return _seeds_priced(f'about {design.get("seeds_needed")} seeds would decide it', design)
+  return ''
 
 
 def _seeds_priced(reason, design):
