@@ -201,6 +201,15 @@ def test_the_seeds_a_claim_needs_give_it_80_percent_power_and_no_more(sd, effect
   assert n < 2 * (2.8 * sd / effect) ** 2 + 4  # near the normal approximation, (z + z)^2 (sd / effect)^2
 
 
+def test_the_t_quantile_is_students_to_the_last_bit():
+  """stats.t_quantile calls scipy.special (importing scipy.stats costs a command a second): it must be the
+  quantile scipy.stats gives, bitwise, so that no interval of a report moves."""
+  from scipy import stats as scipy_stats
+  for df in (1, 2, 3, 7, 15, 63, 174, 1999):
+    for q in (0.8, 0.9, 0.95, 0.975, 0.995):
+      assert stats.t_quantile(q, df) == scipy_stats.t.ppf(q, df), (q, df)
+
+
 def test_fewer_seeds_than_a_verdict_needs_decide_nothing_however_large_the_effect():
   make, _ = _better('normal', effect=0.3, spread=0.01)
   grid, claim = make(3, np.random.default_rng(0))
