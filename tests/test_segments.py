@@ -50,13 +50,13 @@ SEGMENTED = ['--config.train.steps=4000', '--config.train.eval_every=100', '--co
              '--config.engine.checkpoint_minutes=0.0001', '--chunk_size=12', '--config.engine.call_width=12']
 
 
-# A Transformer sweep of one chunk (6 runs: 3 schedules x 2 seeds), 20 intervals, a checkpoint at each;
-# small evaluation sets, which would otherwise take most of its time.
+# A Transformer sweep of one chunk (6 runs: 3 schedules x 2 seeds), 20 intervals of 8 steps, a checkpoint
+# at each; small evaluation sets, which would otherwise take most of its time.
 TRANSFORMER = dict(script='experiments/learning_curves.py', tiny=False, name='tfm_fig1_parity', args=[
     '--config=sweeps/tfm_fig1.py:small', '--config.model.dim=16', '--config.model.layers=1',
     '--config.task.test_size=256', '--config.data.eval_train_size=256', '--config.data.eval_batch_size=256',
-    '--config.sweep.lr=(0.003,)', '--config.sweep.seed=(0,1)', '--config.train.steps=300',
-    '--config.train.eval_every=15', '--config.engine.segment_intervals=1', '--config.engine.checkpoint_minutes=0.0001',
+    '--config.sweep.lr=(0.003,)', '--config.sweep.seed=(0,1)', '--config.train.steps=160',
+    '--config.train.eval_every=8', '--config.engine.segment_intervals=1', '--config.engine.checkpoint_minutes=0.0001',
     '--chunk_size=6', '--config.engine.call_width=6'])
 
 
@@ -95,7 +95,7 @@ def test_a_chunk_stopped_mid_run_resumes_from_its_checkpoint(request, tmp_path, 
     args, kwargs, name, steps, intervals = SEGMENTED, {}, 'init_scale_heatmap', 4000, 40
     whole = request.getfixturevalue('uninterrupted')
   else:
-    args, name, steps, intervals = TRANSFORMER['args'], TRANSFORMER['name'], 300, 20
+    args, name, steps, intervals = TRANSFORMER['args'], TRANSFORMER['name'], 160, 20
     kwargs = dict(script=TRANSFORMER['script'], tiny=False)
     whole = request.getfixturevalue('uninterrupted_transformer')
   out = tmp_path / 'stopped'
@@ -207,9 +207,9 @@ def test_two_processes_on_a_folder_with_a_checkpoint_resume_it_once(uninterrupte
 def test_a_shard_preempted_mid_chunk_under_submitit_is_requeued_and_resumes_the_chunk(uninterrupted_on_two_devices,
                                                                                      tmp_path, monkeypatch):
   """SIGTERM under submitit's local executor while the only chunk (longer than any signal delay) is in
-  flight: the chunk checkpoints at its next segment, the job requeues itself, and the new task
-  continues the chunk from there to the uninterrupted grid, bitwise, on a machine busy with other work
-  (a busy loop on every core). The job runs on as many devices as the reference (2), whatever this
+  flight: the chunk checkpoints at its next segment, the job requeues itself (both on a machine busy with
+  other work: a busy loop on every core), and the new task continues the chunk from there to the
+  uninterrupted grid, bitwise. The job runs on as many devices as the reference (2), whatever this
   machine's core count: it inherits this process's environment."""
   submitit = pytest.importorskip('submitit')
   monkeypatch.setenv('XLA_FLAGS', '--xla_force_host_platform_device_count=2')
@@ -222,12 +222,15 @@ def test_a_shard_preempted_mid_chunk_under_submitit_is_requeued_and_resumes_the_
   config.engine.segment_intervals, config.engine.checkpoint_minutes, config.engine.call_width = 1, 0.0001, 12
   executor = submitit.AutoExecutor(folder=tmp_path / 'submitit', cluster='local')
   executor.update_parameters(timeout_min=30)
-  with cpu_hog():
+  with cpu_hog():  # busy while the job starts, computes and is signalled: where load moves what happens when
     job = executor.submit(launch.ShardJob(), config, str(tmp_path), 0, 1, runner.Options(chunk_size=12))
     wait_until(lambda: os.path.exists(folder_paths.partial_path(tmp_path, 0)), job, 'the job checkpointed its chunk')
     for task in _children(int(job.job_id)):
       os.kill(task, signal.SIGTERM)
-    job.result()
+    # The signalled task checkpoints and requeues on the busy machine; the requeued task then only continues
+    # the chunk, and kept busy to its end the loops took about 25 s of CPU from the rest of the suite.
+    wait_until(lambda: 'requeueing' in (job.stderr() or ''), job, 'the signalled task requeued the job')
+  job.result()
   logs = job.stderr() or ''
   assert 'SIGTERM received' in logs and 'saved as its checkpoint' in logs and 'requeueing' in logs, logs
   assert re.search(r'chunk 0 resumes from its checkpoint at step [\d,]+ of 4,000', logs), logs
