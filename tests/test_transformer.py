@@ -29,9 +29,10 @@ def _hidden(model, params, x):
 def test_causal_mask_hides_the_future_and_only_it(causal):
   model = _model(causal=causal)
   x = jax.random.randint(jax.random.key(0), (3, 8), 0, 5)
-  params = model.init(jax.random.key(1), x)['params']
+  params = jax.jit(model.init)(jax.random.key(1), x)['params']  # jitted: eagerly, each operation compiles alone
   changed = x.at[:, 5].set((x[:, 5] + 1) % 5)
-  before, after = _hidden(model, params, x), _hidden(model, params, changed)
+  hidden = jax.jit(lambda tokens: _hidden(model, params, tokens))
+  before, after = hidden(x), hidden(changed)
   moved = np.abs(np.asarray(after - before)).max(axis=(0, 2))
   assert moved[5:].min() > 1e-4
   if causal:
@@ -143,9 +144,9 @@ def test_qk_learning_rate_multiplier_touches_only_w_q_and_w_k(transformer_config
 
 def test_qk_init_scale_multiplies_only_w_q_and_w_k(transformer_config):
   trainer = train.Run(spec_lib.derive(transformer_config))
-  key = jax.random.key(5)
-  base, _ = trainer.init_params(spec_lib.run_hp(transformer_config), key)
-  scaled, _ = trainer.init_params(spec_lib.run_hp(transformer_config, {'init_scale_qk': 8.0}), key)
+  init = jax.jit(lambda hp: trainer.init_params(hp, jax.random.key(5))[0])  # the scale traced, as in a sweep: one compile
+  base = init(spec_lib.run_hp(transformer_config))
+  scaled = init(spec_lib.run_hp(transformer_config, {'init_scale_qk': 8.0}))
   attn, attn_scaled = base['layer_0']['attn'], scaled['layer_0']['attn']
   np.testing.assert_allclose(np.asarray(attn_scaled['q']['kernel']), 8 * np.asarray(attn['q']['kernel']), rtol=1e-6)
   np.testing.assert_allclose(np.asarray(attn_scaled['k']['bias']), 8 * np.asarray(attn['k']['bias']), rtol=1e-6)
