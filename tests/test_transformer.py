@@ -113,18 +113,26 @@ def transformer_config(tiny_config):
   return c
 
 
+def _compiled_init(trainer):
+  """trainer.init_params compiled once (eagerly, each operation of a Transformer's init compiles on its own: 87
+  compilations): a function (hp, key) -> params, and a dict whose 'groups' holds the layer groups of its last
+  trace (names, not arrays, so they are kept from the trace)."""
+  traced = {}
+
+  @jax.jit
+  def init(hp, key):
+    params, traced['groups'] = trainer.init_params(hp, key)
+    return params
+
+  return init, traced
+
+
 def test_qk_learning_rate_multiplier_touches_only_w_q_and_w_k(transformer_config):
   c = transformer_config
   task = tasks.make_task(c.task)
   data = data_lib.select_seed(data_lib.build_data(task, 64, 64, [0]), 0)
   trainer = train.Run(spec_lib.derive(c))
-  traced = {}
-
-  @jax.jit  # compiled once: eagerly, each operation of a Transformer's init compiles on its own (87 compilations)
-  def init_params(hp, key):
-    params, traced['groups'] = trainer.init_params(hp, key)  # the groups are names: kept from the trace
-    return params
-
+  init_params, traced = _compiled_init(trainer)
   for frozen, moving in (('qk', 'rest'), ('rest', 'qk')):
     hp = spec_lib.run_hp(c, {f'lr_mult_{frozen}': 0.0})
     init = init_params(hp, jax.random.split(jax.random.key(hp['seed']), 4)[0])
@@ -143,10 +151,9 @@ def test_qk_learning_rate_multiplier_touches_only_w_q_and_w_k(transformer_config
 
 
 def test_qk_init_scale_multiplies_only_w_q_and_w_k(transformer_config):
-  trainer = train.Run(spec_lib.derive(transformer_config))
-  init = jax.jit(lambda hp: trainer.init_params(hp, jax.random.key(5))[0])  # the scale traced, as in a sweep: one compile
-  base = init(spec_lib.run_hp(transformer_config))
-  scaled = init(spec_lib.run_hp(transformer_config, {'init_scale_qk': 8.0}))
+  init, _ = _compiled_init(train.Run(spec_lib.derive(transformer_config)))  # the scale traced, as in a sweep
+  base = init(spec_lib.run_hp(transformer_config), jax.random.key(5))
+  scaled = init(spec_lib.run_hp(transformer_config, {'init_scale_qk': 8.0}), jax.random.key(5))
   attn, attn_scaled = base['layer_0']['attn'], scaled['layer_0']['attn']
   np.testing.assert_allclose(np.asarray(attn_scaled['q']['kernel']), 8 * np.asarray(attn['q']['kernel']), rtol=1e-6)
   np.testing.assert_allclose(np.asarray(attn_scaled['k']['bias']), 8 * np.asarray(attn['k']['bias']), rtol=1e-6)
