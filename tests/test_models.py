@@ -66,3 +66,15 @@ def test_positive_homogeneity_of_a_scaled_relu_layer():
   scaled['readout'] = {'kernel': params['readout']['kernel'], 'bias': 2.5 * params['readout']['bias']}
   np.testing.assert_allclose(model.apply({'params': scaled}, x), 2.5 * model.apply({'params': params}, x),
                              rtol=1e-5, atol=1e-6)
+
+
+def test_a_models_parameter_count_is_its_inits_and_traced_once(tiny_config, monkeypatch):
+  """The engine asks for the count at every chunk it sizes; tracing init each time cost a design's test 8 s."""
+  model = spec_lib.derive(tiny_config).model
+  builds = []
+  build = type(model).build
+  monkeypatch.setattr(type(model), 'build', lambda self: builds.append(self) or build(self))
+  din, width = tiny_config.task.n, tiny_config.model.width
+  expected = (din + 1) * width + (tiny_config.model.hidden_layers - 1) * (width + 1) * width + width + 1
+  assert model.param_count() == model.param_count() == expected
+  assert len(builds) == 1
