@@ -16,7 +16,6 @@ import sys
 import ml_collections
 
 from sslgap.setup import config as config_lib
-from sslgap.science import plotting
 from sslgap.science import results as results_lib
 from sslgap.engine import runner
 from sslgap.errors import ConfigFileError, StoreError
@@ -60,6 +59,8 @@ def write_figure(config, grid, figure):
   if grid.config.get('plot') != plot:
     log.warning('the figure follows this command\'s config.plot, which differs from the one stored in %s', path)
     grid = grid.with_plot(plot)
+  # matplotlib is 0.4 s of a command's start (importing it): only a command that draws pays it.
+  from sslgap.science import plotting  # noqa: PLC0415
   plotting.save(plotting.draw(grid), figure)
   log.warning('wrote %s and %s', path, figure)
 
@@ -76,6 +77,7 @@ def load(path):
 
 def plot(results, metric=None, out=None):
   """The figure a grid's config asks for (metric replaces its metric), written to `out` if given."""
+  from sslgap.science import plotting  # noqa: PLC0415 - as write_figure
   fig = plotting.draw(results, metric=metric)
   if out:
     plotting.save(fig, os.fspath(out))

@@ -34,16 +34,43 @@ def _imported(node, modules):
           for a in node.names}
 
 
-def import_graph():
-  """{module: {modules it imports, at module or function level}}."""
+def _import_nodes(tree, in_functions=True):
+  """The Import and ImportFrom nodes of a module, those inside functions too unless in_functions=False."""
+  if in_functions:
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+  found, todo = [], list(ast.iter_child_nodes(tree))
+  while todo:
+    node = todo.pop()
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+      found.append(node)
+    elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+      todo.extend(ast.iter_child_nodes(node))
+  return found
+
+
+def import_graph(in_functions=True):
+  """{module: {modules it imports, at module level and (unless in_functions=False) inside functions}}."""
   modules = _modules()
   graph = {}
   for name, path in modules.items():
     with open(path) as f:
       tree = ast.parse(f.read(), path)
-    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
-    graph[name] = set().union(*[_imported(n, modules) for n in imports]) - {name, ''}
+    graph[name] = set().union(*[_imported(n, modules) for n in _import_nodes(tree, in_functions)]) - {name, ''}
   return graph
+
+
+def loaded_on_import(graph, module):
+  """The sslgap modules that importing `module` loads: what it imports at module level, their packages
+  (Python runs a package's __init__ before its module), and so on."""
+  loaded, todo = set(), [module]
+  while todo:
+    name = todo.pop()
+    if name in loaded:
+      continue
+    loaded.add(name)
+    parts = name.split('.')
+    todo += [m for m in graph.get(name, ())] + ['.'.join(parts[:i]) for i in range(1, len(parts))]
+  return loaded
 
 
 def cycles(graph):
@@ -216,3 +243,21 @@ def test_a_folder_is_read_and_written_through_the_folder_object_alone():
 def test_the_runner_imports_at_most_eight_sslgap_modules():
   imported = import_graph()['sslgap.engine.runner']
   assert len(imported) <= 8, sorted(imported)
+
+
+def test_a_command_imports_matplotlib_only_when_it_draws():
+  """matplotlib is 0.4 s of a command's start: a sweep's command, its dry run, status, merge, keep and
+  design import it inside the functions that draw (sslgap.api.write_figure), not when they start."""
+  def imports_matplotlib(path):
+    with open(path) as f:
+      nodes = _import_nodes(ast.parse(f.read(), path), in_functions=False)
+    names = [a.name for n in nodes if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in nodes if isinstance(n, ast.ImportFrom) and n.module]
+    return any(name.split('.')[0] == 'matplotlib' for name in names)
+
+  graph = import_graph(in_functions=False)
+  drawing = {m for m, path in _modules().items() if imports_matplotlib(path)}
+  assert 'sslgap.science.plotting' in drawing
+  for command in ('sslgap.cli', 'sslgap.status', 'sslgap.merge', 'sslgap.keep', 'sslgap.design'):
+    assert not loaded_on_import(graph, command) & drawing, (command, sorted(loaded_on_import(graph, command) & drawing))
+  assert 'sslgap.science.plotting' in loaded_on_import(graph, 'sslgap.show')  # the checker sees a drawing command
