@@ -28,7 +28,9 @@ WHOLE = 10**9  # more intervals per segment than any run has: one call
     ('tfm_fig30_param_source', 'small'),  # per-group data (W_Q, W_K online, the rest on the subset), AdamW
 ])
 def test_a_run_in_segments_equals_it_in_one_call(name, preset):
-  config = golden.narrow(golden.reduced(golden.load_config(name, preset)))  # every layer's state is carried
+  # A Transformer at one layer: the state carried between segments is one pytree at any depth, and the
+  # preset's second layer made this test 21.5 s against 15.7 (tracing and compiling).
+  config = golden.narrow(golden.reduced(golden.load_config(name, preset)), layers=1)
   first = {axis: values[0] for axis, values in config_lib.sweep_axes(config)}
   for axis, values in config_lib.sweep_axes(config):
     config.sweep[axis] = tuple(values[-1:]) if axis != 'seed' else tuple(values)
