@@ -1,5 +1,6 @@
 import collections
 import os
+import shutil
 import sys
 import tempfile
 
@@ -12,9 +13,16 @@ os.environ.setdefault('SSLGAP_HOST_DEVICES', '1')
 # shared by the session, its xdist workers and their subprocesses, saves each a few seconds of
 # compiling. A size limit makes JAX lock the folder (filelock) around each read and write: without it
 # an entry is written in place and another worker may read it half-written (a warning on stderr).
-os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='sslgap-tests-jax-cache-'))
+# The folder is the session's own (made here by the first process, which removes it at the end: a run
+# of the suite leaves about 900 entries).
+OWN_CACHE = None
+if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
+  OWN_CACHE = os.environ['JAX_COMPILATION_CACHE_DIR'] = tempfile.mkdtemp(prefix='sslgap-tests-jax-cache-')
 os.environ.setdefault('JAX_COMPILATION_CACHE_MAX_SIZE', str(64 << 30))
-os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+# Only kernels that took 0.1 s to compile are written: with a size limit each write lists the folder, and
+# for the 359 kernels of test_train, test_transformer, test_tasks and test_paper_mechanisms that compiled
+# in under 50 ms the writes took longer (7.9 s) than compiling them (7.0 s); a read is about 18 ms.
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0.1')
 # Most of a test's time is XLA compiling tiny kernels, and most of that is LLVM optimising code that then
 # runs for a second: the suite compiles with JAX's `jax_disable_most_optimizations` (measured: test_train.py
 # and test_transformer.py in 156 s against 250 s), in its processes and the commands they start. What the
@@ -43,6 +51,11 @@ def pytest_collection_modifyitems(items):
   rank = lambda path: (LONGEST_FILES_FIRST.index(path.name) if path.name in LONGEST_FILES_FIRST
                        else len(LONGEST_FILES_FIRST), -counts[path], str(path))
   items.sort(key=lambda item: rank(item.path))
+
+
+def pytest_unconfigure(config):
+  if OWN_CACHE:
+    shutil.rmtree(OWN_CACHE, ignore_errors=True)
 
 
 def pytest_configure(config):
