@@ -423,8 +423,8 @@ def readme_tables(rows, reports):
   by_reason = {}
   for r in undecided:
     by_reason.setdefault(_reason_name(r), []).append(r)
-  lines = [f'**Not decided yet** ({len(undecided)}), by why; `python -m sslgap.design --only ID` decides a hand-sized '
-           f'preset\'s {PILOT_NOTE[:-1]}, which then runs), and each link leads to the numbers:', '']
+  lines = [f'**Not decided yet** ({len(undecided)}), by why; `python -m sslgap.design --only ID` decides what a '
+           f'hand-sized preset left open {PILOT_NOTE[:-1]}, which then runs), and each link leads to the numbers:', '']
   for reason, found in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
     items = []
     for r in found:
