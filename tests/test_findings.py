@@ -350,3 +350,20 @@ def test_a_ratio_bound_off_one_reads_with_the_digits_that_show_it():
   bounds read 1.02x and 1.6x, not 1x and 1.6x; two digits where they do not round to 1, up to seven."""
   assert [findings._times(x) for x in (2**0.0267, 2**-0.0267, 1.0, 1.004, 1.00004, 0.99996, 1.6, 0.91, 12.4)] == [
       '1.02x', '0.98x', '1x', '1.004x', '1.00004x', '0.99996x', '1.6x', '0.91x', '12x']
+
+
+def test_seeds_that_give_no_number_are_counted_in_every_sentence():
+  """A diverged seed (NaN) is left out of the interval, never silently: the verdict's line, its findings
+  sentence and the report's seeds column say how many of the grid's seeds the interval is over."""
+  claim = dict(kind='better', metric='test_acc', a=A, b=B, **FIXED)
+  whole = _grid(RISE, SLOW * 0.9, noise=0.01)
+  values = np.array(whole['test_acc'])
+  values[1, 2:4, -1] = np.nan  # two seeds of b diverged at the end
+  diverged = results.Results(whole.axis_names, whole.coords, whole.eval_steps, {'test_acc': values}, whole.config)
+  v = claims.evaluate(claim, diverged)
+  assert (v.seeds, v.no_number) == (6, 2)
+  assert '; 6 of 8 seeds (2 gave no number: a diverged run' in findings.sentence(v)
+  assert 'over 6 of 8 seeds' in v.describe()
+  assert report._summary_rows([v], 'x')[0][3] == '6 of 8'
+  kept = claims.evaluate(claim, whole)
+  assert kept.no_number == 0 and '; 8 seeds' in findings.sentence(kept) and report._summary_rows([kept], 'x')[0][3] == 8

@@ -120,7 +120,7 @@ def sentence(v):
   tuned = ', '.join(a.split('__')[-1] for a in v.tuned_axes) or 'lr'
   tuning = {'cross-fitted': f'{tuned} tuned (cross-fitted)', 'fixed': 'nothing tuned', 'not tuned': 'one lr'}.get(
       v.tuning, '')
-  return f'{said}; {v.seeds} seeds' + (f', {tuning}' if tuning else '') + (f' ({"; ".join(never)})' if never else '')
+  return f'{said}; {v.seeds_said}' + (f', {tuning}' if tuning else '') + (f' ({"; ".join(never)})' if never else '')
 
 
 def why(v):

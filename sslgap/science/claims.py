@@ -153,6 +153,17 @@ class Verdict:
   interval_says: str = ''  # the outcome the interval gives before a flag qualifies it
   tuned_axes: tuple = ()  # the axes chosen per series (cross-fitted)
   edges: dict = dataclasses.field(default_factory=dict)  # label -> {axis: value} tuned at an end of its grid
+  # Seeds of the grid that gave no number (a diverged run's NaN; a slope of fewer than two finite points): the
+  # interval is over the others, and every sentence of the verdict says how many were left out.
+  no_number: int = 0
+
+  @property
+  def seeds_said(self):
+    """The seeds the interval is over, in words: '175 of 177 seeds (2 gave no number: a diverged run, ...)'."""
+    if not self.no_number:
+      return f'{self.seeds} seeds'
+    return (f'{self.seeds} of {self.seeds + self.no_number} seeds ({self.no_number} gave no number: a diverged run, '
+            'or too few finite points)')
 
   @property
   def flag_names(self):
@@ -163,7 +174,7 @@ class Verdict:
     parts = [f'{name}: {fmt_interval(*values, self.unit)}'
              + (f' ({self.censored[name]} of {self.seeds} seeds never reached it)' if self.censored.get(name) else '')
              for name, values in self.series.items()]
-    parts.append(f'{self.statistic} {fmt_interval(self.low, self.estimate, self.high)} over {self.seeds} seeds'
+    parts.append(f'{self.statistic} {fmt_interval(self.low, self.estimate, self.high)} over {self.seeds_said}'
                  + (f', within +-{fmt(self.margin)}' if np.isfinite(self.margin) else '')
                  + (f'; tuning {self.tuning}' if self.tuning else ''))
     return '; '.join(parts)
@@ -646,7 +657,7 @@ def decide(claim, measured, kind, tuning='', in_sample=None):
                  reason, n, sd, effect, claim.get('min_effect_source', '' if claim.get('min_effect') is not None
                                                    else 'our choice, fixed in advance'),
                  needed, measured.scale, censored, tuning, in_sample, margin, measured.chosen, interval_says,
-                 tuple(measured.tuned_axes), dict(measured.edges))
+                 tuple(measured.tuned_axes), dict(measured.edges), int(np.size(measured.values)) - n)
 
 
 def seeds_needed(equivalence, sd, effect, margin, estimate=0.0, power=0.8):
