@@ -413,8 +413,7 @@ def _summary_rows(verdicts, anchor):
         out.append((text, 'could not be evaluated', '', '', ''))
         continue
       outcome = f'**{v.verdict}**' + (f' ({v.reason})' if v.reason else '')
-      seeds = f'{v.seeds} of {v.seeds + v.no_number}' if v.no_number else v.seeds  # some gave no number
-      out.append((text, outcome, f'{v.statistic} {claims_lib.fmt_interval(v.low, v.estimate, v.high)}', seeds,
+      out.append((text, outcome, f'{v.statistic} {claims_lib.fmt_interval(v.low, v.estimate, v.high)}', v.seeds_counted,
                   v.tuning))
       continue
     out.append((f'{text} ([checked at each of {len(group)} values](#{anchor}))',

@@ -158,12 +158,15 @@ class Verdict:
   no_number: int = 0
 
   @property
+  def seeds_counted(self):
+    """The seeds the interval is over, as a report's column gives them: 175, or '175 of 177' where some gave none."""
+    return f'{self.seeds} of {self.seeds + self.no_number}' if self.no_number else self.seeds
+
+  @property
   def seeds_said(self):
-    """The seeds the interval is over, in words: '175 of 177 seeds (2 gave no number: a diverged run, ...)'."""
-    if not self.no_number:
-      return f'{self.seeds} seeds'
-    return (f'{self.seeds} of {self.seeds + self.no_number} seeds ({self.no_number} gave no number: a diverged run, '
-            'or too few finite points)')
+    """The same in words: '175 of 177 seeds (2 gave no number: a diverged run, ...)'."""
+    why = f' ({self.no_number} gave no number: a diverged run, or too few finite points)' if self.no_number else ''
+    return f'{self.seeds_counted} seeds{why}'
 
   @property
   def flag_names(self):
